@@ -1,0 +1,6 @@
+//! The model both dialects share and the rules over it: no HTTP, no sled.
+
+pub mod error;
+pub mod ids;
+pub mod model;
+pub mod rules;

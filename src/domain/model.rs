@@ -1,0 +1,403 @@
+//! The entities of the one model both dialects speak: user, account, device (card), wallet, kit,
+//! the stored outcome of an enrollment request, bearer tokens and OFAC reviews.
+//!
+//! Times are Unix seconds (UTC); dialects format them as RFC 3339.
+
+use crate::config::{AccountType, WalletKind, WalletUsage};
+use crate::vault::{Fingerprint, SealedPan};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Address {
+    pub kind: String,
+    pub is_default: bool,
+    pub line1: String,
+    pub line2: Option<String>,
+    pub city: String,
+    pub state: String,
+    pub zip: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Phone {
+    pub number: String,
+    pub kind: Option<String>,
+    pub is_default: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UserStatus {
+    Active,
+    Pending,
+    Closed,
+}
+
+impl UserStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UserStatus::Active => "active",
+            UserStatus::Pending => "pending",
+            UserStatus::Closed => "closed",
+        }
+    }
+}
+
+/// KYC state as the BaaS dialect shows it (`kycStateData`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KycState {
+    pub ofac_status: String,
+    pub kyc_status: String,
+    pub kyc_pending_gate: String,
+}
+
+impl KycState {
+    pub fn passed() -> KycState {
+        KycState {
+            ofac_status: "passed".into(),
+            kyc_status: "passed".into(),
+            kyc_pending_gate: "healthy".into(),
+        }
+    }
+    pub fn ofac_pending() -> KycState {
+        KycState {
+            ofac_status: "pending".into(),
+            kyc_status: "pending".into(),
+            kyc_pending_gate: "manual".into(),
+        }
+    }
+    pub fn ofac_declined() -> KycState {
+        KycState {
+            ofac_status: "failed".into(),
+            kyc_status: "failed".into(),
+            kyc_pending_gate: "declined".into(),
+        }
+    }
+}
+
+/// A cardholder. The SSN rests only as a keyed fingerprint and its last four digits.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub program: String,
+    pub first_name: String,
+    pub middle_name: Option<String>,
+    pub last_name: String,
+    pub date_of_birth: String,
+    pub ssn_fingerprint: Fingerprint,
+    pub ssn_last4: String,
+    pub email: String,
+    pub phones: Vec<Phone>,
+    pub addresses: Vec<Address>,
+    pub status: UserStatus,
+    pub kyc: KycState,
+    pub account_ids: Vec<String>,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AccountStatus {
+    Normal,
+    Pending,
+    Closed,
+}
+
+impl AccountStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AccountStatus::Normal => "normal",
+            AccountStatus::Pending => "pending",
+            AccountStatus::Closed => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DirectDeposit {
+    pub routing_number: String,
+    pub account_number: String,
+}
+
+/// What an OFAC-pending enrollment will issue once the customer clears.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingIssue {
+    /// Key of the stored enrollment outcome to rewrite on completion.
+    pub enrollment_key: Vec<u8>,
+    /// Kit (`mapping identifier`) reserved for this enrollment.
+    pub kit_mapping_id: Option<String>,
+    pub physical_card: bool,
+    pub alias: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Account {
+    pub id: String,
+    pub reference_number: String,
+    pub program: String,
+    pub product: String,
+    pub account_type: AccountType,
+    pub status: AccountStatus,
+    pub status_reasons: Vec<String>,
+    pub status_changed_at: i64,
+    pub direct_deposit: Option<DirectDeposit>,
+    pub user_id: String,
+    pub device_ids: Vec<String>,
+    pub pending: Option<PendingIssue>,
+    pub created_at: i64,
+}
+
+/// Device (card) status of the device dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum DeviceStatus {
+    Normal,
+    NotActivated,
+    Blocked,
+    Lost,
+    Stolen,
+    Replaced,
+    Upgrade,
+    Cancelled,
+    Expired,
+}
+
+impl DeviceStatus {
+    pub const ALL: [DeviceStatus; 9] = [
+        DeviceStatus::Normal,
+        DeviceStatus::NotActivated,
+        DeviceStatus::Blocked,
+        DeviceStatus::Lost,
+        DeviceStatus::Stolen,
+        DeviceStatus::Replaced,
+        DeviceStatus::Upgrade,
+        DeviceStatus::Cancelled,
+        DeviceStatus::Expired,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeviceStatus::Normal => "NORMAL",
+            DeviceStatus::NotActivated => "NOT_ACTIVATED",
+            DeviceStatus::Blocked => "BLOCKED",
+            DeviceStatus::Lost => "LOST",
+            DeviceStatus::Stolen => "STOLEN",
+            DeviceStatus::Replaced => "REPLACED",
+            DeviceStatus::Upgrade => "UPGRADE",
+            DeviceStatus::Cancelled => "CANCELLED",
+            DeviceStatus::Expired => "EXPIRED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DeviceStatus> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+
+    /// The BaaS `paymentInstruments[].status` of a card in this device status.
+    pub fn baas_status(self) -> &'static str {
+        match self {
+            DeviceStatus::Normal => "activated",
+            DeviceStatus::NotActivated => "notActivated",
+            DeviceStatus::Blocked | DeviceStatus::Lost | DeviceStatus::Stolen => "blocked",
+            DeviceStatus::Replaced | DeviceStatus::Upgrade => "deactivated",
+            DeviceStatus::Cancelled | DeviceStatus::Expired => "closed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum CardType {
+    Primary,
+    Supplementary,
+    AddOn,
+}
+
+impl CardType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CardType::Primary => "PRIMARY",
+            CardType::Supplementary => "SUPPLEMENTARY",
+            CardType::AddOn => "ADD_ON",
+        }
+    }
+    pub fn parse(s: &str) -> Option<CardType> {
+        [CardType::Primary, CardType::Supplementary, CardType::AddOn]
+            .into_iter()
+            .find(|c| c.as_str() == s)
+    }
+}
+
+/// BaaS `paymentInstrumentType`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FormFactor {
+    Virtual,
+    Emv,
+}
+
+impl FormFactor {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FormFactor::Virtual => "virtual",
+            FormFactor::Emv => "emv",
+        }
+    }
+}
+
+/// A card: a BaaS payment instrument and a device of the device dialect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Device {
+    pub id: String,
+    pub program: String,
+    pub product: String,
+    pub account_id: Option<String>,
+    pub card_type: CardType,
+    pub status: DeviceStatus,
+    pub form: FormFactor,
+    pub pan: SealedPan,
+    pub alias: Option<String>,
+    pub pack_id: Option<String>,
+    pub issued_at: i64,
+    pub activated_at: Option<i64>,
+    pub status_changed_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WalletStatus {
+    Normal,
+    Inactive,
+    Closed,
+}
+
+impl WalletStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WalletStatus::Normal => "NORMAL",
+            WalletStatus::Inactive => "INACTIVE",
+            WalletStatus::Closed => "CLOSED",
+        }
+    }
+    pub fn parse(s: &str) -> Option<WalletStatus> {
+        [
+            WalletStatus::Normal,
+            WalletStatus::Inactive,
+            WalletStatus::Closed,
+        ]
+        .into_iter()
+        .find(|w| w.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wallet {
+    pub id: String,
+    pub number: String,
+    pub device_id: String,
+    pub program: String,
+    pub plan: String,
+    pub promotion: Option<String>,
+    pub currency: String,
+    pub usage: WalletUsage,
+    pub kind: WalletKind,
+    pub status: WalletStatus,
+    pub created_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum KitStatus {
+    Available,
+    Reserved,
+    Assigned,
+}
+
+impl KitStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KitStatus::Available => "available",
+            KitStatus::Reserved => "reserved",
+            KitStatus::Assigned => "assigned",
+        }
+    }
+}
+
+/// A pre-printed card kit for instant issue at a branch or kiosk.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kit {
+    pub mapping_id: String,
+    pub program: String,
+    pub product: String,
+    pub pack_id: String,
+    pub pan: SealedPan,
+    pub status: KitStatus,
+    pub device_id: Option<String>,
+    pub reserved_for: Option<String>,
+    pub created_at: i64,
+}
+
+/// The stored outcome of a BaaS request, keyed by (client, program, requestId).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredResponse {
+    /// Canonical JSON of the request body (sorted keys), to tell a replay from a reuse.
+    pub request_canonical: String,
+    /// For upgrades: the account the requestId was first used with.
+    pub upgrade_account: Option<String>,
+    pub status: u16,
+    pub body: Vec<u8>,
+    /// Account created or changed, so the stored body can be rebuilt when a pending one settles.
+    pub account_id: Option<String>,
+    pub created_at: i64,
+}
+
+/// A bearer token; the store keys it by the SHA-256 of the token, never the token itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenGrant {
+    pub client_id: String,
+    pub expires_at: i64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ReviewState {
+    Pending,
+    /// Decided `clear`; the completion of its enrollments may still be under way.
+    Clearing,
+    Cleared,
+    Declined,
+}
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Pending => "pending",
+            ReviewState::Clearing => "clearing",
+            ReviewState::Cleared => "cleared",
+            ReviewState::Declined => "declined",
+        }
+    }
+}
+
+/// An OFAC partial match waiting for, or settled by, a manual decision.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Review {
+    pub user_id: String,
+    pub program: String,
+    pub state: ReviewState,
+    pub score: f64,
+    pub matched_name: Option<String>,
+    pub matched_ent_num: Option<u32>,
+    pub list_version: String,
+    pub account_ids: Vec<String>,
+    pub created_at: i64,
+    pub decided_at: Option<i64>,
+}
+
+/// Unix seconds now.
+pub fn now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+/// RFC 3339 of a Unix-seconds time.
+pub fn rfc3339(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t)
+        .ok()
+        .and_then(|d| {
+            d.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default()
+}

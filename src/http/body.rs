@@ -1,0 +1,94 @@
+//! Reading request bodies: the size limit, and JSON errors that name the offending field.
+
+use crate::domain::error::DomainError;
+use actix_web::{web, HttpRequest};
+use futures_util::StreamExt;
+use serde::de::DeserializeOwned;
+
+/// Reads the whole body, refusing more than `limit` bytes (by `Content-Length` up front, and
+/// while streaming for chunked bodies).
+pub async fn read_limited(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, DomainError> {
+    if let Some(len) = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        if len > limit {
+            return Err(DomainError::PayloadTooLarge);
+        }
+    }
+    let mut buf = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk
+            .map_err(|_| DomainError::MalformedBody("request body could not be read".into()))?;
+        if buf.len() + chunk.len() > limit {
+            return Err(DomainError::PayloadTooLarge);
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf.freeze())
+}
+
+/// Parses JSON, naming the field at fault: `userData.profileData: invalid type: …`.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let what = if inner.is_syntax() || inner.is_eof() {
+            "body is not valid JSON".to_string()
+        } else {
+            inner.to_string()
+        };
+        if path.is_empty() || path == "." || path == "?" {
+            DomainError::MalformedBody(format!("request body: {what}"))
+        } else {
+            DomainError::MalformedBody(format!("{path}: {what}"))
+        }
+    })
+}
+
+/// Reads and parses a JSON body under the configured limit.
+pub async fn json<T: DeserializeOwned>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<T, DomainError> {
+    let bytes = read_limited(req, payload, limit).await?;
+    parse_json(&bytes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Outer {
+        inner: Inner,
+    }
+    #[derive(serde::Deserialize, Debug)]
+    #[allow(dead_code)]
+    struct Inner {
+        n: u32,
+    }
+
+    #[test]
+    fn json_errors_name_the_field() {
+        let e = parse_json::<Outer>(br#"{"inner":{"n":"x"}}"#).unwrap_err();
+        match e {
+            DomainError::MalformedBody(m) => assert!(m.starts_with("inner.n:"), "{m}"),
+            other => panic!("{other:?}"),
+        }
+        let e = parse_json::<Outer>(b"{not json").unwrap_err();
+        assert_eq!(
+            e,
+            DomainError::MalformedBody("request body: body is not valid JSON".into())
+        );
+    }
+}

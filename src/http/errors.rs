@@ -1,0 +1,382 @@
+//! One table per dialect: domain error -> (HTTP status, the dialect's code, its message).
+//!
+//! Handlers return `Result<_, BaasError | DeviceError | SandboxError>`; these types render the
+//! dialect's envelope. Nothing else builds an error body.
+
+use crate::domain::error::{DeviceField, DomainError as E};
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+
+/// `(HTTP status, code, subCode, description)` of the BaaS dialect.
+pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
+    let s = |x: &str| x.to_string();
+    match e {
+        E::RequestIdInvalid => (
+            400,
+            110,
+            0,
+            s("X-GD-RequestId header is required and must be a UUID"),
+        ),
+        E::ProgramUnknown => (
+            400,
+            1000,
+            0,
+            s("The program code in the API path is unknown."),
+        ),
+        E::MalformedBody(why) => (400, 100, 0, why.clone()),
+        E::AccountIdentifierInvalid => (400, 350, 0, s("accountIdentifier is invalid")),
+        E::Required(path) => (400, 200, 0, format!("{path} is required.")),
+        E::TooLong(f) => {
+            let (max, sub) = f.rule();
+            (
+                400,
+                400,
+                sub,
+                format!("{} must be at most {max} characters", f.path()),
+            )
+        }
+        E::BadCharacters(f) => (
+            400,
+            640,
+            f.rule().1,
+            format!(
+                "{} may contain only letters, digits, space and '-.,#/",
+                f.path()
+            ),
+        ),
+        E::BadState => (
+            400,
+            640,
+            507,
+            s("userData.profileData.addresses.state must be two letters"),
+        ),
+        E::BadZip => (
+            400,
+            640,
+            508,
+            s("userData.profileData.addresses.zipCode must be 5 digits"),
+        ),
+        E::BadSsn => (
+            400,
+            640,
+            509,
+            s("userData.identifyingData.ssn must be 9 digits"),
+        ),
+        E::CardAliasInvalid => (
+            400,
+            640,
+            510,
+            s("cardAlias must be 1-24 characters and must not be a card number"),
+        ),
+        E::BadDateOfBirth => (
+            400,
+            700,
+            0,
+            s("identifyingData.dateOfBirth must be in the form YYYY-MM-DD"),
+        ),
+        E::SsnAndSuffix => (400, 630, 0, s("Cannot pass both last4SSN & SSN")),
+        E::DuplicateAddressType => (400, 1020, 0, s("Duplicated type is not allowed")),
+        E::MultipleDefaultAddresses => (400, 1040, 0, s("Only one address may be the default")),
+        E::NoHomeAddress => (400, 1042, 0, s("Home address is missing")),
+        E::InstantIssueTypeMissing => (
+            400,
+            600,
+            6181,
+            s("If instantIssue object is provided then type must be provided."),
+        ),
+        E::InstantIssueTypeInvalid => (400, 600, 6182, s("instantIssue.type must be CBS")),
+        E::MappingIdMissing => (
+            400,
+            600,
+            6183,
+            s("If instantIssue object is provided then mappingIdentifier must be provided"),
+        ),
+        E::MappingIdInvalid => (
+            400,
+            600,
+            6184,
+            s("instantIssue.mappingIdentifier must be 1-64 characters of A-Z, a-z, 0-9, _ and -"),
+        ),
+        E::ProductUnknown => (
+            400,
+            1001,
+            0,
+            s("productCode is not a product of this program"),
+        ),
+        E::InstantIssueNotSupported => (
+            400,
+            5030,
+            5031,
+            s("Product not support Instant Issue enrollment"),
+        ),
+        E::InstantIssuePhysicalNotSupported => (
+            400,
+            5030,
+            5032,
+            s("Product does not support requesting physical card during instant issue enrollment"),
+        ),
+        E::PackageLookup => (
+            400,
+            5020,
+            5021,
+            s("Connection Issue looking up package info"),
+        ),
+        E::PackageNotFound => (
+            400,
+            5020,
+            5022,
+            s("No package is associated with the provided identifier"),
+        ),
+        E::PackageInUse => (
+            400,
+            5020,
+            5023,
+            s("The package associated with the identifier is being already used"),
+        ),
+        E::SsnHoldsAccount => (
+            400,
+            4010,
+            0,
+            s("The user already holds an open account of this product"),
+        ),
+        E::AccountNotFound => (400, 10, 0, s("Account not found")),
+        E::ProfileChanged => (400, 4502, 0, s("User profile can't changed")),
+        E::AccountNotHealthy => (400, 4503, 0, s("Account status is not healthy")),
+        E::AlreadyUpgraded => (400, 4504, 0, s("Account already upgrade success")),
+        E::AccountNotMatched => (400, 4505, 0, s("Account not matched")),
+        E::UpgradeNotAllowed => (
+            400,
+            4506,
+            0,
+            s("Target product code not allowed for upgrade"),
+        ),
+        E::UpgradeProvider => (
+            400,
+            5030,
+            0,
+            s("A downstream provider did not return success for Upgrade Account"),
+        ),
+        E::Locked => (409, 4091, 0, s("API is locked")),
+        E::RequestIdReused => (
+            409,
+            4092,
+            0,
+            s("requestId was already used with a different request"),
+        ),
+        E::UserNotFound => (404, 20, 0, s("User not found")),
+        E::EnrollmentNotFound => (404, 30, 0, s("Enrollment not found")),
+        E::Unauthorized => (401, 401, 0, s("Unauthorized")),
+        E::OutOfScope => (401, 401, 0, s("out of credential scopes")),
+        E::PayloadTooLarge => (413, 413, 0, s("Request body is larger than max_body_bytes")),
+        _ => (500, 500, 0, s("Internal error")),
+    }
+}
+
+/// `(HTTP status, code, message)` of the device dialect; messages exactly as the contract.
+pub fn device_row(e: &E) -> (u16, &'static str, String) {
+    let s = |x: &str| x.to_string();
+    match e {
+        E::MissingDeviceKey => (
+            400,
+            "MISSING_REQUIRED_FIELD",
+            s("Missing Required Field identifier or packID or alias or number."),
+        ),
+        E::InvalidLength(f) => (
+            400,
+            "INVALID_FIELD_LENGTH",
+            s(match f {
+                DeviceField::Number => "Device Number size must be between 15 and 19.",
+                DeviceField::Identifier => "Id size must be between 14 and 36.",
+                DeviceField::PackId => "Card Pack ID size must be between 10 and 24.",
+                DeviceField::Alias => "Alias size must be between 1 and 24.",
+                DeviceField::ProgramCode => "Program Code size must be between 1 and 10.",
+                DeviceField::DevicePlanCode => "Device Plan Code size must be between 1 and 10.",
+                DeviceField::PlanCode => "Plan Code Code size must be between 1 and 10.",
+                DeviceField::PromotionCode => "Promotion Code size must be between 1 and 10.",
+            }),
+        ),
+        E::WalletPlanMandatory => (400, "GPRW005", s("Wallet plan 1 Field is mandatory.")),
+        E::DuplicateWalletPlans => (400, "GPRW006", s("Duplicate wallet plans present in request.")),
+        E::TooManyWallets => (
+            400,
+            "GPRW010",
+            s("Maximum 15 wallets other than Closed status are allowed."),
+        ),
+        E::InvalidAlias => (400, "GPR100", s("Invalid Card number alias")),
+        E::DuplicateAlias => (400, "GPR101", s("Duplicate CNA found")),
+        E::DeviceNotFound => (400, "GPRW001", s("Device not found")),
+        E::InvalidDevice => (400, "GPR102", s("Invalid id/card pack id/device/CAN")),
+        E::DeviceFinalStatus => (400, "GPR104", s("Device is in Cancelled/Replaced/Upgrade Status")),
+        E::NotGpr => (400, "GPRW003", s("Service request allowed only for GPR program.")),
+        E::PlanNotAttached => (400, "GPRW007", s("Wallet plan not attached to program.")),
+        E::InvalidPromotion => (400, "GPRW008", s("Invalid/Expired promotion plan.")),
+        E::ExistingPlan => (
+            400,
+            "GPRW009",
+            s("Existing wallet plan cannot be used for generating new wallet."),
+        ),
+        E::SameCharacteristic => (
+            400,
+            "GPRW011",
+            s("New wallet under wallet plan can not be created as same characteristic wallet is already attached."),
+        ),
+        E::WalletCreate => (400, "GPRW013", s("Error Creating GPR Wallet")),
+        E::WalletLink => (400, "GPRW014", s("Error while creating device wallet link.")),
+        E::MalformedBody(why) => (400, "INVALID_REQUEST", why.clone()),
+        E::Unauthorized | E::OutOfScope => (401, "UNAUTHORIZED", s("We couldn't recognize you.")),
+        E::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE", s("Request body is larger than max_body_bytes.")),
+        _ => (500, "INTERNAL_ERROR", s("Internal error.")),
+    }
+}
+
+/// `(HTTP status, code, title, detail)` of the sandbox API (RFC 9457 problem details).
+pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
+    match e {
+        E::NotFound(what) => (404, "NOT_FOUND", "Not Found", format!("no such {what}")),
+        E::Conflict(why) => (409, "CONFLICT", "Conflict", why.clone()),
+        E::Invalid(why) | E::MalformedBody(why) => {
+            (400, "INVALID_REQUEST", "Bad Request", why.clone())
+        }
+        E::ProgramUnknown => (404, "NOT_FOUND", "Not Found", "no such program".to_string()),
+        E::ProductUnknown => (
+            400,
+            "INVALID_REQUEST",
+            "Bad Request",
+            "productCode is not a product of this program".to_string(),
+        ),
+        E::Unauthorized | E::OutOfScope => (
+            401,
+            "UNAUTHORIZED",
+            "Unauthorized",
+            "missing, unknown or expired credentials, or a client without the sandbox scope"
+                .to_string(),
+        ),
+        E::PayloadTooLarge => (
+            413,
+            "PAYLOAD_TOO_LARGE",
+            "Payload Too Large",
+            "request body is larger than max_body_bytes".to_string(),
+        ),
+        _ => (
+            500,
+            "INTERNAL_ERROR",
+            "Internal Server Error",
+            "internal error".to_string(),
+        ),
+    }
+}
+
+fn status(code: u16) -> StatusCode {
+    StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+}
+
+fn log_internal(e: &E) {
+    if let E::Storage(why) = e {
+        log::error!("storage failure: {why}");
+    }
+}
+
+/// A BaaS failure; `status` overrides the table's HTTP status (reads answer 404 for a missing
+/// account where enrollment answers 400).
+#[derive(Debug)]
+pub struct BaasError {
+    pub error: E,
+    pub status: Option<u16>,
+}
+
+impl From<E> for BaasError {
+    fn from(error: E) -> Self {
+        BaasError {
+            error,
+            status: None,
+        }
+    }
+}
+
+impl std::fmt::Display for BaasError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.error)
+    }
+}
+
+impl BaasError {
+    /// The envelope of a BaaS error: `{"responseDetails":[{code, subCode, description}]}`.
+    pub fn body(&self) -> (u16, serde_json::Value) {
+        let (st, code, sub, desc) = baas_row(&self.error);
+        (
+            self.status.unwrap_or(st),
+            json!({"responseDetails": [{"code": code, "subCode": sub, "description": desc}]}),
+        )
+    }
+}
+
+impl ResponseError for BaasError {
+    fn status_code(&self) -> StatusCode {
+        status(self.body().0)
+    }
+    fn error_response(&self) -> HttpResponse {
+        log_internal(&self.error);
+        let (st, body) = self.body();
+        HttpResponse::build(status(st)).json(body)
+    }
+}
+
+/// A device-dialect failure: `{"code","message"}`.
+#[derive(Debug)]
+pub struct DeviceError(pub E);
+
+impl From<E> for DeviceError {
+    fn from(e: E) -> Self {
+        DeviceError(e)
+    }
+}
+
+impl std::fmt::Display for DeviceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl ResponseError for DeviceError {
+    fn status_code(&self) -> StatusCode {
+        status(device_row(&self.0).0)
+    }
+    fn error_response(&self) -> HttpResponse {
+        log_internal(&self.0);
+        let (st, code, message) = device_row(&self.0);
+        HttpResponse::build(status(st)).json(json!({"code": code, "message": message}))
+    }
+}
+
+/// A sandbox failure as `application/problem+json`.
+#[derive(Debug)]
+pub struct SandboxError(pub E);
+
+impl From<E> for SandboxError {
+    fn from(e: E) -> Self {
+        SandboxError(e)
+    }
+}
+
+impl std::fmt::Display for SandboxError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl ResponseError for SandboxError {
+    fn status_code(&self) -> StatusCode {
+        status(sandbox_row(&self.0).0)
+    }
+    fn error_response(&self) -> HttpResponse {
+        log_internal(&self.0);
+        let (st, code, title, detail) = sandbox_row(&self.0);
+        HttpResponse::build(status(st))
+            .content_type("application/problem+json")
+            .body(
+                json!({"type": "about:blank", "title": title, "status": st, "detail": detail, "code": code})
+                    .to_string(),
+            )
+    }
+}

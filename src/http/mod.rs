@@ -1,0 +1,79 @@
+//! The HTTP edge (actix-web): one module per dialect, shared extractors, the middleware that
+//! counts requests and echoes correlation headers, and the OpenAPI document.
+
+pub mod auth;
+pub mod body;
+pub mod errors;
+pub mod openapi;
+pub mod ops;
+pub mod sandbox;
+
+use crate::metrics::Metrics;
+use crate::ops::Ctx;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{middleware, web};
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Headers a dialect echoes back: BaaS `X-GD-RequestId`, device `Correlation-ID`.
+const ECHOED: [&str; 2] = ["x-gd-requestid", "correlation-id"];
+
+async fn observe(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let started = Instant::now();
+    let metrics = req.app_data::<web::Data<Metrics>>().cloned();
+    let echoed: Vec<(HeaderName, HeaderValue)> = ECHOED
+        .iter()
+        .filter_map(|h| {
+            let v = req.headers().get(*h)?;
+            (v.len() <= 128).then(|| (HeaderName::from_static(h), v.clone()))
+        })
+        .collect();
+    let method = req.method().to_string();
+    let mut res = next.call(req).await?;
+    for (k, v) in echoed {
+        if !res.headers().contains_key(&k) {
+            res.headers_mut().insert(k, v);
+        }
+    }
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_string());
+    log::debug!(
+        "{method} {route} {} {:.3}ms",
+        res.status().as_u16(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    if let Some(m) = metrics {
+        m.observe(
+            &route,
+            &method,
+            res.status().as_u16(),
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    Ok(res)
+}
+
+/// Registers every route with its shared state; used by the server and by in-process tests.
+pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::ServiceConfig) {
+    move |cfg| {
+        let limit = ctx.config.server.max_body_bytes;
+        cfg.app_data(web::Data::new(ctx))
+            .app_data(web::Data::from(metrics))
+            .app_data(web::PayloadConfig::new(limit))
+            .service(
+                web::scope("")
+                    .wrap(middleware::from_fn(observe))
+                    .configure(ops::routes)
+                    .configure(auth::routes)
+                    .configure(sandbox::routes),
+            );
+    }
+}

@@ -1,0 +1,57 @@
+//! Operations endpoints, without authentication: `/health`, `/metrics`, `/openapi.json`.
+
+use crate::metrics::Metrics;
+use crate::ops::Ctx;
+use actix_web::{web, HttpResponse};
+use serde::Serialize;
+use utoipa::OpenApi;
+
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct Health {
+    /// Always `ok` while the server answers.
+    pub status: &'static str,
+    pub version: &'static str,
+}
+
+/// Liveness: answers as soon as the server listens.
+#[utoipa::path(get, path = "/health", tag = "operations",
+    responses((status = 200, description = "The server is up", body = Health)))]
+pub async fn health() -> HttpResponse {
+    HttpResponse::Ok().json(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
+}
+
+/// Prometheus text: requests by route and status, latency histograms, entity counts, store size.
+#[utoipa::path(get, path = "/metrics", tag = "operations",
+    responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
+pub async fn metrics(ctx: web::Data<Ctx>, m: web::Data<Metrics>) -> HttpResponse {
+    let counts: Vec<(&str, u64)> = ctx
+        .store
+        .counts()
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(c, n)| (c.tree().name(), n))
+        .collect();
+    HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4")
+        .body(m.render(&counts, ctx.store.size_on_disk()))
+}
+
+/// The OpenAPI 3.1 document of every endpoint, generated from the code.
+#[utoipa::path(get, path = "/openapi.json", tag = "operations",
+    responses((status = 200, description = "OpenAPI 3.1 document", content_type = "application/json")))]
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(
+        super::openapi::ApiDoc::openapi()
+            .to_json()
+            .unwrap_or_default(),
+    )
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/health", web::get().to(health))
+        .route("/metrics", web::get().to(metrics))
+        .route("/openapi.json", web::get().to(openapi));
+}

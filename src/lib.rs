@@ -1,0 +1,13 @@
+//! issuebox: a single-binary card-issuing server.
+//!
+//! Requests come in through a dialect ([`http`]), meet one [`domain`] through one use case each
+//! ([`ops`]), and leave through one [`store`]. See `README.md` for the tour.
+
+pub mod config;
+pub mod domain;
+pub mod http;
+pub mod metrics;
+pub mod ops;
+pub mod server;
+pub mod store;
+pub mod vault;

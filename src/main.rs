@@ -1,0 +1,125 @@
+//! The `issuebox` command: `serve` (default), `verify`, `check-config`.
+
+use clap::{Parser, Subcommand};
+use issuebox::config::{Config, Durability};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(
+    name = "issuebox",
+    version,
+    about = "Single-binary card-issuing server"
+)]
+struct Cli {
+    /// Configuration file.
+    #[arg(long, global = true, default_value = "config.toml")]
+    config: PathBuf,
+    /// Address to listen on, over `server.bind`.
+    #[arg(long, global = true)]
+    bind: Option<String>,
+    /// Store directory, over `storage.data_dir`.
+    #[arg(long, global = true)]
+    data_dir: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Check a store offline: every entity has its index entries, every index entry its entity,
+    /// every count matches. Exit 0 clean, 1 damaged.
+    Verify,
+    /// Load and validate a configuration. Exit 0 valid, 1 invalid.
+    CheckConfig,
+}
+
+fn load(cli: &Cli) -> Result<Config, String> {
+    let mut c = Config::load(&cli.config).map_err(|e| e.to_string())?;
+    if let Some(b) = &cli.bind {
+        c.server.bind = b.clone();
+    }
+    if let Some(d) = &cli.data_dir {
+        c.storage.data_dir = d.clone();
+    }
+    Ok(c)
+}
+
+fn verify(cli: &Cli) -> ExitCode {
+    let dir = match &cli.data_dir {
+        Some(d) => d.clone(),
+        None => match Config::load(&cli.config) {
+            Ok(c) => c.storage.data_dir,
+            Err(e) => {
+                eprintln!("verify: {e} (or pass --data-dir)");
+                return ExitCode::from(1);
+            }
+        },
+    };
+    if !dir.exists() {
+        eprintln!("verify: no store at {}", dir.display());
+        return ExitCode::from(1);
+    }
+    let store = match issuebox::store::Store::open(&dir, Durability::Os) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("verify: cannot open store at {}: {e}", dir.display());
+            return ExitCode::from(1);
+        }
+    };
+    match issuebox::store::verify::verify(&store) {
+        Ok(report) => {
+            print!("{report}");
+            if report.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("verify: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Verify) => verify(&cli),
+        Some(Command::CheckConfig) => match load(&cli) {
+            Ok(c) => {
+                println!(
+                    "config ok: {} program(s), {} client(s)",
+                    c.programs.len(),
+                    c.clients.len()
+                );
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("config invalid: {e}");
+                ExitCode::from(1)
+            }
+        },
+        None | Some(Command::Serve) => {
+            let config = match load(&cli) {
+                Ok(c) => c,
+                Err(e) => {
+                    eprintln!("config invalid: {e}");
+                    return ExitCode::from(1);
+                }
+            };
+            let sys = actix_web::rt::System::new();
+            match sys.block_on(issuebox::server::serve(config)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("issuebox: {e}");
+                    ExitCode::from(1)
+                }
+            }
+        }
+    }
+}

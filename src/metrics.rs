@@ -1,0 +1,93 @@
+//! Prometheus metrics: requests by route and status, latency histograms, entity counts, store size.
+
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
+    TextEncoder,
+};
+
+pub struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    entities: IntGaugeVec,
+    store_bytes: IntGauge,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Metrics {
+        let registry = Registry::new();
+        let requests = IntCounterVec::new(
+            Opts::new(
+                "issuebox_http_requests_total",
+                "HTTP requests by route, method and status",
+            ),
+            &["route", "method", "status"],
+        )
+        .expect("metric");
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "issuebox_http_request_duration_seconds",
+                "HTTP request latency by route",
+            )
+            .buckets(vec![
+                0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+            ]),
+            &["route"],
+        )
+        .expect("metric");
+        let entities = IntGaugeVec::new(
+            Opts::new("issuebox_entities", "Entities in the store by kind"),
+            &["entity"],
+        )
+        .expect("metric");
+        let store_bytes = IntGauge::new("issuebox_store_bytes", "Bytes the store occupies on disk")
+            .expect("metric");
+        registry
+            .register(Box::new(requests.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(latency.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(entities.clone()))
+            .expect("register");
+        registry
+            .register(Box::new(store_bytes.clone()))
+            .expect("register");
+        Metrics {
+            registry,
+            requests,
+            latency,
+            entities,
+            store_bytes,
+        }
+    }
+
+    /// Records one finished request. `route` is the matched pattern, never the raw path, so no
+    /// identifier or number ends up in a label.
+    pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
+        self.requests
+            .with_label_values(&[route, method, &status.to_string()])
+            .inc();
+        self.latency.with_label_values(&[route]).observe(seconds);
+    }
+
+    /// Renders the text exposition, refreshing the store gauges first.
+    pub fn render(&self, counts: &[(&str, u64)], store_bytes: u64) -> String {
+        for (name, n) in counts {
+            self.entities.with_label_values(&[name]).set(*n as i64);
+        }
+        self.store_bytes.set(store_bytes as i64);
+        let mut buf = Vec::new();
+        TextEncoder::new()
+            .encode(&self.registry.gather(), &mut buf)
+            .expect("text encoding");
+        String::from_utf8(buf).unwrap_or_default()
+    }
+}

@@ -1,0 +1,117 @@
+//! The one place where records become bytes and back.
+//!
+//! Every value is `[FORMAT_VERSION] ++ bincode-2(serde)`. The version byte lets the format move
+//! later (a migration reads the old byte, writes the new) without touching the domain types.
+
+use serde::{de::DeserializeOwned, Serialize};
+
+/// Version byte in front of every encoded record.
+pub const FORMAT_VERSION: u8 = 1;
+
+fn config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Why a stored value could not be decoded.
+#[derive(Debug, PartialEq, Eq)]
+pub enum CodecError {
+    Empty,
+    UnknownVersion(u8),
+    Malformed(String),
+}
+
+impl std::fmt::Display for CodecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            CodecError::Empty => write!(f, "empty record"),
+            CodecError::UnknownVersion(v) => write!(f, "unknown record format version {v}"),
+            CodecError::Malformed(m) => write!(f, "malformed record: {m}"),
+        }
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// Encodes a record with its version byte.
+pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
+    let mut out = Vec::with_capacity(128);
+    out.push(FORMAT_VERSION);
+    // Encoding plain serde structs into a Vec cannot fail (no maps with non-string keys that
+    // bincode refuses, no I/O); a failure would be a programming error in a domain type.
+    bincode::serde::encode_into_std_write(value, &mut out, config())
+        .expect("domain records always encode");
+    out
+}
+
+/// Decodes a record written by [`encode`], refusing unknown versions and trailing bytes.
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion(version));
+    }
+    let (value, read) = bincode::serde::decode_from_slice(body, config())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if read != body.len() {
+        return Err(CodecError::Malformed(format!(
+            "{} trailing bytes",
+            body.len() - read
+        )));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, PartialEq, Serialize, Deserialize)]
+    struct Sample {
+        id: String,
+        n: u64,
+        tags: Vec<String>,
+        opt: Option<i32>,
+    }
+
+    fn sample() -> Sample {
+        Sample {
+            id: "abc".into(),
+            n: 42,
+            tags: vec!["x".into(), "ü".into()],
+            opt: None,
+        }
+    }
+
+    #[test]
+    fn round_trip_keeps_every_field() {
+        let bytes = encode(&sample());
+        assert_eq!(bytes[0], FORMAT_VERSION);
+        assert_eq!(decode::<Sample>(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn unknown_version_is_refused() {
+        let mut bytes = encode(&sample());
+        bytes[0] = 99;
+        assert_eq!(
+            decode::<Sample>(&bytes),
+            Err(CodecError::UnknownVersion(99))
+        );
+    }
+
+    #[test]
+    fn empty_truncated_and_trailing_bytes_are_refused() {
+        assert_eq!(decode::<Sample>(&[]), Err(CodecError::Empty));
+        let bytes = encode(&sample());
+        assert!(matches!(
+            decode::<Sample>(&bytes[..bytes.len() - 2]),
+            Err(CodecError::Malformed(_))
+        ));
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(matches!(
+            decode::<Sample>(&longer),
+            Err(CodecError::Malformed(_))
+        ));
+    }
+}

@@ -1,0 +1,318 @@
+//! The embedded store: sled trees for every entity, secondary-index trees, counters, typed
+//! access, one multi-tree transaction per request, group-committed durability and `verify`.
+//!
+//! Key layout (all keys are raw bytes; `\0` separates parts that may vary in length):
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | users, accounts, devices, wallets, reviews | entity id | record |
+//! | kits | program `\0` mappingIdentifier | [`Kit`] |
+//! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
+//! | tokens | SHA-256 of the bearer token | [`TokenGrant`] |
+//! | idx_alias | alias | device ids carrying it (one alias may name several cards) |
+//! | idx_pack | card pack ID | [`Owner`] (a kit until assigned, then its card) |
+//! | idx_number | HMAC of the card number | [`Owner`] |
+//! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
+//! | idx_ssn | program `\0` HMAC of the SSN | user id |
+//! | meta | `count/<entity>` | u64 big-endian |
+//!
+//! Index values are lists or owners rather than one key per pair because sled transactions can
+//! only get and put single keys: a rule such as the 15-wallet cap must read a card's wallets
+//! inside the same transaction that adds one.
+
+pub mod codec;
+mod durability;
+mod tx;
+pub mod verify;
+
+pub use tx::{Reader, Tx, TxFail, TxResult};
+
+use crate::config::Durability;
+use crate::domain::error::{DomainError, DomainResult};
+use durability::GroupCommit;
+use serde::{Deserialize, Serialize};
+use std::path::Path;
+use std::sync::Arc;
+
+/// Every tree of the store; the discriminant is its position in [`Store::trees`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TreeId {
+    Users,
+    Accounts,
+    Devices,
+    Wallets,
+    Kits,
+    Enrollments,
+    Tokens,
+    Reviews,
+    IdxAlias,
+    IdxPack,
+    IdxNumber,
+    IdxWalletsByCard,
+    IdxSsn,
+    Meta,
+}
+
+impl TreeId {
+    pub const ALL: [TreeId; 14] = [
+        TreeId::Users,
+        TreeId::Accounts,
+        TreeId::Devices,
+        TreeId::Wallets,
+        TreeId::Kits,
+        TreeId::Enrollments,
+        TreeId::Tokens,
+        TreeId::Reviews,
+        TreeId::IdxAlias,
+        TreeId::IdxPack,
+        TreeId::IdxNumber,
+        TreeId::IdxWalletsByCard,
+        TreeId::IdxSsn,
+        TreeId::Meta,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Users => "users",
+            TreeId::Accounts => "accounts",
+            TreeId::Devices => "devices",
+            TreeId::Wallets => "wallets",
+            TreeId::Kits => "kits",
+            TreeId::Enrollments => "enrollments",
+            TreeId::Tokens => "tokens",
+            TreeId::Reviews => "reviews",
+            TreeId::IdxAlias => "idx_alias",
+            TreeId::IdxPack => "idx_pack",
+            TreeId::IdxNumber => "idx_number",
+            TreeId::IdxWalletsByCard => "idx_wallets_by_card",
+            TreeId::IdxSsn => "idx_ssn",
+            TreeId::Meta => "meta",
+        }
+    }
+}
+
+/// Entities whose number is kept in the `meta` tree.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counted {
+    Users,
+    Accounts,
+    Devices,
+    Wallets,
+    Kits,
+    Enrollments,
+    Reviews,
+}
+
+impl Counted {
+    pub const ALL: [Counted; 7] = [
+        Counted::Users,
+        Counted::Accounts,
+        Counted::Devices,
+        Counted::Wallets,
+        Counted::Kits,
+        Counted::Enrollments,
+        Counted::Reviews,
+    ];
+
+    pub fn tree(self) -> TreeId {
+        match self {
+            Counted::Users => TreeId::Users,
+            Counted::Accounts => TreeId::Accounts,
+            Counted::Devices => TreeId::Devices,
+            Counted::Wallets => TreeId::Wallets,
+            Counted::Kits => TreeId::Kits,
+            Counted::Enrollments => TreeId::Enrollments,
+            Counted::Reviews => TreeId::Reviews,
+        }
+    }
+
+    fn key(self) -> Vec<u8> {
+        format!("count/{}", self.tree().name()).into_bytes()
+    }
+}
+
+/// What a card pack ID or a card number index entry points at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Owner {
+    Device(String),
+    Kit { program: String, mapping_id: String },
+}
+
+/// Key of a kit.
+pub fn kit_key(program: &str, mapping_id: &str) -> Vec<u8> {
+    join(&[program.as_bytes(), mapping_id.as_bytes()])
+}
+
+/// Key of a stored BaaS response.
+pub fn enrollment_key(client: &str, program: &str, request_id: &str) -> Vec<u8> {
+    join(&[client.as_bytes(), program.as_bytes(), request_id.as_bytes()])
+}
+
+/// Key of the SSN index.
+pub fn ssn_key(program: &str, fingerprint: &[u8; 32]) -> Vec<u8> {
+    join(&[program.as_bytes(), fingerprint])
+}
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+pub(crate) fn storage_err(e: impl std::fmt::Display) -> DomainError {
+    DomainError::Storage(e.to_string())
+}
+
+/// The open store. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: sled::Db,
+    trees: Vec<sled::Tree>,
+    durability: Durability,
+    group: Option<GroupCommit>,
+}
+
+impl Store {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path, durability: Durability) -> DomainResult<Store> {
+        std::fs::create_dir_all(dir).map_err(storage_err)?;
+        let db = sled::Config::new()
+            .path(dir)
+            .cache_capacity(512 * 1024 * 1024)
+            .flush_every_ms(Some(500))
+            .open()
+            .map_err(storage_err)?;
+        let trees = TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage_err)?;
+        let group = match durability {
+            Durability::Flush => Some(GroupCommit::start(db.clone())),
+            Durability::Os => None,
+        };
+        Ok(Store {
+            inner: Arc::new(Inner {
+                db,
+                trees,
+                durability,
+                group,
+            }),
+        })
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    pub(crate) fn tree(&self, t: TreeId) -> &sled::Tree {
+        &self.inner.trees[t as usize]
+    }
+
+    /// Runs `f` as one atomic transaction over every tree. `f` may run more than once (sled
+    /// retries on conflict), so it must not have side effects outside the transaction.
+    /// Durability is not awaited here: see [`Store::commit`].
+    pub fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        use sled::Transactional;
+        let trees: &[sled::Tree] = &self.inner.trees;
+        trees
+            .transaction(|views| f(&Tx::new(views)).map_err(TxFail::into_sled))
+            .map_err(|e| match e {
+                sled::transaction::TransactionError::Abort(d) => d,
+                sled::transaction::TransactionError::Storage(s) => storage_err(s),
+            })
+    }
+
+    /// One request's writes: the transaction, then (under `durability = "flush"`) a wait until a
+    /// flush that began after the commit has finished. Concurrent callers share flushes.
+    pub async fn commit<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        let out = self.transact(f)?;
+        self.durable().await?;
+        Ok(out)
+    }
+
+    /// Waits until everything committed so far is on disk (no wait under `durability = "os"`).
+    pub async fn durable(&self) -> DomainResult<()> {
+        match &self.inner.group {
+            Some(g) => g.wait().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Flushes everything to disk now, blocking.
+    pub fn flush(&self) -> DomainResult<()> {
+        self.inner.db.flush().map(|_| ()).map_err(storage_err)
+    }
+
+    /// Entity counts from the `meta` tree.
+    pub fn counts(&self) -> DomainResult<Vec<(Counted, u64)>> {
+        Counted::ALL
+            .iter()
+            .map(|c| Ok((*c, self.count(*c)?)))
+            .collect()
+    }
+
+    pub fn count(&self, c: Counted) -> DomainResult<u64> {
+        let v = self.tree(TreeId::Meta).get(c.key()).map_err(storage_err)?;
+        Ok(v.map(|b| read_u64(&b)).unwrap_or(0))
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.inner.db.size_on_disk().unwrap_or(0)
+    }
+
+    /// All values of a tree, decoded (for listings and verify).
+    pub fn scan<T: serde::de::DeserializeOwned>(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, T)>> + '_ {
+        self.tree(t).iter().map(|r| {
+            let (k, v) = r.map_err(storage_err)?;
+            let val = codec::decode(&v).map_err(storage_err)?;
+            Ok((k.to_vec(), val))
+        })
+    }
+
+    /// Removes stored responses created before `cutoff` (Unix seconds), each in its own
+    /// transaction so the counter stays true; answers how many went.
+    pub fn sweep_responses(&self, cutoff: i64) -> DomainResult<u64> {
+        let mut expired = Vec::new();
+        for r in self.scan::<crate::domain::model::StoredResponse>(TreeId::Enrollments) {
+            let (k, v) = r?;
+            if v.created_at < cutoff {
+                expired.push(k);
+            }
+        }
+        for k in &expired {
+            tx::sweep_response(self, k)?;
+        }
+        Ok(expired.len() as u64)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(g) = &self.group {
+            g.stop();
+        }
+        let _ = self.db.flush();
+    }
+}
+
+fn read_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    if b.len() == 8 {
+        a.copy_from_slice(b);
+    }
+    u64::from_be_bytes(a)
+}

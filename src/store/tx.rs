@@ -1,0 +1,283 @@
+//! Typed access to the trees, inside a transaction ([`Tx`]) or outside one ([`Store`] reads).
+//!
+//! Writes exist only on [`Tx`], and every write keeps its index entries and counters in step,
+//! so a caller cannot store an entity without its indexes.
+
+use super::{codec, kit_key, read_u64, storage_err, Counted, Owner, Store, TreeId};
+use crate::domain::error::DomainError;
+use crate::domain::model::*;
+use serde::{de::DeserializeOwned, Serialize};
+use sled::transaction::{ConflictableTransactionError, TransactionalTree};
+use sled::IVec;
+
+/// A failed step inside a transaction: a domain error that aborts it, or a storage failure.
+pub struct TxFail(ConflictableTransactionError<DomainError>);
+
+impl TxFail {
+    pub(super) fn into_sled(self) -> ConflictableTransactionError<DomainError> {
+        self.0
+    }
+}
+
+impl From<DomainError> for TxFail {
+    fn from(e: DomainError) -> Self {
+        TxFail(ConflictableTransactionError::Abort(e))
+    }
+}
+
+impl From<sled::transaction::UnabortableTransactionError> for TxFail {
+    fn from(e: sled::transaction::UnabortableTransactionError) -> Self {
+        TxFail(e.into())
+    }
+}
+
+pub type TxResult<T> = Result<T, TxFail>;
+
+/// Typed reads shared by transactions and plain store reads.
+pub trait Reader {
+    type Err: From<DomainError>;
+    fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, Self::Err>;
+
+    fn get<T: DeserializeOwned>(&self, t: TreeId, key: &[u8]) -> Result<Option<T>, Self::Err> {
+        match self.raw(t, key)? {
+            None => Ok(None),
+            Some(v) => codec::decode(&v)
+                .map(Some)
+                .map_err(|e| DomainError::Storage(format!("{}: {e}", t.name())).into()),
+        }
+    }
+    fn user(&self, id: &str) -> Result<Option<User>, Self::Err> {
+        self.get(TreeId::Users, id.as_bytes())
+    }
+    fn account(&self, id: &str) -> Result<Option<Account>, Self::Err> {
+        self.get(TreeId::Accounts, id.as_bytes())
+    }
+    fn device(&self, id: &str) -> Result<Option<Device>, Self::Err> {
+        self.get(TreeId::Devices, id.as_bytes())
+    }
+    fn wallet(&self, id: &str) -> Result<Option<Wallet>, Self::Err> {
+        self.get(TreeId::Wallets, id.as_bytes())
+    }
+    fn kit(&self, program: &str, mapping_id: &str) -> Result<Option<Kit>, Self::Err> {
+        self.get(TreeId::Kits, &kit_key(program, mapping_id))
+    }
+    fn review(&self, user_id: &str) -> Result<Option<Review>, Self::Err> {
+        self.get(TreeId::Reviews, user_id.as_bytes())
+    }
+    fn response(&self, key: &[u8]) -> Result<Option<StoredResponse>, Self::Err> {
+        self.get(TreeId::Enrollments, key)
+    }
+    fn token(&self, hash: &[u8]) -> Result<Option<TokenGrant>, Self::Err> {
+        self.get(TreeId::Tokens, hash)
+    }
+    /// Ids of the cards carrying `alias`.
+    fn alias_devices(&self, alias: &str) -> Result<Vec<String>, Self::Err> {
+        Ok(self
+            .get::<Vec<String>>(TreeId::IdxAlias, alias.as_bytes())?
+            .unwrap_or_default())
+    }
+    fn pack_owner(&self, pack_id: &str) -> Result<Option<Owner>, Self::Err> {
+        self.get(TreeId::IdxPack, pack_id.as_bytes())
+    }
+    fn number_owner(&self, fingerprint: &[u8; 32]) -> Result<Option<Owner>, Self::Err> {
+        self.get(TreeId::IdxNumber, fingerprint)
+    }
+    /// Wallet ids of a card, in creation order.
+    fn wallet_ids(&self, device_id: &str) -> Result<Vec<String>, Self::Err> {
+        Ok(self
+            .get::<Vec<String>>(TreeId::IdxWalletsByCard, device_id.as_bytes())?
+            .unwrap_or_default())
+    }
+    fn wallets_of(&self, device_id: &str) -> Result<Vec<Wallet>, Self::Err> {
+        let mut out = Vec::new();
+        for id in self.wallet_ids(device_id)? {
+            if let Some(w) = self.wallet(&id)? {
+                out.push(w);
+            }
+        }
+        Ok(out)
+    }
+    fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> Result<Option<String>, Self::Err> {
+        self.get(TreeId::IdxSsn, &super::ssn_key(program, fp))
+    }
+}
+
+impl Reader for Store {
+    type Err = DomainError;
+    fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, DomainError> {
+        self.tree(t).get(key).map_err(storage_err)
+    }
+}
+
+/// The trees inside one transaction.
+pub struct Tx<'a> {
+    views: &'a [TransactionalTree],
+}
+
+impl Reader for Tx<'_> {
+    type Err = TxFail;
+    fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, TxFail> {
+        Ok(self.views[t as usize].get(key)?)
+    }
+}
+
+impl<'a> Tx<'a> {
+    pub(super) fn new(views: &'a [TransactionalTree]) -> Tx<'a> {
+        Tx { views }
+    }
+
+    fn put<T: Serialize>(&self, t: TreeId, key: &[u8], v: &T) -> TxResult<()> {
+        self.views[t as usize].insert(key, codec::encode(v))?;
+        Ok(())
+    }
+
+    fn del(&self, t: TreeId, key: &[u8]) -> TxResult<()> {
+        self.views[t as usize].remove(key)?;
+        Ok(())
+    }
+
+    fn bump(&self, c: Counted, delta: i64) -> TxResult<()> {
+        let key = c.key();
+        let cur = self.views[TreeId::Meta as usize]
+            .get(&key)?
+            .map(|b| read_u64(&b))
+            .unwrap_or(0);
+        let next = (cur as i64 + delta).max(0) as u64;
+        self.views[TreeId::Meta as usize].insert(key, &next.to_be_bytes())?;
+        Ok(())
+    }
+
+    /// Stores a user; `new` counts it and indexes its SSN.
+    pub fn put_user(&self, u: &User, new: bool) -> TxResult<()> {
+        if new {
+            self.bump(Counted::Users, 1)?;
+            self.put(
+                TreeId::IdxSsn,
+                &super::ssn_key(&u.program, &u.ssn_fingerprint),
+                &u.id,
+            )?;
+        }
+        self.put(TreeId::Users, u.id.as_bytes(), u)
+    }
+
+    pub fn put_account(&self, a: &Account, new: bool) -> TxResult<()> {
+        if new {
+            self.bump(Counted::Accounts, 1)?;
+        }
+        self.put(TreeId::Accounts, a.id.as_bytes(), a)
+    }
+
+    /// Stores a new card with its number, pack ID and alias index entries.
+    pub fn insert_device(&self, d: &Device) -> TxResult<()> {
+        self.bump(Counted::Devices, 1)?;
+        let owner = Owner::Device(d.id.clone());
+        self.put(TreeId::IdxNumber, &d.pan.fingerprint, &owner)?;
+        if let Some(p) = &d.pack_id {
+            self.put(TreeId::IdxPack, p.as_bytes(), &owner)?;
+        }
+        if let Some(a) = &d.alias {
+            self.add_alias(a, &d.id)?;
+        }
+        self.put(TreeId::Devices, d.id.as_bytes(), d)
+    }
+
+    /// Rewrites a card; number and pack ID are fixed for a card's life, the alias may change.
+    pub fn update_device(&self, old: &Device, new: &Device) -> TxResult<()> {
+        if old.alias != new.alias {
+            if let Some(a) = &old.alias {
+                self.remove_alias(a, &old.id)?;
+            }
+            if let Some(a) = &new.alias {
+                self.add_alias(a, &new.id)?;
+            }
+        }
+        self.put(TreeId::Devices, new.id.as_bytes(), new)
+    }
+
+    fn add_alias(&self, alias: &str, device_id: &str) -> TxResult<()> {
+        let mut ids = self.alias_devices(alias)?;
+        if !ids.iter().any(|i| i == device_id) {
+            ids.push(device_id.to_string());
+        }
+        self.put(TreeId::IdxAlias, alias.as_bytes(), &ids)
+    }
+
+    fn remove_alias(&self, alias: &str, device_id: &str) -> TxResult<()> {
+        let mut ids = self.alias_devices(alias)?;
+        ids.retain(|i| i != device_id);
+        if ids.is_empty() {
+            self.del(TreeId::IdxAlias, alias.as_bytes())
+        } else {
+            self.put(TreeId::IdxAlias, alias.as_bytes(), &ids)
+        }
+    }
+
+    /// Stores a new kit with its pack ID and number index entries.
+    pub fn insert_kit(&self, k: &Kit) -> TxResult<()> {
+        self.bump(Counted::Kits, 1)?;
+        let owner = Owner::Kit {
+            program: k.program.clone(),
+            mapping_id: k.mapping_id.clone(),
+        };
+        self.put(TreeId::IdxPack, k.pack_id.as_bytes(), &owner)?;
+        self.put(TreeId::IdxNumber, &k.pan.fingerprint, &owner)?;
+        self.put(TreeId::Kits, &kit_key(&k.program, &k.mapping_id), k)
+    }
+
+    /// Rewrites a kit (its status). Assigning it is `insert_device` of its card, which moves
+    /// the pack ID and number index entries to the card.
+    pub fn update_kit(&self, k: &Kit) -> TxResult<()> {
+        self.put(TreeId::Kits, &kit_key(&k.program, &k.mapping_id), k)
+    }
+
+    /// Stores a new wallet and appends it to its card's wallet list.
+    pub fn insert_wallet(&self, w: &Wallet) -> TxResult<()> {
+        self.bump(Counted::Wallets, 1)?;
+        let mut ids = self.wallet_ids(&w.device_id)?;
+        ids.push(w.id.clone());
+        self.put(TreeId::IdxWalletsByCard, w.device_id.as_bytes(), &ids)?;
+        self.put(TreeId::Wallets, w.id.as_bytes(), w)
+    }
+
+    /// Rewrites a wallet (its status, or its card on replacement).
+    pub fn update_wallet(&self, old: &Wallet, new: &Wallet) -> TxResult<()> {
+        if old.device_id != new.device_id {
+            let mut from = self.wallet_ids(&old.device_id)?;
+            from.retain(|i| i != &old.id);
+            self.put(TreeId::IdxWalletsByCard, old.device_id.as_bytes(), &from)?;
+            let mut to = self.wallet_ids(&new.device_id)?;
+            to.push(new.id.clone());
+            self.put(TreeId::IdxWalletsByCard, new.device_id.as_bytes(), &to)?;
+        }
+        self.put(TreeId::Wallets, new.id.as_bytes(), new)
+    }
+
+    pub fn put_response(&self, key: &[u8], r: &StoredResponse, new: bool) -> TxResult<()> {
+        if new {
+            self.bump(Counted::Enrollments, 1)?;
+        }
+        self.put(TreeId::Enrollments, key, r)
+    }
+
+    pub fn put_review(&self, r: &Review, new: bool) -> TxResult<()> {
+        if new {
+            self.bump(Counted::Reviews, 1)?;
+        }
+        self.put(TreeId::Reviews, r.user_id.as_bytes(), r)
+    }
+
+    pub fn put_token(&self, hash: &[u8], g: &TokenGrant) -> TxResult<()> {
+        self.put(TreeId::Tokens, hash, g)
+    }
+}
+
+/// Removes an expired stored response outside request transactions, keeping the counter true.
+pub(super) fn sweep_response(store: &Store, key: &[u8]) -> Result<(), DomainError> {
+    store.transact(|tx| {
+        if tx.raw(TreeId::Enrollments, key)?.is_some() {
+            tx.del(TreeId::Enrollments, key)?;
+            tx.bump(Counted::Enrollments, -1)?;
+        }
+        Ok(())
+    })
+}

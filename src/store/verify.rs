@@ -1,0 +1,256 @@
+//! `issuebox verify`: an offline walk of the whole store.
+//!
+//! Every record must decode; every entity must have its index entries and every index entry its
+//! entity; every counter must equal the number of records; cross-references (account -> user,
+//! card -> account, wallet -> card) must resolve.
+
+use super::{kit_key, Counted, Owner, Reader, Store, TreeId};
+use crate::domain::error::DomainResult;
+use crate::domain::model::*;
+use std::collections::{HashMap, HashSet};
+
+/// What verify found.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub counts: Vec<(&'static str, u64)>,
+    pub problems: Vec<String>,
+}
+
+impl Report {
+    pub fn is_clean(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (name, n) in &self.counts {
+            writeln!(f, "{name:>12}: {n}")?;
+        }
+        if self.problems.is_empty() {
+            writeln!(f, "store is clean")
+        } else {
+            for p in &self.problems {
+                writeln!(f, "problem: {p}")?;
+            }
+            writeln!(f, "store is damaged: {} problem(s)", self.problems.len())
+        }
+    }
+}
+
+fn all<T: serde::de::DeserializeOwned>(
+    store: &Store,
+    t: TreeId,
+    problems: &mut Vec<String>,
+) -> Vec<(Vec<u8>, T)> {
+    let mut out = Vec::new();
+    for r in store.scan::<T>(t) {
+        match r {
+            Ok(kv) => out.push(kv),
+            Err(e) => problems.push(format!("{}: undecodable record: {e}", t.name())),
+        }
+    }
+    out
+}
+
+fn id(k: &[u8]) -> String {
+    String::from_utf8_lossy(k).into_owned()
+}
+
+/// Walks the store and reports every inconsistency.
+pub fn verify(store: &Store) -> DomainResult<Report> {
+    let mut p = Vec::new();
+    let users: Vec<(Vec<u8>, User)> = all(store, TreeId::Users, &mut p);
+    let accounts: Vec<(Vec<u8>, Account)> = all(store, TreeId::Accounts, &mut p);
+    let devices: Vec<(Vec<u8>, Device)> = all(store, TreeId::Devices, &mut p);
+    let wallets: Vec<(Vec<u8>, Wallet)> = all(store, TreeId::Wallets, &mut p);
+    let kits: Vec<(Vec<u8>, Kit)> = all(store, TreeId::Kits, &mut p);
+    let responses: Vec<(Vec<u8>, StoredResponse)> = all(store, TreeId::Enrollments, &mut p);
+    let reviews: Vec<(Vec<u8>, Review)> = all(store, TreeId::Reviews, &mut p);
+    let aliases: Vec<(Vec<u8>, Vec<String>)> = all(store, TreeId::IdxAlias, &mut p);
+    let packs: Vec<(Vec<u8>, Owner)> = all(store, TreeId::IdxPack, &mut p);
+    let numbers: Vec<(Vec<u8>, Owner)> = all(store, TreeId::IdxNumber, &mut p);
+    let by_card: Vec<(Vec<u8>, Vec<String>)> = all(store, TreeId::IdxWalletsByCard, &mut p);
+    let ssns: Vec<(Vec<u8>, String)> = all(store, TreeId::IdxSsn, &mut p);
+
+    for (k, u) in &users {
+        if id(k) != u.id {
+            p.push(format!("user key {} holds user {}", id(k), u.id));
+        }
+        match store.user_by_ssn(&u.program, &u.ssn_fingerprint)? {
+            Some(x) if x == u.id => {}
+            _ => p.push(format!("user {} has no SSN index entry", u.id)),
+        }
+        for a in &u.account_ids {
+            if store.account(a)?.is_none() {
+                p.push(format!("user {} lists missing account {a}", u.id));
+            }
+        }
+    }
+    for (k, uid) in &ssns {
+        match store.user(uid)? {
+            Some(u) if super::ssn_key(&u.program, &u.ssn_fingerprint) == *k => {}
+            _ => p.push(format!("SSN index entry points at missing user {uid}")),
+        }
+    }
+    for (_, a) in &accounts {
+        match store.user(&a.user_id)? {
+            Some(u) if u.account_ids.contains(&a.id) => {}
+            _ => p.push(format!(
+                "account {} not listed by its user {}",
+                a.id, a.user_id
+            )),
+        }
+        for d in &a.device_ids {
+            match store.device(d)? {
+                Some(dev) if dev.account_id.as_deref() == Some(&a.id) => {}
+                _ => p.push(format!(
+                    "account {} lists card {d} that is not its own",
+                    a.id
+                )),
+            }
+        }
+    }
+    let device_ids: HashSet<&str> = devices.iter().map(|(_, d)| d.id.as_str()).collect();
+    for (k, d) in &devices {
+        if id(k) != d.id {
+            p.push(format!("device key {} holds device {}", id(k), d.id));
+        }
+        if store.number_owner(&d.pan.fingerprint)? != Some(Owner::Device(d.id.clone())) {
+            p.push(format!("card {} has no card-number index entry", d.id));
+        }
+        if let Some(pack) = &d.pack_id {
+            if store.pack_owner(pack)? != Some(Owner::Device(d.id.clone())) {
+                p.push(format!("card {} has no pack ID index entry", d.id));
+            }
+        }
+        if let Some(alias) = &d.alias {
+            if !store.alias_devices(alias)?.contains(&d.id) {
+                p.push(format!("card {} has no alias index entry", d.id));
+            }
+        }
+        if let Some(a) = &d.account_id {
+            match store.account(a)? {
+                Some(acc) if acc.device_ids.contains(&d.id) => {}
+                _ => p.push(format!(
+                    "card {} names account {a} that does not list it",
+                    d.id
+                )),
+            }
+        }
+    }
+    for (k, ids) in &aliases {
+        for d in ids {
+            match store.device(d)? {
+                Some(dev) if dev.alias.as_deref().map(str::as_bytes) == Some(k.as_slice()) => {}
+                _ => p.push(format!(
+                    "alias index entry {} -> {d} has no such card",
+                    id(k)
+                )),
+            }
+        }
+    }
+    let mut kit_by_key: HashMap<Vec<u8>, &Kit> = HashMap::new();
+    for (k, kit) in &kits {
+        kit_by_key.insert(k.clone(), kit);
+        let expected = match (kit.status, &kit.device_id) {
+            (KitStatus::Assigned, Some(dev)) => Owner::Device(dev.clone()),
+            (KitStatus::Assigned, None) => {
+                p.push(format!("kit {} assigned without a card", kit.mapping_id));
+                continue;
+            }
+            _ => Owner::Kit {
+                program: kit.program.clone(),
+                mapping_id: kit.mapping_id.clone(),
+            },
+        };
+        if store.pack_owner(&kit.pack_id)?.as_ref() != Some(&expected) {
+            p.push(format!("kit {} has no pack ID index entry", kit.mapping_id));
+        }
+        if store.number_owner(&kit.pan.fingerprint)?.as_ref() != Some(&expected) {
+            p.push(format!(
+                "kit {} has no card-number index entry",
+                kit.mapping_id
+            ));
+        }
+    }
+    for (tree, entries) in [("pack ID", &packs), ("card-number", &numbers)] {
+        for (k, owner) in entries.iter() {
+            let ok = match owner {
+                Owner::Device(d) => device_ids.contains(d.as_str()),
+                Owner::Kit {
+                    program,
+                    mapping_id,
+                } => kit_by_key.contains_key(&kit_key(program, mapping_id)),
+            };
+            if !ok {
+                p.push(format!(
+                    "{tree} index entry {} points at a missing {owner:?}",
+                    hex::encode(&k[..k.len().min(8)])
+                ));
+            }
+        }
+    }
+    let mut listed: HashSet<&str> = HashSet::new();
+    for (k, ids) in &by_card {
+        if !device_ids.contains(id(k).as_str()) {
+            p.push(format!(
+                "wallet index lists wallets of missing card {}",
+                id(k)
+            ));
+        }
+        for w in ids {
+            listed.insert(w.as_str());
+        }
+    }
+    for (_, w) in &wallets {
+        if !device_ids.contains(w.device_id.as_str()) {
+            p.push(format!(
+                "wallet {} belongs to missing card {}",
+                w.id, w.device_id
+            ));
+        }
+        if !store.wallet_ids(&w.device_id)?.contains(&w.id) {
+            p.push(format!(
+                "wallet {} has no wallets-by-card index entry",
+                w.id
+            ));
+        }
+    }
+    let wallet_ids: HashSet<&str> = wallets.iter().map(|(_, w)| w.id.as_str()).collect();
+    for w in listed {
+        if !wallet_ids.contains(w) {
+            p.push(format!("wallets-by-card index lists missing wallet {w}"));
+        }
+    }
+    for (_, r) in &reviews {
+        if store.user(&r.user_id)?.is_none() {
+            p.push(format!("review of missing user {}", r.user_id));
+        }
+    }
+
+    let actual = [
+        (Counted::Users, users.len()),
+        (Counted::Accounts, accounts.len()),
+        (Counted::Devices, devices.len()),
+        (Counted::Wallets, wallets.len()),
+        (Counted::Kits, kits.len()),
+        (Counted::Enrollments, responses.len()),
+        (Counted::Reviews, reviews.len()),
+    ];
+    let mut counts = Vec::new();
+    for (c, n) in actual {
+        let stored = store.count(c)?;
+        if stored != n as u64 {
+            p.push(format!(
+                "{} counter says {stored}, the tree holds {n}",
+                c.tree().name()
+            ));
+        }
+        counts.push((c.tree().name(), n as u64));
+    }
+    Ok(Report {
+        counts,
+        problems: p,
+    })
+}

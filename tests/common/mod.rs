@@ -1,0 +1,246 @@
+//! Test harness: the real `issuebox` binary on a loopback port with a temporary store, and an
+//! HTTP client for it. Each test gets its own server and store.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+pub const SHIPPED_CONFIG: &str = include_str!("../../config.toml");
+
+/// A running server process.
+pub struct Server {
+    pub child: Child,
+    pub base: String,
+    pub dir: tempfile::TempDir,
+    pub config_path: PathBuf,
+    pub log_path: PathBuf,
+}
+
+/// The shipped config with its store under `data_dir`, any port, and `extra` replacements.
+pub fn config_text(data_dir: &Path, edits: &[(&str, &str)]) -> String {
+    let mut text = SHIPPED_CONFIG
+        .replace("bind = \"127.0.0.1:8080\"", "bind = \"127.0.0.1:0\"")
+        .replace(
+            "data_dir = \"data/db\"",
+            &format!("data_dir = {:?}", data_dir.display().to_string()),
+        )
+        .replace(
+            "sdn_file = \"data/ofac/sdn.csv\"",
+            &format!(
+                "sdn_file = {:?}",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/data/ofac/sdn.csv")
+            ),
+        );
+    for (from, to) in edits {
+        assert!(text.contains(from), "config has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    text
+}
+
+impl Server {
+    /// Starts a server on a new temporary store.
+    pub fn start() -> Server {
+        Self::start_with(&[])
+    }
+
+    pub fn start_with(edits: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config_text(&dir.path().join("db"), edits)).unwrap();
+        Self::spawn(dir, config_path)
+    }
+
+    fn spawn(dir: tempfile::TempDir, config_path: PathBuf) -> Server {
+        let log_path = dir.path().join("server.log");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log_path)
+            .unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_issuebox"))
+            .arg("--config")
+            .arg(&config_path)
+            .arg("serve")
+            .env(
+                "RUST_LOG",
+                std::env::var("ISSUEBOX_TEST_LOG").unwrap_or_else(|_| "info".into()),
+            )
+            .env_remove("ISSUEBOX_PAN_KEY")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("spawn issuebox");
+        let stdout = child.stdout.take().unwrap();
+        let mut lines = BufReader::new(stdout).lines();
+        let base = loop {
+            match lines.next() {
+                Some(Ok(line)) => {
+                    if let Some(addr) = line.strip_prefix("listening on ") {
+                        break format!("http://{addr}");
+                    }
+                }
+                _ => {
+                    let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+                    panic!("server exited before listening: {log}");
+                }
+            }
+        };
+        // Keep draining stdout so the child never blocks on a full pipe.
+        std::thread::spawn(move || for _ in lines {});
+        Server {
+            child,
+            base,
+            dir,
+            config_path,
+            log_path,
+        }
+    }
+
+    /// Stops with SIGTERM and waits; answers the exit code.
+    pub fn stop(&mut self) -> i32 {
+        let pid = self.child.id() as i32;
+        unsafe_kill(pid, 15);
+        wait_timeout(&mut self.child, Duration::from_secs(40)).expect("server did not stop")
+    }
+
+    /// Stops (SIGTERM) and starts again on the same store and config.
+    pub fn restart(mut self) -> Server {
+        assert_eq!(self.stop(), 0, "clean exit");
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
+        let cfg = self.config_path.clone();
+        std::mem::forget(self);
+        Self::spawn(dir, cfg)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("db")
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// A bearer token for a client of the shipped config.
+    pub fn token_for(&self, id: &str, secret: &str) -> String {
+        let r = ureq::post(&self.url("/authentication"))
+            .set("Authorization", &basic(id, secret))
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string("grant_type=client_credentials")
+            .expect("token");
+        let v: serde_json::Value = r.into_json().unwrap();
+        v["access_token"].as_str().unwrap().to_string()
+    }
+
+    pub fn token(&self) -> String {
+        self.token_for("sandbox", "sandbox-secret")
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn basic(id: &str, secret: &str) -> String {
+    use base64::Engine;
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"))
+    )
+}
+
+fn unsafe_kill(pid: i32, sig: i32) {
+    let _ = Command::new("kill")
+        .arg(format!("-{sig}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+fn wait_timeout(child: &mut Child, limit: Duration) -> Option<i32> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if let Ok(Some(s)) = child.try_wait() {
+            return Some(s.code().unwrap_or(-1));
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    None
+}
+
+/// An HTTP answer: status, headers we look at, body as JSON (Null when not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub body: serde_json::Value,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Answer {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn answer(r: ureq::Response) -> Answer {
+    let status = r.status();
+    let headers = r
+        .headers_names()
+        .into_iter()
+        .filter_map(|n| r.header(&n).map(|v| (n.clone(), v.to_string())))
+        .collect();
+    let text = r.into_string().unwrap_or_default();
+    let body = serde_json::from_str(&text).unwrap_or(serde_json::Value::Null);
+    Answer {
+        status,
+        body,
+        text,
+        headers,
+    }
+}
+
+/// Sends a request with optional headers and raw body, never failing on HTTP error statuses.
+pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    let mut req = ureq::request(method, url).timeout(Duration::from_secs(30));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let res = match body {
+        Some(b) => req.set("Content-Type", "application/json").send_string(b),
+        None => req.call(),
+    };
+    match res {
+        Ok(r) => answer(r),
+        Err(ureq::Error::Status(_, r)) => answer(r),
+        Err(e) => panic!("{method} {url}: {e}"),
+    }
+}
+
+/// Runs `issuebox` with arguments; answers (exit code, stdout + stderr).
+pub fn run_cli(args: &[&str]) -> (i32, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_issuebox"))
+        .args(args)
+        .env_remove("ISSUEBOX_PAN_KEY")
+        .output()
+        .expect("run issuebox");
+    (
+        out.status.code().unwrap_or(-1),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
