@@ -2,6 +2,7 @@
 //! or a [`DomainError`](crate::domain::error::DomainError); none knows about HTTP or sled.
 
 pub mod auth;
+pub mod cards;
 pub mod faults;
 pub mod inflight;
 pub mod startup;
