@@ -8,6 +8,7 @@ pub mod domain;
 pub mod http;
 pub mod metrics;
 pub mod ops;
+pub mod screening;
 pub mod server;
 pub mod store;
 pub mod vault;

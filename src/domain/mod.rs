@@ -1,6 +1,8 @@
 //! The model both dialects share and the rules over it: no HTTP, no sled.
 
+pub mod enrollment;
 pub mod error;
 pub mod ids;
+pub mod json;
 pub mod model;
 pub mod rules;

@@ -34,24 +34,7 @@ pub async fn read_limited(
     Ok(buf.freeze())
 }
 
-/// Parses JSON, naming the field at fault: `userData.profileData: invalid type: …`.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
-    let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|e| {
-        let path = e.path().to_string();
-        let inner = e.into_inner();
-        let what = if inner.is_syntax() || inner.is_eof() {
-            "body is not valid JSON".to_string()
-        } else {
-            inner.to_string()
-        };
-        if path.is_empty() || path == "." || path == "?" {
-            DomainError::MalformedBody(format!("request body: {what}"))
-        } else {
-            DomainError::MalformedBody(format!("{path}: {what}"))
-        }
-    })
-}
+pub use crate::domain::json::parse as parse_json;
 
 /// Reads and parses a JSON body under the configured limit.
 pub async fn json<T: DeserializeOwned>(

@@ -2,6 +2,7 @@
 //! counts requests and echoes correlation headers, and the OpenAPI document.
 
 pub mod auth;
+pub mod baas;
 pub mod body;
 pub mod errors;
 pub mod openapi;
@@ -73,6 +74,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .wrap(middleware::from_fn(observe))
                     .configure(ops::routes)
                     .configure(auth::routes)
+                    .configure(baas::routes)
                     .configure(sandbox::routes),
             );
     }

@@ -12,15 +12,22 @@ use utoipa::{Modify, OpenApi};
     ),
     paths(
         super::auth::token,
+        super::baas::post_enrollment,
+        super::baas::get_account,
+        super::baas::get_user,
+        super::baas::get_enrollment,
         super::ops::health,
         super::ops::metrics,
         super::ops::openapi,
         super::sandbox::get_faults,
         super::sandbox::put_faults,
+        super::sandbox::load_kits,
+        super::sandbox::get_kit,
     ),
     modifiers(&Security),
     tags(
         (name = "authentication", description = "Client credentials and bearer tokens"),
+        (name = "baas", description = "BaaS dialect: enrollment, instant issue, upgrade, reads"),
         (name = "sandbox", description = "Test controls: kits, cards, statuses, OFAC reviews, faults (scope `sandbox`)"),
         (name = "operations", description = "Health, metrics and this document (no authentication)"),
     )

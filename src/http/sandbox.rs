@@ -4,6 +4,7 @@
 use super::auth::{Caller, Sandbox};
 use super::errors::SandboxError;
 use crate::ops::faults::FaultSwitches;
+use crate::ops::kits::{self, KitView, LoadKits, LoadedKits};
 use crate::ops::Ctx;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -41,5 +42,60 @@ pub async fn put_faults(
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/sandbox/faults", web::get().to(get_faults))
-        .route("/sandbox/faults", web::put().to(put_faults));
+        .route("/sandbox/faults", web::put().to(put_faults))
+        .route(
+            "/sandbox/programs/{programCode}/packages",
+            web::post().to(load_kits),
+        )
+        .route(
+            "/sandbox/programs/{programCode}/packages/{mappingIdentifier}",
+            web::get().to(get_kit),
+        );
+}
+
+/// Loads pre-printed kits for instant issue: explicit `packages`, or a `generate`d batch. All or
+/// none: a duplicate mappingIdentifier or packID answers 409 and loads nothing. The answer holds
+/// each kit's full card number, once.
+#[utoipa::path(post, path = "/sandbox/programs/{programCode}/packages", tag = "sandbox",
+    params(("programCode" = String, Path, description = "Program code")),
+    request_body = LoadKits,
+    responses(
+        (status = 201, description = "The kits loaded", body = LoadedKits),
+        (status = 400, description = "Invalid request", content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated or no sandbox scope", content_type = "application/problem+json"),
+        (status = 404, description = "No such program", content_type = "application/problem+json"),
+        (status = 409, description = "A mappingIdentifier or packID already in use; nothing loaded", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn load_kits(
+    c: Caller<Sandbox>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, SandboxError> {
+    let body: LoadKits = super::body::json(&req, payload, ctx.config.server.max_body_bytes).await?;
+    let loaded = kits::load(&ctx, &c.client, &path.into_inner(), body).await?;
+    Ok(HttpResponse::Created().json(loaded))
+}
+
+/// A kit: `available`, `reserved` or `assigned` (with `deviceIdentifier`).
+#[utoipa::path(get, path = "/sandbox/programs/{programCode}/packages/{mappingIdentifier}", tag = "sandbox",
+    params(
+        ("programCode" = String, Path, description = "Program code"),
+        ("mappingIdentifier" = String, Path, description = "The kit's mapping identifier"),
+    ),
+    responses(
+        (status = 200, description = "The kit", body = KitView),
+        (status = 401, description = "Not authenticated or no sandbox scope", content_type = "application/problem+json"),
+        (status = 404, description = "No such program or kit", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get_kit(
+    c: Caller<Sandbox>,
+    path: web::Path<(String, String)>,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, SandboxError> {
+    let (program, mapping) = path.into_inner();
+    Ok(HttpResponse::Ok().json(kits::get(&ctx, &c.client, &program, &mapping)?))
 }

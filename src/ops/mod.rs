@@ -2,12 +2,18 @@
 //! or a [`DomainError`](crate::domain::error::DomainError); none knows about HTTP or sled.
 
 pub mod auth;
+pub mod baas_reads;
+pub mod baas_view;
 pub mod cards;
+pub mod enroll;
 pub mod faults;
+pub mod idempotency;
 pub mod inflight;
+pub mod kits;
 pub mod startup;
 
 use crate::config::Config;
+use crate::screening::SdnList;
 use crate::store::Store;
 use crate::vault::Vault;
 use std::sync::Arc;
@@ -20,12 +26,21 @@ pub struct Ctx {
     pub vault: Arc<Vault>,
     pub faults: Arc<faults::Faults>,
     pub inflight: Arc<inflight::InFlight>,
+    /// The OFAC SDN list enrollments are screened against.
+    pub sdn: Arc<SdnList>,
 }
 
 impl Ctx {
     /// Opens the store of `config` and builds the context.
     pub fn open(config: Config) -> Result<Ctx, Box<dyn std::error::Error>> {
         let vault = Vault::from_hex_key(&config.pan_key())?;
+        let sdn = SdnList::load(&config.screening.sdn_file)?;
+        log::info!(
+            "screening against {} ({} individuals, {} names)",
+            sdn.version(),
+            sdn.individuals(),
+            sdn.names()
+        );
         let store = Store::open(&config.storage.data_dir, config.storage.durability)?;
         Ok(Ctx {
             config: Arc::new(config),
@@ -33,6 +48,7 @@ impl Ctx {
             vault: Arc::new(vault),
             faults: Arc::default(),
             inflight: Arc::default(),
+            sdn: Arc::new(sdn),
         })
     }
 }

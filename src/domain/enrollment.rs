@@ -1,0 +1,391 @@
+//! The BaaS enrollment request and its validation: the contract's validation table, in order.
+//!
+//! [`EnrollmentRequest`] is the body as sent (every field optional, so that a missing field is
+//! answered by its own row rather than a parse error); [`validate`] turns it into an
+//! [`Enrollment`], which cannot be invalid. Checks that need the store (kits, existing accounts)
+//! are the use case's.
+
+use super::error::{DomainError as E, ProfileField};
+use super::model::{Address, Phone};
+use super::rules;
+use crate::config::Program;
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({
+    "productCode": "GPR100",
+    "userData": {
+        "profileData": {"firstName": "Jane", "middleName": "Q", "lastName": "Doe",
+            "addresses": [{"type": "home", "isDefault": true, "addressLine1": "1 Main St", "addressLine2": null,
+                "city": "Pasadena", "state": "CA", "zipCode": "91101"}]},
+        "identifyingData": {"dateOfBirth": "1990-01-31", "ssn": "123456789"},
+        "email": {"emailAddress": "jane@example.com"},
+        "phoneNumbers": [{"number": "6265551212", "type": "mobile", "isDefault": true}]
+    },
+    "termsAcceptances": [{"termsIdentifier": "esign", "termsAcceptanceFlag": true}],
+    "cardAlias": "CUST-000123",
+    "requestPhysicalCard": false
+}))]
+pub struct EnrollmentRequest {
+    pub product_code: Option<String>,
+    pub user_data: Option<UserData>,
+    pub terms_acceptances: Option<Vec<TermsAcceptance>>,
+    /// Becomes the card-number alias (CNA) of the issued card: 1-24 characters, never a
+    /// Luhn-valid 13-19 digit run.
+    pub card_alias: Option<String>,
+    pub request_physical_card: Option<bool>,
+    pub instant_issue: Option<InstantIssue>,
+    pub upgrade_flag: Option<bool>,
+    pub account_identifier: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserData {
+    pub profile_data: Option<ProfileData>,
+    pub identifying_data: Option<IdentifyingData>,
+    pub email: Option<Email>,
+    pub phone_numbers: Option<Vec<PhoneNumber>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ProfileData {
+    pub first_name: Option<String>,
+    pub middle_name: Option<String>,
+    pub last_name: Option<String>,
+    pub addresses: Option<Vec<AddressIn>>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressIn {
+    /// `home`, `mailing`, `work`, …; one address of each type.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub is_default: Option<bool>,
+    pub address_line1: Option<String>,
+    pub address_line2: Option<String>,
+    pub city: Option<String>,
+    pub state: Option<String>,
+    pub zip_code: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct IdentifyingData {
+    /// YYYY-MM-DD.
+    pub date_of_birth: Option<String>,
+    /// Nine digits. Never stored in the clear, never logged.
+    pub ssn: Option<String>,
+    /// Last four digits of the SSN; accepted alone only on upgrade.
+    pub ssn_suffix: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct Email {
+    pub email_address: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PhoneNumber {
+    pub number: Option<String>,
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    pub is_default: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct TermsAcceptance {
+    pub terms_identifier: Option<String>,
+    pub terms_acceptance_flag: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct InstantIssue {
+    /// Must be `CBS`.
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The kit's mapping identifier: 1-64 of `[A-Za-z0-9_-]`.
+    pub mapping_identifier: Option<String>,
+}
+
+/// A person as validated from a new or instant-issue enrollment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Person {
+    pub first_name: String,
+    pub middle_name: Option<String>,
+    pub last_name: String,
+    pub date_of_birth: time::Date,
+    pub date_of_birth_text: String,
+    pub ssn: String,
+    pub email: String,
+    pub phones: Vec<Phone>,
+    pub addresses: Vec<Address>,
+}
+
+/// A valid new or instant-issue enrollment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewEnrollment {
+    pub product: String,
+    pub person: Person,
+    pub alias: Option<String>,
+    pub physical_card: bool,
+    /// The kit's mapping identifier, for instant issue.
+    pub kit: Option<String>,
+}
+
+/// What an upgrade may compare with the holder (only the given parts).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct ProfileClaim {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub date_of_birth: Option<String>,
+    pub ssn: Option<String>,
+    pub ssn_suffix: Option<String>,
+}
+
+/// A valid upgrade request (the store-dependent checks are the use case's).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Upgrade {
+    pub account_id: String,
+    pub target_product: String,
+    pub claim: ProfileClaim,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Enrollment {
+    New(NewEnrollment),
+    Upgrade(Upgrade),
+}
+
+fn given(s: &Option<String>) -> Option<&str> {
+    s.as_deref().filter(|x| !x.is_empty())
+}
+
+fn required<'a>(v: Option<&'a str>, path: &str) -> Result<&'a str, E> {
+    v.ok_or_else(|| E::Required(path.to_string()))
+}
+
+impl EnrollmentRequest {
+    pub fn is_upgrade(&self) -> bool {
+        self.upgrade_flag == Some(true)
+    }
+
+    /// The SSN, when given (to lock concurrent enrollments of one person).
+    pub fn ssn(&self) -> Option<&str> {
+        self.user_data
+            .as_ref()?
+            .identifying_data
+            .as_ref()?
+            .ssn
+            .as_deref()
+    }
+}
+
+/// Runs the contract's validation table in order; the first failure answers.
+pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment, E> {
+    if req.is_upgrade() {
+        return validate_upgrade(req, program).map(Enrollment::Upgrade);
+    }
+    let product = required(given(&req.product_code), "productCode")?;
+    let ud = req.user_data.clone().unwrap_or_default();
+    let pd = ud.profile_data.clone().unwrap_or_default();
+    let id = ud.identifying_data.clone().unwrap_or_default();
+    let first = required(given(&pd.first_name), "userData.profileData.firstName")?;
+    let last = required(given(&pd.last_name), "userData.profileData.lastName")?;
+    let addresses = pd
+        .addresses
+        .as_ref()
+        .ok_or_else(|| E::Required("userData.profileData.addresses".into()))?;
+    let dob = required(
+        given(&id.date_of_birth),
+        "userData.identifyingData.dateOfBirth",
+    )?;
+    let ssn = required(given(&id.ssn), "userData.identifyingData.ssn")?;
+    let email = required(
+        ud.email.as_ref().and_then(|e| given(&e.email_address)),
+        "userData.email.emailAddress",
+    )?;
+    let middle = given(&pd.middle_name);
+
+    // Lengths, then characters, in subCode order (501..506).
+    let fields = |f: ProfileField| -> Vec<&str> {
+        match f {
+            ProfileField::FirstName => vec![first],
+            ProfileField::LastName => vec![last],
+            ProfileField::MiddleName => middle.into_iter().collect(),
+            ProfileField::City => addresses.iter().filter_map(|a| given(&a.city)).collect(),
+            ProfileField::AddressLine1 => addresses
+                .iter()
+                .filter_map(|a| given(&a.address_line1))
+                .collect(),
+            ProfileField::AddressLine2 => addresses
+                .iter()
+                .filter_map(|a| given(&a.address_line2))
+                .collect(),
+        }
+    };
+    const ORDER: [ProfileField; 6] = [
+        ProfileField::FirstName,
+        ProfileField::LastName,
+        ProfileField::MiddleName,
+        ProfileField::City,
+        ProfileField::AddressLine1,
+        ProfileField::AddressLine2,
+    ];
+    for f in ORDER {
+        let max = f.rule().0;
+        if fields(f).iter().any(|v| v.chars().count() > max) {
+            return Err(E::TooLong(f));
+        }
+    }
+    for f in ORDER {
+        if fields(f).iter().any(|v| !rules::is_profile_text(v)) {
+            return Err(E::BadCharacters(f));
+        }
+    }
+    if addresses
+        .iter()
+        .any(|a| !given(&a.state).is_some_and(rules::is_state))
+    {
+        return Err(E::BadState);
+    }
+    let mut zips = Vec::with_capacity(addresses.len());
+    for a in addresses {
+        zips.push(
+            given(&a.zip_code)
+                .and_then(rules::normalise_zip)
+                .ok_or(E::BadZip)?,
+        );
+    }
+    if !rules::is_ssn(ssn) {
+        return Err(E::BadSsn);
+    }
+    let date_of_birth = crate::config::parse_ymd(dob).ok_or(E::BadDateOfBirth)?;
+    if given(&id.ssn_suffix).is_some() {
+        return Err(E::SsnAndSuffix);
+    }
+    let kinds: Vec<String> = addresses
+        .iter()
+        .map(|a| a.kind.clone().unwrap_or_default().to_ascii_lowercase())
+        .collect();
+    for (i, k) in kinds.iter().enumerate() {
+        if kinds[..i].contains(k) {
+            return Err(E::DuplicateAddressType);
+        }
+    }
+    if addresses
+        .iter()
+        .filter(|a| a.is_default == Some(true))
+        .count()
+        > 1
+    {
+        return Err(E::MultipleDefaultAddresses);
+    }
+    if !kinds.iter().any(|k| k == "home") {
+        return Err(E::NoHomeAddress);
+    }
+    let kit = match &req.instant_issue {
+        None => None,
+        Some(ii) => {
+            match given(&ii.kind) {
+                None => return Err(E::InstantIssueTypeMissing),
+                Some("CBS") => {}
+                Some(_) => return Err(E::InstantIssueTypeInvalid),
+            }
+            match given(&ii.mapping_identifier) {
+                None => return Err(E::MappingIdMissing),
+                Some(m) if !rules::is_mapping_identifier(m) => return Err(E::MappingIdInvalid),
+                Some(m) => Some(m.to_string()),
+            }
+        }
+    };
+    if let Some(alias) = &req.card_alias {
+        if !rules::is_card_alias(alias) {
+            return Err(E::CardAliasInvalid);
+        }
+    }
+    let prod = program.product(product).ok_or(E::ProductUnknown)?;
+    let physical_card = req.request_physical_card == Some(true);
+    if kit.is_some() {
+        if !prod.instant_issue {
+            return Err(E::InstantIssueNotSupported);
+        }
+        if physical_card && !prod.instant_issue_physical_card {
+            return Err(E::InstantIssuePhysicalNotSupported);
+        }
+    }
+    let addresses = addresses
+        .iter()
+        .zip(zips)
+        .zip(kinds)
+        .map(|((a, zip), kind)| Address {
+            kind,
+            is_default: a.is_default == Some(true),
+            line1: a.address_line1.clone().unwrap_or_default(),
+            line2: given(&a.address_line2).map(str::to_string),
+            city: a.city.clone().unwrap_or_default(),
+            state: a.state.clone().unwrap_or_default().to_ascii_uppercase(),
+            zip,
+        })
+        .collect();
+    let phones = ud
+        .phone_numbers
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|p| {
+            Some(Phone {
+                number: p.number.filter(|n| !n.is_empty())?,
+                kind: p.kind,
+                is_default: p.is_default == Some(true),
+            })
+        })
+        .collect();
+    Ok(Enrollment::New(NewEnrollment {
+        product: product.to_string(),
+        person: Person {
+            first_name: first.to_string(),
+            middle_name: middle.map(str::to_string),
+            last_name: last.to_string(),
+            date_of_birth,
+            date_of_birth_text: dob.to_string(),
+            ssn: ssn.to_string(),
+            email: email.to_string(),
+            phones,
+            addresses,
+        },
+        alias: req.card_alias.clone(),
+        physical_card,
+        kit,
+    }))
+}
+
+fn validate_upgrade(req: &EnrollmentRequest, program: &Program) -> Result<Upgrade, E> {
+    let account_id = given(&req.account_identifier)
+        .filter(|a| super::ids::is_identifier(a))
+        .ok_or(E::AccountIdentifierInvalid)?;
+    let product = required(given(&req.product_code), "productCode")?;
+    if program.product(product).is_none() {
+        return Err(E::ProductUnknown);
+    }
+    let ud = req.user_data.clone().unwrap_or_default();
+    let pd = ud.profile_data.unwrap_or_default();
+    let id = ud.identifying_data.unwrap_or_default();
+    Ok(Upgrade {
+        account_id: account_id.to_string(),
+        target_product: product.to_string(),
+        claim: ProfileClaim {
+            first_name: given(&pd.first_name).map(str::to_string),
+            last_name: given(&pd.last_name).map(str::to_string),
+            date_of_birth: given(&id.date_of_birth).map(str::to_string),
+            ssn: given(&id.ssn).map(str::to_string),
+            ssn_suffix: given(&id.ssn_suffix).map(str::to_string),
+        },
+    })
+}

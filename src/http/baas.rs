@@ -1,0 +1,197 @@
+//! The BaaS dialect: enrollment (new, instant issue, upgrade) and reads. Every request needs
+//! `X-GD-RequestId` (a UUID), echoed on the response; every body carries `responseDetails`.
+
+use super::auth::{Baas, Caller};
+use super::errors::BaasError;
+use crate::domain::enrollment::EnrollmentRequest;
+use crate::domain::error::DomainError as E;
+use crate::ops::baas_reads::{self, AccountRead, UserRead};
+use crate::ops::baas_view::AccountEnvelope;
+use crate::ops::enroll::{enroll, Reply};
+use crate::ops::Ctx;
+use actix_web::{web, HttpRequest, HttpResponse};
+
+/// The `X-GD-RequestId` of a request: required, a UUID.
+fn request_id(req: &HttpRequest) -> Result<String, BaasError> {
+    req.headers()
+        .get("x-gd-requestid")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| uuid::Uuid::try_parse(v).is_ok())
+        .map(str::to_string)
+        .ok_or_else(|| E::RequestIdInvalid.into())
+}
+
+fn reply(r: Reply) -> HttpResponse {
+    let mut b = HttpResponse::build(
+        actix_web::http::StatusCode::from_u16(r.status).unwrap_or(actix_web::http::StatusCode::OK),
+    );
+    b.content_type("application/json");
+    if r.replayed {
+        b.insert_header(("Idempotent-Replayed", "true"));
+    }
+    b.body(r.body)
+}
+
+/// Enrolls a user into a product (user, account and card in one call), issues a pre-printed kit
+/// instantly (`instantIssue`), or upgrades an account (`upgradeFlag`). Business outcomes such as
+/// an OFAC partial match (1/31), an OFAC hard decline (2/32) or an under-age applicant (2/40)
+/// answer HTTP 200 with a non-zero code. The same requestId with the same body replays the
+/// stored answer byte for byte with `Idempotent-Replayed: true`.
+#[utoipa::path(
+    post,
+    path = "/programs/{programCode}/enrollments",
+    tag = "baas",
+    params(
+        ("programCode" = String, Path, description = "Program code"),
+        ("X-GD-RequestId" = String, Header, description = "A UUID; the idempotency key, echoed back"),
+    ),
+    request_body = EnrollmentRequest,
+    responses(
+        (status = 200, description = "Success (0/0), OFAC partial match (1/31), OFAC hard decline (2/32) or under-age (2/40)", body = AccountEnvelope,
+            headers(("Idempotent-Replayed" = String, description = "`true` on a replay"))),
+        (status = 400, description = "A validation or upgrade row of the contract", body = AccountEnvelope),
+        (status = 401, description = "Unauthorized, or out of credential scopes", body = AccountEnvelope),
+        (status = 409, description = "4091 API is locked (same requestId or SSN in flight); 4092 requestId reused with another body", body = AccountEnvelope),
+        (status = 413, description = "Body over max_body_bytes", body = AccountEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn post_enrollment(
+    caller: Caller<Baas>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, BaasError> {
+    let rid = request_id(&req)?;
+    let program = path.into_inner();
+    if ctx.config.program(&program).is_none() {
+        return Err(E::ProgramUnknown.into());
+    }
+    crate::ops::auth::check_program(&caller.client, &program)?;
+    let body = super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await?;
+    Ok(reply(
+        enroll(&ctx, &caller.client, &program, &rid, &body).await?,
+    ))
+}
+
+/// An account with its holder and cards. Unknown in this program: 404 / 10.
+#[utoipa::path(
+    get,
+    path = "/programs/{programCode}/accounts/{accountIdentifier}",
+    tag = "baas",
+    params(
+        ("programCode" = String, Path, description = "Program code"),
+        ("accountIdentifier" = String, Path, description = "Account identifier"),
+        ("X-GD-RequestId" = String, Header, description = "A UUID, echoed back"),
+    ),
+    responses(
+        (status = 200, description = "The account", body = AccountRead),
+        (status = 400, description = "Bad X-GD-RequestId (110) or unknown program (1000)", body = AccountEnvelope),
+        (status = 401, description = "Unauthorized", body = AccountEnvelope),
+        (status = 404, description = "10 Account not found", body = AccountEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_account(
+    caller: Caller<Baas>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, BaasError> {
+    request_id(&req)?;
+    let (program, id) = path.into_inner();
+    let read = baas_reads::account(&ctx, &caller.client, &program, &id).map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(read))
+}
+
+/// A user and the identifiers of their accounts. Unknown in this program: 404 / 20.
+#[utoipa::path(
+    get,
+    path = "/programs/{programCode}/users/{userIdentifier}",
+    tag = "baas",
+    params(
+        ("programCode" = String, Path, description = "Program code"),
+        ("userIdentifier" = String, Path, description = "User identifier"),
+        ("X-GD-RequestId" = String, Header, description = "A UUID, echoed back"),
+    ),
+    responses(
+        (status = 200, description = "The user", body = UserRead),
+        (status = 400, description = "Bad X-GD-RequestId (110) or unknown program (1000)", body = AccountEnvelope),
+        (status = 401, description = "Unauthorized", body = AccountEnvelope),
+        (status = 404, description = "20 User not found", body = AccountEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_user(
+    caller: Caller<Baas>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, BaasError> {
+    request_id(&req)?;
+    let (program, id) = path.into_inner();
+    let read = baas_reads::user(&ctx, &caller.client, &program, &id).map_err(not_found)?;
+    Ok(HttpResponse::Ok().json(read))
+}
+
+/// What a replay of that request would answer now (a pending enrollment shows its final
+/// outcome once reviewed). Unknown: 404 / 30.
+#[utoipa::path(
+    get,
+    path = "/programs/{programCode}/enrollments/{requestId}",
+    tag = "baas",
+    params(
+        ("programCode" = String, Path, description = "Program code"),
+        ("requestId" = String, Path, description = "The X-GD-RequestId of the enrollment"),
+        ("X-GD-RequestId" = String, Header, description = "A UUID of this request, echoed back"),
+    ),
+    responses(
+        (status = 200, description = "The stored outcome", body = AccountEnvelope),
+        (status = 400, description = "Bad X-GD-RequestId (110) or unknown program (1000)", body = AccountEnvelope),
+        (status = 401, description = "Unauthorized", body = AccountEnvelope),
+        (status = 404, description = "30 Enrollment not found", body = AccountEnvelope),
+    ),
+    security(("bearer" = []))
+)]
+pub async fn get_enrollment(
+    caller: Caller<Baas>,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, BaasError> {
+    request_id(&req)?;
+    let (program, rid) = path.into_inner();
+    let mut r = baas_reads::enrollment(&ctx, &caller.client, &program, &rid).map_err(not_found)?;
+    r.replayed = false;
+    Ok(reply(r))
+}
+
+/// Reads answer a missing entity with 404.
+fn not_found(e: E) -> BaasError {
+    let status = matches!(
+        e,
+        E::AccountNotFound | E::UserNotFound | E::EnrollmentNotFound
+    )
+    .then_some(404);
+    BaasError { error: e, status }
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/programs/{programCode}/enrollments",
+        web::post().to(post_enrollment),
+    )
+    .route(
+        "/programs/{programCode}/enrollments/{requestId}",
+        web::get().to(get_enrollment),
+    )
+    .route(
+        "/programs/{programCode}/accounts/{accountIdentifier}",
+        web::get().to(get_account),
+    )
+    .route(
+        "/programs/{programCode}/users/{userIdentifier}",
+        web::get().to(get_user),
+    );
+}

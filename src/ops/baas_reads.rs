@@ -1,0 +1,81 @@
+//! BaaS reads: an account, a user, and an enrollment by its requestId.
+
+use super::baas_view::{account_view, detail, user_view, AccountView, ResponseDetail, UserView};
+use super::enroll::Reply;
+use super::Ctx;
+use crate::config::ClientConfig;
+use crate::domain::error::{DomainError as E, DomainResult};
+use crate::store::{enrollment_key, Reader};
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountRead {
+    pub response_details: Vec<ResponseDetail>,
+    pub account: AccountView,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserRead {
+    pub response_details: Vec<ResponseDetail>,
+    pub user: UserView,
+    /// Identifiers of the user's accounts.
+    pub accounts: Vec<String>,
+}
+
+fn program_for(ctx: &Ctx, client: &ClientConfig, program: &str) -> DomainResult<()> {
+    ctx.config.program(program).ok_or(E::ProgramUnknown)?;
+    super::auth::check_program(client, program)
+}
+
+pub fn account(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    program: &str,
+    id: &str,
+) -> DomainResult<AccountRead> {
+    program_for(ctx, client, program)?;
+    let acc = ctx
+        .store
+        .account(id)?
+        .filter(|a| a.program == program)
+        .ok_or(E::AccountNotFound)?;
+    Ok(AccountRead {
+        response_details: detail(0, 0, "Success"),
+        account: account_view(&ctx.store, &ctx.config, &acc)?,
+    })
+}
+
+pub fn user(ctx: &Ctx, client: &ClientConfig, program: &str, id: &str) -> DomainResult<UserRead> {
+    program_for(ctx, client, program)?;
+    let u = ctx
+        .store
+        .user(id)?
+        .filter(|u| u.program == program)
+        .ok_or(E::UserNotFound)?;
+    Ok(UserRead {
+        response_details: detail(0, 0, "Success"),
+        user: user_view(&u),
+        accounts: u.account_ids.clone(),
+    })
+}
+
+/// What a replay of `request_id` would answer now.
+pub fn enrollment(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    program: &str,
+    request_id: &str,
+) -> DomainResult<Reply> {
+    program_for(ctx, client, program)?;
+    let stored = ctx
+        .store
+        .response(&enrollment_key(&client.id, program, request_id))?
+        .ok_or(E::EnrollmentNotFound)?;
+    Ok(Reply {
+        status: stored.status,
+        body: stored.body,
+        replayed: true,
+    })
+}

@@ -1,0 +1,198 @@
+//! The BaaS dialect's view of an account, user and cards (`account` of the success body), and
+//! its envelope. Built in `ops` because the stored response of a request is written in the same
+//! transaction as the entities it shows.
+
+use crate::domain::model::*;
+use crate::store::Reader;
+use serde::Serialize;
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ResponseDetail {
+    pub code: u32,
+    pub sub_code: u32,
+    pub description: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct DirectDepositView {
+    pub routing_number: String,
+    pub account_number: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KycStateView {
+    pub ofac_status: String,
+    pub kyc_status: String,
+    pub kyc_pending_gate: String,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct UserView {
+    pub user_identifier: String,
+    pub first_name: String,
+    pub last_name: String,
+    pub status: String,
+    pub is_primary_account_holder: bool,
+    pub identity_type: String,
+    pub last4_identity: String,
+    pub kyc_state_data: KycStateView,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PaymentInstrumentView {
+    /// The card's device `identifier` in the device dialect.
+    pub payment_instrument_identifier: String,
+    /// `virtual` or `emv`.
+    pub payment_instrument_type: String,
+    /// activated, notActivated, blocked, deactivated or closed.
+    pub status: String,
+    pub last4_pan: String,
+    pub masked_pan: String,
+    pub card_alias: Option<String>,
+    pub card_pack_id: Option<String>,
+    pub issued_date_time: String,
+    pub activated_date_time: Option<String>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountHolderView {
+    pub user: UserView,
+    pub payment_instruments: Vec<PaymentInstrumentView>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountView {
+    pub account_identifier: String,
+    pub account_reference_number: String,
+    pub program_code: String,
+    pub product_code: String,
+    pub product_name: String,
+    pub account_type: String,
+    /// normal, pending or closed.
+    pub status: String,
+    pub status_reasons: Vec<String>,
+    pub account_status_changed_date_time: String,
+    pub direct_deposit: Option<DirectDepositView>,
+    pub account_holders: Vec<AccountHolderView>,
+}
+
+/// `{responseDetails, account?}`: the body of an enrollment outcome and of an account read.
+#[derive(Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct AccountEnvelope {
+    pub response_details: Vec<ResponseDetail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub account: Option<AccountView>,
+}
+
+pub fn detail(code: u32, sub_code: u32, description: &str) -> Vec<ResponseDetail> {
+    vec![ResponseDetail {
+        code,
+        sub_code,
+        description: description.to_string(),
+    }]
+}
+
+pub fn user_view(u: &User) -> UserView {
+    UserView {
+        user_identifier: u.id.clone(),
+        first_name: u.first_name.clone(),
+        last_name: u.last_name.clone(),
+        status: u.status.as_str().into(),
+        is_primary_account_holder: true,
+        identity_type: "ssn".into(),
+        last4_identity: u.ssn_last4.clone(),
+        kyc_state_data: KycStateView {
+            ofac_status: u.kyc.ofac_status.clone(),
+            kyc_status: u.kyc.kyc_status.clone(),
+            kyc_pending_gate: u.kyc.kyc_pending_gate.clone(),
+        },
+    }
+}
+
+pub fn instrument_view(d: &Device) -> PaymentInstrumentView {
+    PaymentInstrumentView {
+        payment_instrument_identifier: d.id.clone(),
+        payment_instrument_type: d.form.as_str().into(),
+        status: d.status.baas_status().into(),
+        last4_pan: d.pan.last4.clone(),
+        masked_pan: d.pan.masked_baas(),
+        card_alias: d.alias.clone(),
+        card_pack_id: d.pack_id.clone(),
+        issued_date_time: rfc3339(d.issued_at),
+        activated_date_time: d.activated_at.map(rfc3339),
+    }
+}
+
+/// The account as the BaaS dialect shows it, reading its user and cards through `r`.
+pub fn account_view<R: Reader>(
+    r: &R,
+    config: &crate::config::Config,
+    a: &Account,
+) -> Result<AccountView, R::Err> {
+    let user = r.user(&a.user_id)?;
+    let mut cards = Vec::new();
+    for id in &a.device_ids {
+        if let Some(d) = r.device(id)? {
+            cards.push(d);
+        }
+    }
+    Ok(account_view_of(config, a, user.as_ref(), &cards))
+}
+
+/// The account view from values in hand.
+pub fn account_view_of(
+    config: &crate::config::Config,
+    a: &Account,
+    user: Option<&User>,
+    cards: &[Device],
+) -> AccountView {
+    let product_name = config
+        .program(&a.program)
+        .and_then(|p| p.product(&a.product))
+        .map(|p| p.name.clone())
+        .unwrap_or_default();
+    AccountView {
+        account_identifier: a.id.clone(),
+        account_reference_number: a.reference_number.clone(),
+        program_code: a.program.clone(),
+        product_code: a.product.clone(),
+        product_name,
+        account_type: a.account_type.as_str().into(),
+        status: a.status.as_str().into(),
+        status_reasons: a.status_reasons.clone(),
+        account_status_changed_date_time: rfc3339(a.status_changed_at),
+        direct_deposit: a.direct_deposit.as_ref().map(|d| DirectDepositView {
+            routing_number: d.routing_number.clone(),
+            account_number: d.account_number.clone(),
+        }),
+        account_holders: user
+            .map(|u| AccountHolderView {
+                user: user_view(u),
+                payment_instruments: cards.iter().map(instrument_view).collect(),
+            })
+            .into_iter()
+            .collect(),
+    }
+}
+
+/// The JSON bytes of an enrollment outcome.
+pub fn outcome_body(
+    code: u32,
+    sub_code: u32,
+    description: &str,
+    account: Option<AccountView>,
+) -> Vec<u8> {
+    serde_json::to_vec(&AccountEnvelope {
+        response_details: detail(code, sub_code, description),
+        account,
+    })
+    .expect("views serialise")
+}

@@ -1,0 +1,467 @@
+//! `POST /programs/{programCode}/enrollments`: new enrollment, instant issue and upgrade, with
+//! idempotency by requestId. One request's writes — entities, index entries, counters and the
+//! stored response — are one transaction.
+
+use super::baas_view::{account_view_of, outcome_body};
+use super::cards::{build_device, ensure_number_free, is_number_collision, mint_pan, NewCard};
+use super::idempotency;
+use super::Ctx;
+use crate::config::{ClientConfig, Program};
+use crate::domain::enrollment::{self, Enrollment, EnrollmentRequest, NewEnrollment, Upgrade};
+use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::ids::{digits, new_id};
+use crate::domain::model::*;
+use crate::domain::rules;
+use crate::store::{enrollment_key, Reader, Tx, TxResult};
+use crate::vault::SealedPan;
+
+/// The answer to a BaaS request: HTTP status, JSON body, and whether it is a replay.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub replayed: bool,
+}
+
+/// How many times a request is retried when a freshly generated card number collides.
+const NUMBER_ATTEMPTS: usize = 5;
+
+/// Handles one enrollment request (all three uses), idempotently.
+pub async fn enroll(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    program_code: &str,
+    request_id: &str,
+    body: &[u8],
+) -> DomainResult<Reply> {
+    let program = ctx.config.program(program_code).ok_or(E::ProgramUnknown)?;
+    super::auth::check_program(client, program_code)?;
+    let value: serde_json::Value = crate::domain::json::parse(body)?;
+    let req: EnrollmentRequest = crate::domain::json::from_value(value.clone())?;
+    let canonical = idempotency::canonical(&value);
+    let key = enrollment_key(&client.id, program_code, request_id);
+    let _claim = idempotency::claim(ctx, &key, program_code, req.ssn())?;
+    let upgrade_account = req
+        .is_upgrade()
+        .then(|| req.account_identifier.clone().unwrap_or_default());
+    if let Some(stored) = idempotency::stored(ctx, &key)? {
+        idempotency::check_stored(&stored, &canonical, upgrade_account.as_deref())?;
+        return Ok(Reply {
+            status: stored.status,
+            body: stored.body,
+            replayed: true,
+        });
+    }
+    let stored = StoredResponse {
+        request_canonical: canonical,
+        upgrade_account,
+        status: 200,
+        body: Vec::new(),
+        account_id: None,
+        created_at: now(),
+    };
+    match enrollment::validate(&req, program)? {
+        Enrollment::New(e) => enroll_new(ctx, program, &key, stored, &e).await,
+        Enrollment::Upgrade(u) => upgrade(ctx, program, &key, stored, &u).await,
+    }
+}
+
+/// The screening outcome of a person, as the enrollment applies it.
+enum Screen {
+    Clear,
+    Review(Review),
+    Decline,
+}
+
+fn screen(ctx: &Ctx, program: &str, e: &NewEnrollment) -> Screen {
+    let p = &e.person;
+    let s = ctx
+        .sdn
+        .screen_person(&p.first_name, p.middle_name.as_deref(), &p.last_name);
+    let cfg = &ctx.config.screening;
+    if s.score >= cfg.decline_threshold {
+        Screen::Decline
+    } else if s.score >= cfg.review_threshold {
+        Screen::Review(Review {
+            user_id: String::new(),
+            program: program.to_string(),
+            state: ReviewState::Pending,
+            score: s.score,
+            matched_name: s.matched.as_ref().map(|m| m.matched_name.clone()),
+            matched_ent_num: s.matched.as_ref().map(|m| m.ent_num),
+            list_version: s.list_version,
+            account_ids: Vec::new(),
+            created_at: now(),
+            decided_at: None,
+        })
+    } else {
+        Screen::Clear
+    }
+}
+
+/// Card numbers prepared outside the transaction for one attempt.
+pub(crate) struct Pans {
+    pub primary: SealedPan,
+    pub physical: Option<SealedPan>,
+}
+
+async fn enroll_new(
+    ctx: &Ctx,
+    program: &Program,
+    key: &[u8],
+    stored: StoredResponse,
+    e: &NewEnrollment,
+) -> DomainResult<Reply> {
+    if e.kit.is_some() && ctx.faults.get().package_lookup {
+        return Err(E::PackageLookup);
+    }
+    let screen = screen(ctx, &program.code, e);
+    let ssn_fp = ctx.vault.fingerprint(b"ssn", &e.person.ssn);
+    let today = time::OffsetDateTime::now_utc().date();
+    let under_age = rules::age_on(e.person.date_of_birth, today) < 18;
+    for attempt in 1..=NUMBER_ATTEMPTS {
+        let pans = Pans {
+            primary: mint_pan(ctx, program),
+            physical: e.physical_card.then(|| mint_pan(ctx, program)),
+        };
+        let result = ctx
+            .store
+            .commit(|tx| {
+                new_in_tx(
+                    ctx, tx, program, key, &stored, e, &pans, &ssn_fp, under_age, &screen,
+                )
+            })
+            .await;
+        match result {
+            Err(err) if is_number_collision(&err) && attempt < NUMBER_ATTEMPTS => continue,
+            other => return other,
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+#[allow(clippy::too_many_arguments)]
+fn new_in_tx(
+    ctx: &Ctx,
+    tx: &Tx,
+    program: &Program,
+    key: &[u8],
+    stored: &StoredResponse,
+    e: &NewEnrollment,
+    pans: &Pans,
+    ssn_fp: &[u8; 32],
+    under_age: bool,
+    screen: &Screen,
+) -> TxResult<Reply> {
+    // Store-dependent 400 rows, in the contract's order.
+    let kit = match &e.kit {
+        None => None,
+        Some(m) => {
+            let kit = tx
+                .kit(&program.code, m)?
+                .filter(|k| k.product == e.product)
+                .ok_or(E::PackageNotFound)?;
+            if kit.status != KitStatus::Available {
+                return Err(E::PackageInUse.into());
+            }
+            Some(kit)
+        }
+    };
+    let existing_user = match tx.user_by_ssn(&program.code, ssn_fp)? {
+        Some(id) => tx.user(&id)?,
+        None => None,
+    };
+    if let Some(u) = &existing_user {
+        for a in &u.account_ids {
+            if let Some(acc) = tx.account(a)? {
+                if acc.product == e.product && acc.status != AccountStatus::Closed {
+                    return Err(E::SsnHoldsAccount.into());
+                }
+            }
+        }
+    }
+    // HTTP 200 outcomes: under-age, then OFAC.
+    let finish = |status: u16, body: Vec<u8>, account_id: Option<String>| -> TxResult<Reply> {
+        let mut s = stored.clone();
+        s.status = status;
+        s.body = body.clone();
+        s.account_id = account_id;
+        tx.put_response(key, &s, true)?;
+        Ok(Reply {
+            status,
+            body,
+            replayed: false,
+        })
+    };
+    if under_age {
+        return finish(
+            200,
+            outcome_body(2, 40, "User birthdate under-age required for KYC", None),
+            None,
+        );
+    }
+    if let Screen::Decline = screen {
+        return finish(200, outcome_body(2, 32, "OFAC Hard Decline", None), None);
+    }
+    let at = now();
+    let pending = matches!(screen, Screen::Review(_));
+    let account_id = new_id();
+    let new_user = existing_user.is_none();
+    let mut user = existing_user.unwrap_or_else(|| new_user_record(program, e, ssn_fp, at));
+    user.account_ids.push(account_id.clone());
+    if pending {
+        user.status = UserStatus::Pending;
+        user.kyc = KycState::ofac_pending();
+    }
+    let product = program.product(&e.product).ok_or(E::ProductUnknown)?;
+    let mut account = Account {
+        id: account_id.clone(),
+        reference_number: digits(12),
+        program: program.code.clone(),
+        product: e.product.clone(),
+        account_type: product.account_type,
+        status: AccountStatus::Normal,
+        status_reasons: vec!["healthy".into()],
+        status_changed_at: at,
+        direct_deposit: None,
+        user_id: user.id.clone(),
+        device_ids: Vec::new(),
+        pending: None,
+        created_at: at,
+    };
+    let mut cards = Vec::new();
+    if let Screen::Review(review) = screen {
+        account.status = AccountStatus::Pending;
+        account.status_reasons = vec!["verificationNeeded".into()];
+        account.pending = Some(PendingIssue {
+            enrollment_key: key.to_vec(),
+            kit_mapping_id: e.kit.clone(),
+            physical_card: e.physical_card,
+            alias: e.alias.clone(),
+        });
+        if let Some(mut k) = kit {
+            k.status = KitStatus::Reserved;
+            k.reserved_for = Some(account_id.clone());
+            tx.update_kit(&k)?;
+        }
+        let existing = tx.review(&user.id)?;
+        let mut r = match &existing {
+            Some(r) if r.state == ReviewState::Pending => r.clone(),
+            _ => Review {
+                user_id: user.id.clone(),
+                ..review.clone()
+            },
+        };
+        r.account_ids.push(account_id.clone());
+        tx.put_review(&r, existing.is_none())?;
+    } else {
+        cards = issue_cards(
+            tx,
+            &mut account,
+            kit,
+            pans,
+            e.alias.clone(),
+            e.physical_card,
+            at,
+        )?;
+    }
+    tx.put_user(&user, new_user)?;
+    tx.put_account(&account, true)?;
+    let view = account_view_of(&ctx.config, &account, Some(&user), &cards);
+    let (code, sub, desc) = if pending {
+        (1, 31, "OFAC Partial Match")
+    } else {
+        (0, 0, "Success")
+    };
+    finish(
+        200,
+        outcome_body(code, sub, desc, Some(view)),
+        Some(account_id),
+    )
+}
+
+fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: i64) -> User {
+    let p = &e.person;
+    User {
+        id: new_id(),
+        program: program.code.clone(),
+        first_name: p.first_name.clone(),
+        middle_name: p.middle_name.clone(),
+        last_name: p.last_name.clone(),
+        date_of_birth: p.date_of_birth_text.clone(),
+        ssn_fingerprint: *ssn_fp,
+        ssn_last4: p.ssn[p.ssn.len() - 4..].to_string(),
+        email: p.email.clone(),
+        phones: p.phones.clone(),
+        addresses: p.addresses.clone(),
+        status: UserStatus::Active,
+        kyc: KycState::passed(),
+        account_ids: Vec::new(),
+        created_at: at,
+    }
+}
+
+/// Issues the cards of an enrollment into `account` (inside the transaction): the kit's card
+/// for instant issue or a virtual card, and a physical card beside it when asked for.
+pub(crate) fn issue_cards(
+    tx: &Tx,
+    account: &mut Account,
+    kit: Option<Kit>,
+    pans: &Pans,
+    alias: Option<String>,
+    physical: bool,
+    at: i64,
+) -> TxResult<Vec<Device>> {
+    let card = |pan: SealedPan, form, status, alias, pack_id| {
+        build_device(
+            NewCard {
+                program: account.program.clone(),
+                product: account.product.clone(),
+                account_id: Some(account.id.clone()),
+                card_type: CardType::Primary,
+                status,
+                form,
+                alias,
+                pack_id,
+            },
+            pan,
+            at,
+        )
+    };
+    let mut cards = Vec::new();
+    match kit {
+        Some(mut k) => {
+            let d = card(
+                k.pan.clone(),
+                FormFactor::Emv,
+                DeviceStatus::Normal,
+                alias,
+                Some(k.pack_id.clone()),
+            );
+            k.status = KitStatus::Assigned;
+            k.device_id = Some(d.id.clone());
+            k.reserved_for = None;
+            tx.update_kit(&k)?;
+            cards.push(d);
+        }
+        None => {
+            ensure_number_free(tx, &pans.primary)?;
+            cards.push(card(
+                pans.primary.clone(),
+                FormFactor::Virtual,
+                DeviceStatus::Normal,
+                alias,
+                None,
+            ));
+        }
+    }
+    if physical {
+        let pan = pans
+            .physical
+            .clone()
+            .ok_or_else(|| E::Storage("no physical card number".into()))?;
+        ensure_number_free(tx, &pan)?;
+        cards.push(card(
+            pan,
+            FormFactor::Emv,
+            DeviceStatus::NotActivated,
+            None,
+            None,
+        ));
+    }
+    for d in &cards {
+        tx.insert_device(d)?;
+        account.device_ids.push(d.id.clone());
+    }
+    Ok(cards)
+}
+
+async fn upgrade(
+    ctx: &Ctx,
+    program: &Program,
+    key: &[u8],
+    stored: StoredResponse,
+    u: &Upgrade,
+) -> DomainResult<Reply> {
+    let routing = rules::new_routing_number();
+    let account_number = digits(12);
+    let claim_ssn = u
+        .claim
+        .ssn
+        .as_ref()
+        .map(|s| ctx.vault.fingerprint(b"ssn", s));
+    ctx.store
+        .commit(|tx| {
+            let mut acc = tx
+                .account(&u.account_id)?
+                .filter(|a| a.program == program.code)
+                .ok_or(E::AccountNotFound)?;
+            let user = tx.user(&acc.user_id)?.ok_or(E::AccountNotFound)?;
+            let c = &u.claim;
+            let same = |given: &Option<String>, held: &str| {
+                given
+                    .as_ref()
+                    .is_none_or(|g| g.trim().eq_ignore_ascii_case(held.trim()))
+            };
+            if !same(&c.first_name, &user.first_name)
+                || !same(&c.last_name, &user.last_name)
+                || !same(&c.date_of_birth, &user.date_of_birth)
+                || claim_ssn.is_some_and(|fp| fp != user.ssn_fingerprint)
+                || c.ssn_suffix.as_ref().is_some_and(|s| *s != user.ssn_last4)
+            {
+                return Err(E::ProfileChanged.into());
+            }
+            if acc.status != AccountStatus::Normal {
+                return Err(E::AccountNotHealthy.into());
+            }
+            if acc.product == u.target_product {
+                return Err(E::AlreadyUpgraded.into());
+            }
+            let current = program.product(&acc.product).ok_or(E::UpgradeNotAllowed)?;
+            if !current.upgrade_to.contains(&u.target_product) {
+                return Err(E::UpgradeNotAllowed.into());
+            }
+            if ctx.faults.get().upgrade_provider {
+                return Err(E::UpgradeProvider.into());
+            }
+            let target = program
+                .product(&u.target_product)
+                .ok_or(E::ProductUnknown)?;
+            acc.product = target.code.clone();
+            acc.account_type = target.account_type;
+            if target.account_type == crate::config::AccountType::Dda
+                && acc.direct_deposit.is_none()
+            {
+                acc.direct_deposit = Some(DirectDeposit {
+                    routing_number: routing.clone(),
+                    account_number: account_number.clone(),
+                });
+            }
+            let mut cards = Vec::new();
+            for id in &acc.device_ids {
+                if let Some(old) = tx.device(id)? {
+                    let mut d = old.clone();
+                    d.product = target.code.clone();
+                    tx.update_device(&old, &d)?;
+                    cards.push(d);
+                }
+            }
+            tx.put_account(&acc, false)?;
+            let body = outcome_body(
+                0,
+                0,
+                "Success",
+                Some(account_view_of(&ctx.config, &acc, Some(&user), &cards)),
+            );
+            let mut s = stored.clone();
+            s.body = body.clone();
+            s.account_id = Some(acc.id.clone());
+            tx.put_response(key, &s, true)?;
+            Ok(Reply {
+                status: 200,
+                body,
+                replayed: false,
+            })
+        })
+        .await
+}

@@ -1,0 +1,106 @@
+//! Idempotency by `X-GD-RequestId`: replay, reuse and in-flight rules of the BaaS dialect.
+//!
+//! Stored responses are keyed by (client, program, requestId). The same body (compared as
+//! canonical JSON, key order ignored) is answered with the stored bytes; a different body is a
+//! reuse (4092, or 4505 for an upgrade first used on another account). While a request with
+//! the same requestId, or an enrollment for the same SSN in the program, is in flight, another
+//! is refused with 4091.
+
+use super::inflight::Claim;
+use super::Ctx;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::model::StoredResponse;
+use crate::store::Reader;
+use serde_json::Value;
+
+/// Canonical JSON: object keys sorted at every depth, no insignificant white space.
+pub fn canonical(v: &Value) -> String {
+    fn sort(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let mut keys: Vec<&String> = m.keys().collect();
+                keys.sort();
+                let mut out = serde_json::Map::new();
+                for k in keys {
+                    out.insert(k.clone(), sort(&m[k]));
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
+            other => other.clone(),
+        }
+    }
+    sort(v).to_string()
+}
+
+/// Claims the request's requestId and (when given) the SSN in the program.
+pub fn claim(ctx: &Ctx, key: &[u8], program: &str, ssn: Option<&str>) -> DomainResult<Claim> {
+    let mut keys = vec![[b"req:".as_slice(), key].concat()];
+    if let Some(ssn) = ssn {
+        let fp = ctx.vault.fingerprint(b"ssn", ssn);
+        keys.push(crate::store::ssn_key(program, &fp));
+    }
+    ctx.inflight.claim(keys).ok_or(DomainError::Locked)
+}
+
+/// What to do with a request whose key already has a stored response.
+pub fn check_stored(
+    stored: &StoredResponse,
+    canonical_body: &str,
+    upgrade_account: Option<&str>,
+) -> DomainResult<()> {
+    if stored.request_canonical == canonical_body {
+        return Ok(());
+    }
+    match (upgrade_account, stored.upgrade_account.as_deref()) {
+        (Some(now), Some(first)) if now != first => Err(DomainError::AccountNotMatched),
+        _ => Err(DomainError::RequestIdReused),
+    }
+}
+
+/// The stored response under `key`, if any.
+pub fn stored(ctx: &Ctx, key: &[u8]) -> DomainResult<Option<StoredResponse>> {
+    ctx.store.response(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_ignores_key_order_at_every_depth() {
+        let a: Value =
+            serde_json::from_str(r#"{"b":1,"a":{"y":[{"q":1,"p":2}],"x":null}}"#).unwrap();
+        let b: Value =
+            serde_json::from_str(r#"{"a":{"x":null,"y":[{"p":2,"q":1}]},"b":1}"#).unwrap();
+        assert_eq!(canonical(&a), canonical(&b));
+        let c: Value =
+            serde_json::from_str(r#"{"a":{"x":null,"y":[{"p":2,"q":2}]},"b":1}"#).unwrap();
+        assert_ne!(canonical(&a), canonical(&c));
+    }
+
+    #[test]
+    fn reuse_rules() {
+        let s = StoredResponse {
+            request_canonical: "{\"a\":1}".into(),
+            upgrade_account: Some("ACC1".into()),
+            status: 200,
+            body: vec![],
+            account_id: None,
+            created_at: 0,
+        };
+        assert_eq!(check_stored(&s, "{\"a\":1}", None), Ok(()));
+        assert_eq!(
+            check_stored(&s, "{\"a\":2}", Some("ACC2")),
+            Err(DomainError::AccountNotMatched)
+        );
+        assert_eq!(
+            check_stored(&s, "{\"a\":2}", Some("ACC1")),
+            Err(DomainError::RequestIdReused)
+        );
+        assert_eq!(
+            check_stored(&s, "{\"a\":2}", None),
+            Err(DomainError::RequestIdReused)
+        );
+    }
+}

@@ -1,0 +1,237 @@
+//! Sandbox kits: pre-printed card kits for instant issue. A kit is loaded `available`, becomes
+//! `reserved` while an OFAC-pending enrollment holds it, and `assigned` once its card is issued.
+
+use super::cards::{ensure_number_free, is_number_collision};
+use super::Ctx;
+use crate::config::ClientConfig;
+use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::model::*;
+use crate::domain::rules::is_mapping_identifier;
+use crate::store::Reader;
+use serde::{Deserialize, Serialize};
+
+/// Kits loaded in one request at most.
+pub const MAX_KITS_PER_LOAD: usize = 1000;
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct KitIn {
+    pub mapping_identifier: String,
+    pub product_code: String,
+    /// 10-24 characters of `[A-Za-z0-9_-]`; generated when absent.
+    #[serde(rename = "packID")]
+    pub pack_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct GenerateKits {
+    /// 1-1000.
+    pub count: usize,
+    pub product_code: String,
+    /// Mapping identifiers are the prefix followed by a seven-digit sequence number.
+    pub prefix: String,
+}
+
+/// Either explicit kits or a generated batch.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[schema(example = json!({"packages": [{"mappingIdentifier": "KIT0000001", "productCode": "GPR100", "packID": "PACK000001"}]}))]
+pub struct LoadKits {
+    pub packages: Option<Vec<KitIn>>,
+    pub generate: Option<GenerateKits>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct KitView {
+    pub mapping_identifier: String,
+    #[serde(rename = "packID")]
+    pub pack_id: String,
+    pub product_code: String,
+    /// available, reserved or assigned.
+    pub status: String,
+    /// The card issued from the kit, once assigned.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub device_identifier: Option<String>,
+    /// The full card number: only in the answer to loading the kit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub number: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct LoadedKits {
+    pub packages: Vec<KitView>,
+}
+
+fn is_pack_id(s: &str) -> bool {
+    (10..=24).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// The program of a sandbox path, answered as missing when the client may not use it.
+pub fn sandbox_program<'a>(
+    ctx: &'a Ctx,
+    client: &ClientConfig,
+    code: &str,
+) -> DomainResult<&'a crate::config::Program> {
+    ctx.config
+        .program(code)
+        .filter(|_| client.may_use_program(code))
+        .ok_or(E::NotFound("program"))
+}
+
+/// Loads kits, all or none.
+pub async fn load(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    program: &str,
+    req: LoadKits,
+) -> DomainResult<LoadedKits> {
+    let program = sandbox_program(ctx, client, program)?;
+    let wanted: Vec<KitIn> = match (req.packages, req.generate) {
+        (Some(p), None) => p,
+        (None, Some(g)) => {
+            if !(1..=MAX_KITS_PER_LOAD).contains(&g.count) {
+                return Err(E::Invalid(format!(
+                    "generate.count must be 1-{MAX_KITS_PER_LOAD}"
+                )));
+            }
+            if g.prefix.is_empty() || g.prefix.len() > 40 || !is_mapping_identifier(&g.prefix) {
+                return Err(E::Invalid(
+                    "generate.prefix must be 1-40 characters of [A-Za-z0-9_-]".into(),
+                ));
+            }
+            (1..=g.count)
+                .map(|i| KitIn {
+                    mapping_identifier: format!("{}{i:07}", g.prefix),
+                    product_code: g.product_code.clone(),
+                    pack_id: None,
+                })
+                .collect()
+        }
+        _ => {
+            return Err(E::Invalid(
+                "give exactly one of `packages` and `generate`".into(),
+            ))
+        }
+    };
+    if wanted.is_empty() || wanted.len() > MAX_KITS_PER_LOAD {
+        return Err(E::Invalid(format!(
+            "packages must hold 1-{MAX_KITS_PER_LOAD} kits"
+        )));
+    }
+    for (i, k) in wanted.iter().enumerate() {
+        if !is_mapping_identifier(&k.mapping_identifier) {
+            return Err(E::Invalid(format!(
+                "packages[{i}].mappingIdentifier must be 1-64 characters of [A-Za-z0-9_-]"
+            )));
+        }
+        if program.product(&k.product_code).is_none() {
+            return Err(E::Invalid(format!(
+                "packages[{i}].productCode is not a product of this program"
+            )));
+        }
+        if let Some(p) = &k.pack_id {
+            if !is_pack_id(p) {
+                return Err(E::Invalid(format!(
+                    "packages[{i}].packID must be 10-24 characters of [A-Za-z0-9_-]"
+                )));
+            }
+        }
+    }
+    for attempt in 1..=5 {
+        let at = now();
+        let mut kits = Vec::with_capacity(wanted.len());
+        let mut numbers = Vec::with_capacity(wanted.len());
+        for k in &wanted {
+            let pan = crate::vault::generate_pan(&program.bin, program.pan_length);
+            let sealed = ctx.vault.seal(&pan, program.bin.len());
+            numbers.push(pan);
+            kits.push(Kit {
+                mapping_id: k.mapping_identifier.clone(),
+                program: program.code.clone(),
+                product: k.product_code.clone(),
+                pack_id: k
+                    .pack_id
+                    .clone()
+                    .unwrap_or_else(|| format!("PK{}", crate::domain::ids::digits(14))),
+                pan: sealed,
+                status: KitStatus::Available,
+                device_id: None,
+                reserved_for: None,
+                created_at: at,
+            });
+        }
+        let result = ctx
+            .store
+            .commit(|tx| {
+                let mut seen_map = std::collections::HashSet::new();
+                let mut seen_pack = std::collections::HashSet::new();
+                for k in &kits {
+                    if !seen_map.insert(&k.mapping_id)
+                        || tx.kit(&k.program, &k.mapping_id)?.is_some()
+                    {
+                        return Err(E::Conflict(format!(
+                            "mappingIdentifier {} is already loaded",
+                            k.mapping_id
+                        ))
+                        .into());
+                    }
+                    if !seen_pack.insert(&k.pack_id) || tx.pack_owner(&k.pack_id)?.is_some() {
+                        return Err(
+                            E::Conflict(format!("packID {} is already in use", k.pack_id)).into(),
+                        );
+                    }
+                    ensure_number_free(tx, &k.pan)?;
+                    tx.insert_kit(k)?;
+                }
+                Ok(())
+            })
+            .await;
+        match result {
+            Err(e) if is_number_collision(&e) && attempt < 5 => continue,
+            Err(e) => return Err(e),
+            Ok(()) => {
+                return Ok(LoadedKits {
+                    packages: kits
+                        .iter()
+                        .zip(numbers)
+                        .map(|(k, n)| KitView {
+                            number: Some(n),
+                            ..view(k)
+                        })
+                        .collect(),
+                })
+            }
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+fn view(k: &Kit) -> KitView {
+    KitView {
+        mapping_identifier: k.mapping_id.clone(),
+        pack_id: k.pack_id.clone(),
+        product_code: k.product.clone(),
+        status: k.status.as_str().into(),
+        device_identifier: k.device_id.clone(),
+        number: None,
+    }
+}
+
+/// A kit by mapping identifier.
+pub fn get(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    program: &str,
+    mapping_id: &str,
+) -> DomainResult<KitView> {
+    let program = sandbox_program(ctx, client, program)?;
+    let kit = ctx
+        .store
+        .kit(&program.code, mapping_id)?
+        .ok_or(E::NotFound("package"))?;
+    Ok(view(&kit))
+}
