@@ -23,6 +23,9 @@ use utoipa::{Modify, OpenApi};
         super::sandbox::put_faults,
         super::sandbox::load_kits,
         super::sandbox::get_kit,
+        super::sandbox::list_reviews,
+        super::sandbox::decide_review,
+        super::sandbox::screen,
     ),
     modifiers(&Security),
     tags(

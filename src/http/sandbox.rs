@@ -5,6 +5,9 @@ use super::auth::{Caller, Sandbox};
 use super::errors::SandboxError;
 use crate::ops::faults::FaultSwitches;
 use crate::ops::kits::{self, KitView, LoadKits, LoadedKits};
+use crate::ops::ofac_review::{
+    self, DecisionRequest, ReviewList, ReviewView, ScreenRequest, ScreenView,
+};
 use crate::ops::Ctx;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -50,7 +53,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/sandbox/programs/{programCode}/packages/{mappingIdentifier}",
             web::get().to(get_kit),
-        );
+        )
+        .route("/sandbox/ofac/reviews", web::get().to(list_reviews))
+        .route(
+            "/sandbox/ofac/reviews/{userIdentifier}",
+            web::post().to(decide_review),
+        )
+        .route("/sandbox/ofac/screen", web::post().to(screen));
 }
 
 /// Loads pre-printed kits for instant issue: explicit `packages`, or a `generate`d batch. All or
@@ -98,4 +107,65 @@ pub async fn get_kit(
 ) -> Result<HttpResponse, SandboxError> {
     let (program, mapping) = path.into_inner();
     Ok(HttpResponse::Ok().json(kits::get(&ctx, &c.client, &program, &mapping)?))
+}
+
+/// OFAC reviews waiting for a decision.
+#[utoipa::path(get, path = "/sandbox/ofac/reviews", tag = "sandbox",
+    responses(
+        (status = 200, description = "Pending reviews", body = ReviewList),
+        (status = 401, description = "Not authenticated or no sandbox scope", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list_reviews(
+    c: Caller<Sandbox>,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, SandboxError> {
+    Ok(HttpResponse::Ok().json(ofac_review::pending(&ctx, &c.client)?))
+}
+
+/// Decides a user's OFAC review, exactly once. `clear` completes every pending enrollment of the
+/// user in one atomic step (cards issued, reserved kits assigned, replays answer the final
+/// outcome); `decline` closes the accounts (`ofacDeclined`) and frees their kits.
+#[utoipa::path(post, path = "/sandbox/ofac/reviews/{userIdentifier}", tag = "sandbox",
+    params(("userIdentifier" = String, Path, description = "The user under review")),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "The review after the decision", body = ReviewView),
+        (status = 400, description = "Invalid body", content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated or no sandbox scope", content_type = "application/problem+json"),
+        (status = 404, description = "No review for that user", content_type = "application/problem+json"),
+        (status = 409, description = "Already decided", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn decide_review(
+    c: Caller<Sandbox>,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, SandboxError> {
+    let body: DecisionRequest =
+        super::body::json(&req, payload, ctx.config.server.max_body_bytes).await?;
+    let review = ofac_review::decide(&ctx, &c.client, &path.into_inner(), body.decision).await?;
+    Ok(HttpResponse::Ok().json(review))
+}
+
+/// Explains how a name scores against the SDN list and what an enrollment would do.
+#[utoipa::path(post, path = "/sandbox/ofac/screen", tag = "sandbox",
+    request_body = ScreenRequest,
+    responses(
+        (status = 200, description = "The score and the best match", body = ScreenView),
+        (status = 400, description = "Invalid body", content_type = "application/problem+json"),
+        (status = 401, description = "Not authenticated or no sandbox scope", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn screen(
+    _c: Caller<Sandbox>,
+    req: HttpRequest,
+    payload: web::Payload,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, SandboxError> {
+    let body: ScreenRequest =
+        super::body::json(&req, payload, ctx.config.server.max_body_bytes).await?;
+    Ok(HttpResponse::Ok().json(ofac_review::explain(&ctx, &body.name)?))
 }

@@ -10,6 +10,7 @@ pub mod faults;
 pub mod idempotency;
 pub mod inflight;
 pub mod kits;
+pub mod ofac_review;
 pub mod startup;
 
 use crate::config::Config;

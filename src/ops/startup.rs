@@ -7,8 +7,10 @@ use crate::domain::error::DomainResult;
 /// How long a stored BaaS response is kept for replay (at least 24 h, as the contract says).
 pub const RESPONSE_RETENTION_SECS: i64 = 48 * 3600;
 
-/// Finishes work a crash interrupted between two steps.
-pub async fn recover(_ctx: &Ctx) -> DomainResult<()> {
+/// Finishes work a crash interrupted between two steps: OFAC clearances recorded but not yet
+/// carried out.
+pub async fn recover(ctx: &Ctx) -> DomainResult<()> {
+    super::ofac_review::finish_interrupted(ctx).await?;
     Ok(())
 }
 

@@ -2,6 +2,8 @@
 //! HTTP client for it. Each test gets its own server and store.
 #![allow(dead_code)]
 
+pub mod baas;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -47,13 +49,18 @@ impl Server {
     }
 
     pub fn start_with(edits: &[(&str, &str)]) -> Server {
+        Self::start_env(edits, &[])
+    }
+
+    /// Starts with config edits and extra environment variables.
+    pub fn start_env(edits: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("config.toml");
         std::fs::write(&config_path, config_text(&dir.path().join("db"), edits)).unwrap();
-        Self::spawn(dir, config_path)
+        Self::spawn(dir, config_path, env)
     }
 
-    fn spawn(dir: tempfile::TempDir, config_path: PathBuf) -> Server {
+    fn spawn(dir: tempfile::TempDir, config_path: PathBuf, env: &[(&str, &str)]) -> Server {
         let log_path = dir.path().join("server.log");
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -69,6 +76,7 @@ impl Server {
                 std::env::var("ISSUEBOX_TEST_LOG").unwrap_or_else(|_| "info".into()),
             )
             .env_remove("ISSUEBOX_PAN_KEY")
+            .envs(env.iter().copied())
             .stdout(Stdio::piped())
             .stderr(Stdio::from(log))
             .spawn()
@@ -109,10 +117,17 @@ impl Server {
     /// Stops (SIGTERM) and starts again on the same store and config.
     pub fn restart(mut self) -> Server {
         assert_eq!(self.stop(), 0, "clean exit");
+        self.respawn()
+    }
+
+    /// Starts again on the same store and config after the process ended (or kills it first),
+    /// without extra environment.
+    pub fn respawn(mut self) -> Server {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap());
         let cfg = self.config_path.clone();
-        std::mem::forget(self);
-        Self::spawn(dir, cfg)
+        Self::spawn(dir, cfg, &[])
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -213,6 +228,16 @@ fn answer(r: ureq::Response) -> Answer {
 
 /// Sends a request with optional headers and raw body, never failing on HTTP error statuses.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
+    try_send(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
+}
+
+/// Like [`send`], but a transport failure (the server died) is an `Err`.
+pub fn try_send(
+    method: &str,
+    url: &str,
+    headers: &[(&str, &str)],
+    body: Option<&str>,
+) -> Result<Answer, String> {
     let mut req = ureq::request(method, url).timeout(Duration::from_secs(30));
     for (k, v) in headers {
         req = req.set(k, v);
@@ -222,9 +247,9 @@ pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str
         None => req.call(),
     };
     match res {
-        Ok(r) => answer(r),
-        Err(ureq::Error::Status(_, r)) => answer(r),
-        Err(e) => panic!("{method} {url}: {e}"),
+        Ok(r) => Ok(answer(r)),
+        Err(ureq::Error::Status(_, r)) => Ok(answer(r)),
+        Err(e) => Err(e.to_string()),
     }
 }
 

@@ -1,0 +1,338 @@
+//! OFAC reviews: a partial match leaves enrollments pending until a manual decision.
+//!
+//! `clear` runs in two transactions. The first records the decision (`pending` -> `clearing`),
+//! so a second decision is refused at once; the second completes every pending enrollment of
+//! the user in one atomic step (cards issued, reserved kits assigned, stored responses rewritten
+//! to the final outcome, review `cleared`). It runs only while the review is `clearing`, which
+//! makes it exactly-once; a crash between the two leaves the review `clearing`, and start-up
+//! ([`finish_interrupted`]) completes it. `decline` is one transaction.
+
+use super::baas_view::{account_view_of, outcome_body};
+use super::cards::{is_number_collision, mint_pan};
+use super::enroll::{issue_cards, Pans};
+use super::Ctx;
+use crate::config::ClientConfig;
+use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::model::*;
+use crate::store::{Reader, TreeId, Tx, TxResult};
+use serde::{Deserialize, Serialize};
+
+/// Set to any value, the server aborts right after recording a `clear` decision and before
+/// completing it: the crash the start-up recovery exists for. For tests only.
+pub const CRASH_AFTER_DECISION_ENV: &str = "ISSUEBOX_TEST_CRASH_AFTER_OFAC_DECISION";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Decision {
+    Clear,
+    Decline,
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DecisionRequest {
+    pub decision: Decision,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReviewView {
+    pub user_identifier: String,
+    pub program_code: String,
+    /// pending, clearing, cleared or declined.
+    pub state: String,
+    pub score: f64,
+    pub matched_name: Option<String>,
+    pub matched_ent_num: Option<u32>,
+    pub list_version: String,
+    pub account_identifiers: Vec<String>,
+    pub created_date_time: String,
+    pub decided_date_time: Option<String>,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct ReviewList {
+    pub reviews: Vec<ReviewView>,
+}
+
+pub fn view(r: &Review) -> ReviewView {
+    ReviewView {
+        user_identifier: r.user_id.clone(),
+        program_code: r.program.clone(),
+        state: r.state.as_str().into(),
+        score: r.score,
+        matched_name: r.matched_name.clone(),
+        matched_ent_num: r.matched_ent_num,
+        list_version: r.list_version.clone(),
+        account_identifiers: r.account_ids.clone(),
+        created_date_time: rfc3339(r.created_at),
+        decided_date_time: r.decided_at.map(rfc3339),
+    }
+}
+
+/// Reviews still waiting for a decision, of the programs the client may use.
+pub fn pending(ctx: &Ctx, client: &ClientConfig) -> DomainResult<ReviewList> {
+    let mut reviews = Vec::new();
+    for r in ctx.store.scan::<Review>(TreeId::Reviews) {
+        let (_, r) = r?;
+        if matches!(r.state, ReviewState::Pending | ReviewState::Clearing)
+            && client.may_use_program(&r.program)
+        {
+            reviews.push(view(&r));
+        }
+    }
+    Ok(ReviewList { reviews })
+}
+
+/// Records a decision and carries it out. A second decision answers 409.
+pub async fn decide(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    user_id: &str,
+    decision: Decision,
+) -> DomainResult<ReviewView> {
+    let at = now();
+    let review = ctx
+        .store
+        .commit(|tx| {
+            let mut r = tx
+                .review(user_id)?
+                .filter(|r| client.may_use_program(&r.program))
+                .ok_or(E::NotFound("review"))?;
+            if r.state != ReviewState::Pending {
+                return Err(E::Conflict(format!(
+                    "the review was already decided: {}",
+                    r.state.as_str()
+                ))
+                .into());
+            }
+            r.decided_at = Some(at);
+            match decision {
+                Decision::Clear => r.state = ReviewState::Clearing,
+                Decision::Decline => decline_in_tx(ctx, tx, &mut r, at)?,
+            }
+            tx.put_review(&r, false)?;
+            Ok(r)
+        })
+        .await?;
+    if decision == Decision::Decline {
+        return Ok(view(&review));
+    }
+    if std::env::var_os(CRASH_AFTER_DECISION_ENV).is_some() {
+        log::warn!("{CRASH_AFTER_DECISION_ENV} is set: aborting between decision and completion");
+        std::process::abort();
+    }
+    complete(ctx, user_id).await.map(|r| view(&r))
+}
+
+fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
+    let mut user = tx.user(&r.user_id)?.ok_or(E::NotFound("user"))?;
+    for id in &r.account_ids {
+        let Some(mut acc) = tx.account(id)? else {
+            continue;
+        };
+        if acc.status != AccountStatus::Pending {
+            continue;
+        }
+        let pending = acc.pending.take();
+        acc.status = AccountStatus::Closed;
+        acc.status_reasons = vec!["ofacDeclined".into()];
+        acc.status_changed_at = at;
+        if let Some(p) = &pending {
+            if let Some(m) = &p.kit_mapping_id {
+                if let Some(mut kit) = tx.kit(&acc.program, m)? {
+                    if kit.reserved_for.as_deref() == Some(acc.id.as_str()) {
+                        kit.status = KitStatus::Available;
+                        kit.reserved_for = None;
+                        tx.update_kit(&kit)?;
+                    }
+                }
+            }
+        }
+        tx.put_account(&acc, false)?;
+        user.kyc = KycState::ofac_declined();
+        let view = account_view_of(&ctx.config, &acc, Some(&user), &[]);
+        if let Some(p) = pending {
+            rewrite_response(
+                tx,
+                &p.enrollment_key,
+                outcome_body(2, 32, "OFAC Hard Decline", Some(view)),
+            )?;
+        }
+    }
+    let mut any_open = false;
+    for id in &user.account_ids {
+        if let Some(a) = tx.account(id)? {
+            any_open |= a.status != AccountStatus::Closed;
+        }
+    }
+    if !any_open {
+        user.status = UserStatus::Closed;
+    }
+    user.kyc = KycState::ofac_declined();
+    r.state = ReviewState::Declined;
+    tx.put_user(&user, false)
+}
+
+fn rewrite_response(tx: &Tx, key: &[u8], body: Vec<u8>) -> TxResult<()> {
+    if let Some(mut s) = tx.response(key)? {
+        s.body = body;
+        s.status = 200;
+        s.created_at = now();
+        tx.put_response(key, &s, false)?;
+    }
+    Ok(())
+}
+
+/// Completes every pending enrollment of a `clearing` review, exactly once.
+pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
+    let review = ctx.store.review(user_id)?.ok_or(E::NotFound("review"))?;
+    let program = ctx
+        .config
+        .program(&review.program)
+        .ok_or_else(|| E::Storage(format!("review of unknown program {}", review.program)))?;
+    for attempt in 1..=5 {
+        let pans: Vec<Pans> = review
+            .account_ids
+            .iter()
+            .map(|_| Pans {
+                primary: mint_pan(ctx, program),
+                physical: Some(mint_pan(ctx, program)),
+            })
+            .collect();
+        let result = ctx
+            .store
+            .commit(|tx| {
+                let mut r = tx.review(user_id)?.ok_or(E::NotFound("review"))?;
+                if r.state != ReviewState::Clearing {
+                    return Err(E::Conflict(format!(
+                        "the review is {}, not clearing",
+                        r.state.as_str()
+                    ))
+                    .into());
+                }
+                let at = now();
+                let mut user = tx.user(user_id)?.ok_or(E::NotFound("user"))?;
+                user.status = UserStatus::Active;
+                user.kyc = KycState::passed();
+                for (id, pans) in r.account_ids.iter().zip(&pans) {
+                    let Some(mut acc) = tx.account(id)? else {
+                        continue;
+                    };
+                    let Some(p) = acc
+                        .pending
+                        .take()
+                        .filter(|_| acc.status == AccountStatus::Pending)
+                    else {
+                        continue;
+                    };
+                    let kit = match &p.kit_mapping_id {
+                        Some(m) => tx.kit(&acc.program, m)?,
+                        None => None,
+                    };
+                    acc.status = AccountStatus::Normal;
+                    acc.status_reasons = vec!["healthy".into()];
+                    acc.status_changed_at = at;
+                    let cards = issue_cards(
+                        tx,
+                        &mut acc,
+                        kit,
+                        pans,
+                        p.alias.clone(),
+                        p.physical_card,
+                        at,
+                    )?;
+                    tx.put_account(&acc, false)?;
+                    let view = account_view_of(&ctx.config, &acc, Some(&user), &cards);
+                    rewrite_response(
+                        tx,
+                        &p.enrollment_key,
+                        outcome_body(0, 0, "Success", Some(view)),
+                    )?;
+                }
+                tx.put_user(&user, false)?;
+                r.state = ReviewState::Cleared;
+                tx.put_review(&r, false)?;
+                Ok(r)
+            })
+            .await;
+        match result {
+            Err(e) if is_number_collision(&e) && attempt < 5 => continue,
+            other => return other,
+        }
+    }
+    unreachable!("the last attempt returns")
+}
+
+/// Completes reviews whose `clear` was recorded but not carried out (a crash in between).
+pub async fn finish_interrupted(ctx: &Ctx) -> DomainResult<usize> {
+    let mut clearing = Vec::new();
+    for r in ctx.store.scan::<Review>(TreeId::Reviews) {
+        let (_, r) = r?;
+        if r.state == ReviewState::Clearing {
+            clearing.push(r.user_id);
+        }
+    }
+    for user in &clearing {
+        complete(ctx, user).await?;
+        log::info!("completed an OFAC clearance interrupted by a restart");
+    }
+    Ok(clearing.len())
+}
+
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScreenRequest {
+    /// A full name in natural order, `First Middle Last`.
+    pub name: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct MatchView {
+    pub ent_num: u32,
+    /// The entry's primary name as listed (`LAST, First Middle`).
+    pub sdn_name: String,
+    /// The primary or alternate name that scored best.
+    pub matched_name: String,
+    pub alt_type: Option<String>,
+    pub program: String,
+}
+
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ScreenView {
+    pub score: f64,
+    pub matched: Option<MatchView>,
+    pub list_version: String,
+    /// What an enrollment with this score would do: `clear`, `review` or `decline`.
+    pub outcome: String,
+}
+
+/// Explains the score of a name against the list.
+pub fn explain(ctx: &Ctx, name: &str) -> DomainResult<ScreenView> {
+    if name.trim().is_empty() || name.chars().count() > 200 {
+        return Err(E::Invalid("name must be 1-200 characters".into()));
+    }
+    let s = ctx.sdn.screen_name(name);
+    let cfg = &ctx.config.screening;
+    let outcome = if s.score >= cfg.decline_threshold {
+        "decline"
+    } else if s.score >= cfg.review_threshold {
+        "review"
+    } else {
+        "clear"
+    };
+    Ok(ScreenView {
+        score: s.score,
+        matched: s.matched.map(|m| MatchView {
+            ent_num: m.ent_num,
+            sdn_name: m.sdn_name,
+            matched_name: m.matched_name,
+            alt_type: m.alt_type,
+            program: m.program,
+        }),
+        list_version: s.list_version,
+        outcome: outcome.into(),
+    })
+}
