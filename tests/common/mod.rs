@@ -110,7 +110,7 @@ impl Server {
     /// Stops with SIGTERM and waits; answers the exit code.
     pub fn stop(&mut self) -> i32 {
         let pid = self.child.id() as i32;
-        unsafe_kill(pid, 15);
+        signal(pid, 15);
         wait_timeout(&mut self.child, Duration::from_secs(40)).expect("server did not stop")
     }
 
@@ -173,7 +173,7 @@ pub fn basic(id: &str, secret: &str) -> String {
     )
 }
 
-fn unsafe_kill(pid: i32, sig: i32) {
+pub fn signal(pid: i32, sig: i32) {
     let _ = Command::new("kill")
         .arg(format!("-{sig}"))
         .arg(pid.to_string())
