@@ -39,7 +39,7 @@ const KITS: usize = 400;
 
 fn request(i: usize, kit: &AtomicUsize) -> Value {
     let b = body();
-    if i % 3 == 0 {
+    if i.is_multiple_of(3) {
         let k = kit.fetch_add(1, Ordering::SeqCst);
         if k < KITS {
             return with(
