@@ -1,10 +1,14 @@
 //! Use cases, one file each. Each takes the [`Ctx`] and plain values, and returns domain values
 //! or a [`DomainError`](crate::domain::error::DomainError); none knows about HTTP or sled.
 
+pub mod attach_wallets;
 pub mod auth;
 pub mod cards;
+pub mod device_lookup;
 pub mod faults;
+pub mod fetch_wallets;
 pub mod inflight;
+pub mod sandbox_cards;
 pub mod startup;
 
 use crate::config::Config;
