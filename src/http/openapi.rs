@@ -17,10 +17,17 @@ use utoipa::{Modify, OpenApi};
         super::ops::openapi,
         super::sandbox::get_faults,
         super::sandbox::put_faults,
+        super::device::attach,
+        super::device::fetch,
+        super::sandbox_cards::create_card,
+        super::sandbox_cards::set_card_status,
+        super::sandbox_cards::replace_card,
+        super::sandbox_cards::set_wallet_status,
     ),
     modifiers(&Security),
     tags(
         (name = "authentication", description = "Client credentials and bearer tokens"),
+        (name = "device", description = "The device dialect: wallets of a card (scope `device`)"),
         (name = "sandbox", description = "Test controls: kits, cards, statuses, OFAC reviews, faults (scope `sandbox`)"),
         (name = "operations", description = "Health, metrics and this document (no authentication)"),
     )
