@@ -62,8 +62,9 @@ pub struct AttachWalletsIn {
     pub program_code: Option<String>,
     /// Optional; given, it must be a device plan of the card's program.
     pub device_plan_code: Option<String>,
-    /// 1-15 wallets, each of a different plan. A `null` entry is a wallet without a plan.
-    #[schema(value_type = Vec<WalletIn>)]
+    /// 1-15 wallets, each of a different plan (absent or empty: GPRW005). A `null` entry is a
+    /// wallet without a plan.
+    #[schema(value_type = Option<Vec<WalletIn>>)]
     pub wallets: Option<Vec<Option<WalletIn>>>,
 }
 

@@ -99,11 +99,15 @@ impl Fresh {
     }
 }
 
-/// Rows 18-23 over a resolved card and its stored wallets: the wallets to create, in request
-/// order. `wanted` has passed [`validate`], so every plan is given and distinct.
+/// Rows 18-23 over a resolved card, the type of its account (if it has one) and its stored
+/// wallets: the wallets to create, in request order. `wanted` has passed [`validate`], so every
+/// plan is given and distinct. Row 18 looks at the card's product and, for a card with an
+/// account, at the account too: an account upgraded to `dda` keeps its cards but takes no
+/// prepaid wallets.
 pub fn plan_wallets(
     program: &Program,
     device: &Device,
+    account: Option<AccountType>,
     existing: &[Wallet],
     wanted: &[WalletRequest],
     fresh: &Fresh,
@@ -111,7 +115,7 @@ pub fn plan_wallets(
     let gpr = program
         .product(&device.product)
         .is_some_and(|p| p.account_type == AccountType::Gpr);
-    if !gpr {
+    if !gpr || account.is_some_and(|t| t != AccountType::Gpr) {
         return Err(E::NotGpr);
     }
     let mut plans = Vec::with_capacity(wanted.len());
@@ -196,8 +200,12 @@ pub async fn attach_wallets(
                 .config
                 .program(&device.program)
                 .ok_or(E::InvalidDevice)?;
+            let account = match &device.account_id {
+                Some(a) => tx.account(a)?.map(|a| a.account_type),
+                None => None,
+            };
             let existing = tx.wallets_of(&device.id)?;
-            let wallets = plan_wallets(program, &device, &existing, &req.wallets, &fresh)?;
+            let wallets = plan_wallets(program, &device, account, &existing, &req.wallets, &fresh)?;
             for w in &wallets {
                 if faults.wallet_create {
                     return Err(E::WalletCreate.into());
@@ -258,5 +266,81 @@ mod tests {
         let many: Vec<(&str, &str)> = many.iter().map(|(p, x)| (p.as_str(), *x)).collect();
         assert_eq!(validate(&req(&many)), Err(E::TooManyWallets));
         assert_eq!(validate(&req(&many[..15])), Ok(()));
+    }
+
+    fn shipped() -> crate::config::Config {
+        crate::config::Config::parse(include_str!("../../config.toml")).unwrap()
+    }
+
+    fn card(product: &str) -> Device {
+        let vault = crate::vault::Vault::from_hex_key(&"ab".repeat(32)).unwrap();
+        crate::ops::cards::build_device(
+            crate::ops::cards::NewCard {
+                program: "SANDBOX".into(),
+                product: product.into(),
+                account_id: None,
+                card_type: crate::domain::model::CardType::Primary,
+                status: crate::domain::model::DeviceStatus::Normal,
+                form: crate::domain::model::FormFactor::Virtual,
+                alias: None,
+                pack_id: None,
+            },
+            vault.seal("4000009912345678", 8),
+            0,
+        )
+    }
+
+    #[test]
+    fn plan_rules_follow_the_table() {
+        let config = shipped();
+        let program = config.program("SANDBOX").unwrap();
+        let fresh = Fresh::new(3);
+        let w = |plans: &[&str]| -> Vec<WalletRequest> {
+            plans
+                .iter()
+                .map(|p| WalletRequest::new(Some(p.to_string()), None))
+                .collect()
+        };
+        let gpr = card("GPR100");
+        let run = |d: &Device, acc, existing: &[Wallet], plans: &[&str]| {
+            plan_wallets(program, d, acc, existing, &w(plans), &fresh)
+        };
+        assert_eq!(
+            run(&card("DDA100"), None, &[], &["X"]).unwrap_err(),
+            E::NotGpr
+        );
+        // A GPR card of an account upgraded to DDA takes no wallets.
+        assert_eq!(
+            run(&gpr, Some(AccountType::Dda), &[], &["WUSD"]).unwrap_err(),
+            E::NotGpr
+        );
+        assert_eq!(
+            run(&gpr, None, &[], &["WUSD", "NOPE"]).unwrap_err(),
+            E::PlanNotAttached
+        );
+        assert_eq!(
+            run(&gpr, None, &[], &["WUSD", "WUSD2"]).unwrap_err(),
+            E::SameCharacteristic
+        );
+        let made = run(&gpr, Some(AccountType::Gpr), &[], &["WUSD", "WEUR"]).unwrap();
+        assert_eq!(made.len(), 2);
+        assert_eq!(made[1].currency, "EUR");
+        assert_eq!(made[0].device_id, gpr.id);
+        assert_eq!(
+            run(&gpr, None, &made, &["WUSD"]).unwrap_err(),
+            E::ExistingPlan
+        );
+        assert_eq!(
+            run(&gpr, None, &made, &["WUSD2"]).unwrap_err(),
+            E::SameCharacteristic
+        );
+        let closed: Vec<Wallet> = made
+            .iter()
+            .map(|x| Wallet {
+                status: WalletStatus::Closed,
+                ..x.clone()
+            })
+            .collect();
+        assert!(run(&gpr, None, &closed, &["WUSD2", "WEUR"]).is_ok());
     }
 }
