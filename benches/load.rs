@@ -60,7 +60,10 @@ struct Server {
 
 impl Drop for Server {
     fn drop(&mut self) {
-        let _ = Command::new("kill").arg("-15").arg(self.child.id().to_string()).status();
+        let _ = Command::new("kill")
+            .arg("-15")
+            .arg(self.child.id().to_string())
+            .status();
         let _ = self.child.wait();
     }
 }
@@ -71,9 +74,21 @@ fn start_server(durability: &str) -> Server {
     let config = std::fs::read_to_string(format!("{root}/config.toml"))
         .unwrap()
         .replace("bind = \"127.0.0.1:8080\"", "bind = \"127.0.0.1:0\"")
-        .replace("data_dir = \"data/db\"", &format!("data_dir = {:?}", dir.path().join("db").display().to_string()))
-        .replace("durability = \"flush\"", &format!("durability = {durability:?}"))
-        .replace("sdn_file = \"data/ofac/sdn.csv\"", &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""));
+        .replace(
+            "data_dir = \"data/db\"",
+            &format!(
+                "data_dir = {:?}",
+                dir.path().join("db").display().to_string()
+            ),
+        )
+        .replace(
+            "durability = \"flush\"",
+            &format!("durability = {durability:?}"),
+        )
+        .replace(
+            "sdn_file = \"data/ofac/sdn.csv\"",
+            &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
+        );
     let cfg = dir.path().join("config.toml");
     std::fs::write(&cfg, config).unwrap();
     let mut child = Command::new(env!("CARGO_BIN_EXE_issuebox"))
@@ -91,7 +106,11 @@ fn start_server(durability: &str) -> Server {
         }
     };
     std::thread::spawn(move || for _ in lines {});
-    Server { child, base, _dir: dir }
+    Server {
+        child,
+        base,
+        _dir: dir,
+    }
 }
 
 /// One request of a scenario: method, path, headers, body.
@@ -125,7 +144,13 @@ impl Outcome {
     }
 }
 
-async fn drive(client: &awc::Client, base: &str, reqs: Vec<Req>, concurrency: usize, ok: &[u16]) -> Outcome {
+async fn drive(
+    client: &awc::Client,
+    base: &str,
+    reqs: Vec<Req>,
+    concurrency: usize,
+    ok: &[u16],
+) -> Outcome {
     let reqs = Rc::new(reqs);
     let next = Rc::new(Cell::new(0usize));
     let out = Rc::new(RefCell::new(Outcome::default()));
@@ -148,7 +173,11 @@ async fn drive(client: &awc::Client, base: &str, reqs: Vec<Req>, concurrency: us
                 }
                 let t = Instant::now();
                 let res = match &r.body {
-                    Some(b) => cr.insert_header(("Content-Type", "application/json")).send_body(b.clone()).await,
+                    Some(b) => {
+                        cr.insert_header(("Content-Type", "application/json"))
+                            .send_body(b.clone())
+                            .await
+                    }
                     None => cr.send().await,
                 };
                 match res {
@@ -166,9 +195,17 @@ async fn drive(client: &awc::Client, base: &str, reqs: Vec<Req>, concurrency: us
     futures_util::future::join_all(workers).await;
     let mut o = out.take();
     o.elapsed = started.elapsed();
-    let errors: usize = o.statuses.iter().filter(|(s, _)| !ok.contains(s)).map(|(_, n)| n).sum();
+    let errors: usize = o
+        .statuses
+        .iter()
+        .filter(|(s, _)| !ok.contains(s))
+        .map(|(_, n)| n)
+        .sum();
     if errors > 0 || o.transport_errors > 0 {
-        eprintln!("  errors: {:?}, transport errors {}", o.statuses, o.transport_errors);
+        eprintln!(
+            "  errors: {:?}, transport errors {}",
+            o.statuses, o.transport_errors
+        );
     }
     o
 }
@@ -194,15 +231,27 @@ fn enrollment(i: usize, kit: Option<String>) -> Value {
     b
 }
 
-async fn call(client: &awc::Client, method: &str, url: String, auth: &str, body: Option<Value>) -> (u16, Value) {
-    let mut r = client.request(method.parse().unwrap(), url).insert_header(("Authorization", auth)).insert_header(("X-GD-RequestId", uuid()));
+async fn call(
+    client: &awc::Client,
+    method: &str,
+    url: String,
+    auth: &str,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let mut r = client
+        .request(method.parse().unwrap(), url)
+        .insert_header(("Authorization", auth))
+        .insert_header(("X-GD-RequestId", uuid()));
     r = r.insert_header(("Content-Type", "application/json"));
     let mut resp = match body {
         Some(b) => r.send_body(b.to_string()).await.expect("setup request"),
         None => r.send().await.expect("setup request"),
     };
     let bytes = resp.body().limit(64 << 20).await.unwrap_or_default();
-    (resp.status().as_u16(), serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    (
+        resp.status().as_u16(),
+        serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+    )
 }
 
 fn main() {
@@ -214,7 +263,9 @@ fn main() {
         "issuebox load: {n} requests per scenario, concurrency {}, durability {}, {} cores",
         a.concurrency,
         a.durability,
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(0)
     );
     actix_rt::System::new().block_on(async move {
         let client = awc::Client::builder()

@@ -4,10 +4,12 @@
 pub mod auth;
 pub mod baas;
 pub mod body;
+pub mod device;
 pub mod errors;
 pub mod openapi;
 pub mod ops;
 pub mod sandbox;
+pub mod sandbox_cards;
 
 use crate::metrics::Metrics;
 use crate::ops::Ctx;
@@ -75,7 +77,9 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(ops::routes)
                     .configure(auth::routes)
                     .configure(baas::routes)
-                    .configure(sandbox::routes),
+                    .configure(sandbox::routes)
+                    .configure(device::routes)
+                    .configure(sandbox_cards::routes),
             );
     }
 }

@@ -26,11 +26,18 @@ use utoipa::{Modify, OpenApi};
         super::sandbox::list_reviews,
         super::sandbox::decide_review,
         super::sandbox::screen,
+        super::device::attach,
+        super::device::fetch,
+        super::sandbox_cards::create_card,
+        super::sandbox_cards::set_card_status,
+        super::sandbox_cards::replace_card,
+        super::sandbox_cards::set_wallet_status,
     ),
     modifiers(&Security),
     tags(
         (name = "authentication", description = "Client credentials and bearer tokens"),
         (name = "baas", description = "BaaS dialect: enrollment, instant issue, upgrade, reads"),
+        (name = "device", description = "The device dialect: wallets of a card (scope `device`)"),
         (name = "sandbox", description = "Test controls: kits, cards, statuses, OFAC reviews, faults (scope `sandbox`)"),
         (name = "operations", description = "Health, metrics and this document (no authentication)"),
     )

@@ -1,16 +1,20 @@
 //! Use cases, one file each. Each takes the [`Ctx`] and plain values, and returns domain values
 //! or a [`DomainError`](crate::domain::error::DomainError); none knows about HTTP or sled.
 
+pub mod attach_wallets;
 pub mod auth;
 pub mod baas_reads;
 pub mod baas_view;
 pub mod cards;
+pub mod device_lookup;
 pub mod enroll;
 pub mod faults;
+pub mod fetch_wallets;
 pub mod idempotency;
 pub mod inflight;
 pub mod kits;
 pub mod ofac_review;
+pub mod sandbox_cards;
 pub mod startup;
 
 use crate::config::Config;

@@ -269,3 +269,116 @@ pub fn run_cli(args: &[&str]) -> (i32, String) {
         ),
     )
 }
+
+/// An authenticated client of a running server for the device and sandbox APIs.
+pub struct Api {
+    pub base: String,
+    pub auth: String,
+}
+
+impl Api {
+    /// The shipped `sandbox` client (every program, every scope).
+    pub fn new(s: &Server) -> Api {
+        Self::as_client(s, "sandbox", "sandbox-secret")
+    }
+
+    pub fn as_client(s: &Server, id: &str, secret: &str) -> Api {
+        Api {
+            base: s.base.clone(),
+            auth: format!("Bearer {}", s.token_for(id, secret)),
+        }
+    }
+
+    pub fn call(&self, method: &str, path: &str, body: Option<&serde_json::Value>) -> Answer {
+        let text = body.map(|b| b.to_string());
+        send(
+            method,
+            &format!("{}{path}", self.base),
+            &[("Authorization", &self.auth)],
+            text.as_deref(),
+        )
+    }
+
+    /// `POST /sandbox/programs/{program}/devices`, expecting 201; answers the card.
+    pub fn new_card_in(&self, program: &str, body: serde_json::Value) -> serde_json::Value {
+        let a = self.call(
+            "POST",
+            &format!("/sandbox/programs/{program}/devices"),
+            Some(&body),
+        );
+        assert_eq!(a.status, 201, "{}", a.text);
+        a.body
+    }
+
+    /// A NORMAL PRIMARY GPR100 card of SANDBOX with `extra` fields merged in.
+    pub fn new_card(&self, extra: serde_json::Value) -> serde_json::Value {
+        let mut body = serde_json::json!({"productCode": "GPR100", "cardType": "PRIMARY"});
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.new_card_in("SANDBOX", body)
+    }
+
+    pub fn attach(&self, body: serde_json::Value) -> Answer {
+        self.call(
+            "POST",
+            "/deviceapi/apis/v1/services/cardholder/accounts",
+            Some(&body),
+        )
+    }
+
+    pub fn fetch(&self, device: serde_json::Value) -> Answer {
+        self.call(
+            "POST",
+            "/deviceapi/apis/v1/services/wallet/fetchwallet",
+            Some(&serde_json::json!({ "device": device })),
+        )
+    }
+
+    pub fn set_card_status(&self, id: &str, status: &str) -> Answer {
+        self.call(
+            "PUT",
+            &format!("/sandbox/devices/{id}/status"),
+            Some(&serde_json::json!({ "status": status })),
+        )
+    }
+
+    pub fn set_wallet_status(&self, id: &str, status: &str) -> Answer {
+        self.call(
+            "PUT",
+            &format!("/sandbox/wallets/{id}/status"),
+            Some(&serde_json::json!({ "status": status })),
+        )
+    }
+
+    pub fn set_faults(&self, faults: serde_json::Value) {
+        let a = self.call("PUT", "/sandbox/faults", Some(&faults));
+        assert_eq!(a.status, 200, "{}", a.text);
+    }
+}
+
+/// The `WGBP` wallet plan block of the shipped config.
+pub const WGBP_PLAN: &str = "  [[programs.wallet_plans]]
+  code = \"WGBP\"
+  currency = \"GBP\"
+  usage = \"open\"
+  kind = \"default\"
+";
+
+/// A config edit that adds `n` wallet plans `WX00`.. of distinct currencies `XAA`.. to SANDBOX.
+pub fn many_plans_edit(n: usize) -> (&'static str, String) {
+    let mut to = WGBP_PLAN.to_string();
+    for i in 0..n {
+        let cur = format!(
+            "X{}{}",
+            (b'A' + (i / 26) as u8) as char,
+            (b'A' + (i % 26) as u8) as char
+        );
+        to.push_str(&format!(
+            "\n  [[programs.wallet_plans]]\n  code = \"WX{i:02}\"\n  currency = \"{cur}\"\n  usage = \"open\"\n  kind = \"default\"\n"
+        ));
+    }
+    (WGBP_PLAN, to)
+}

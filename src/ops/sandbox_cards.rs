@@ -1,0 +1,325 @@
+//! Sandbox use cases over cards and wallets: a card outside enrollment, card and wallet status
+//! changes, and card replacement. Each is one store transaction.
+//!
+//! Final statuses (card CANCELLED, REPLACED, EXPIRED; wallet CLOSED) cannot be left; setting the
+//! status a card or wallet already has is accepted and changes nothing. A card, wallet or
+//! account of a program the client may not use is answered as if it did not exist.
+
+use super::cards::{ensure_number_free, is_number_collision, NewCard};
+use super::Ctx;
+use crate::config::{ClientConfig, Program};
+use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::ids::new_id;
+use crate::domain::model::*;
+use crate::store::{Reader, Tx, TxResult};
+use crate::vault::{generate_pan, looks_like_card_number, SealedPan};
+
+/// How many fresh numbers to try when one collides with an issued card or kit.
+const NUMBER_ATTEMPTS: usize = 5;
+
+/// A card just made, with its full number (handed out once, never stored in the clear).
+pub struct Issued {
+    pub device: Device,
+    pub number: String,
+}
+
+/// `POST /sandbox/programs/{programCode}/devices`; absent fields are `None`.
+#[derive(Debug, Clone, Default)]
+pub struct CardRequest {
+    pub product: Option<String>,
+    pub card_type: Option<String>,
+    pub status: Option<String>,
+    pub alias: Option<String>,
+    pub pack_id: Option<String>,
+    pub account_id: Option<String>,
+}
+
+fn invalid(why: &str) -> E {
+    E::Invalid(why.to_string())
+}
+
+/// True for the card statuses a card never leaves.
+pub fn is_final(s: DeviceStatus) -> bool {
+    matches!(
+        s,
+        DeviceStatus::Cancelled | DeviceStatus::Replaced | DeviceStatus::Expired
+    )
+}
+
+/// The program of `code`, if the client may use it.
+fn program<'a>(ctx: &'a Ctx, client: &ClientConfig, code: &str) -> DomainResult<&'a Program> {
+    ctx.config
+        .program(code)
+        .filter(|_| client.may_use_program(code))
+        .ok_or(E::ProgramUnknown)
+}
+
+/// A fresh number under the program's BIN, in full and sealed.
+fn mint(ctx: &Ctx, p: &Program) -> (String, SealedPan) {
+    let pan = generate_pan(&p.bin, p.pan_length);
+    let sealed = ctx.vault.seal(&pan, p.bin.len());
+    (pan, sealed)
+}
+
+/// Runs `make` with fresh numbers until one is not taken.
+async fn with_fresh_number<T>(
+    ctx: &Ctx,
+    p: &Program,
+    make: impl Fn(&Tx, &SealedPan) -> TxResult<T>,
+) -> DomainResult<(T, String)> {
+    let mut last = E::Storage("no card number attempt".into());
+    for _ in 0..NUMBER_ATTEMPTS {
+        let (pan, sealed) = mint(ctx, p);
+        match ctx.store.commit(|tx| make(tx, &sealed)).await {
+            Ok(t) => return Ok((t, pan)),
+            Err(e) if is_number_collision(&e) => last = e,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(last)
+}
+
+fn check_card_request(p: &Program, req: &CardRequest) -> DomainResult<NewCard> {
+    let product = req
+        .product
+        .as_deref()
+        .ok_or_else(|| invalid("productCode is required"))?;
+    p.product(product).ok_or(E::ProductUnknown)?;
+    let card_type = req
+        .card_type
+        .as_deref()
+        .ok_or_else(|| invalid("cardType is required"))?;
+    let card_type = CardType::parse(card_type)
+        .ok_or_else(|| invalid("cardType must be PRIMARY, SUPPLEMENTARY or ADD_ON"))?;
+    let status = match req.status.as_deref() {
+        None => DeviceStatus::Normal,
+        Some(s) => {
+            DeviceStatus::parse(s).ok_or_else(|| invalid("status is not a device status"))?
+        }
+    };
+    if let Some(a) = &req.alias {
+        let n = a.chars().count();
+        if !(1..=24).contains(&n) || looks_like_card_number(a) {
+            return Err(invalid(
+                "alias must be 1-24 characters and must not be a card number",
+            ));
+        }
+    }
+    if let Some(pk) = &req.pack_id {
+        if !(10..=24).contains(&pk.chars().count()) {
+            return Err(invalid("packID must be 10-24 characters"));
+        }
+    }
+    Ok(NewCard {
+        program: p.code.clone(),
+        product: product.to_string(),
+        account_id: req.account_id.clone(),
+        card_type,
+        status,
+        form: if req.pack_id.is_some() {
+            FormFactor::Emv
+        } else {
+            FormFactor::Virtual
+        },
+        alias: req.alias.clone(),
+        pack_id: req.pack_id.clone(),
+    })
+}
+
+/// Adds a card to its account's card list (the account must be of the card's program).
+fn join_account(tx: &Tx, d: &Device) -> TxResult<()> {
+    if let Some(aid) = &d.account_id {
+        let mut acc = tx
+            .account(aid)?
+            .filter(|a| a.program == d.program)
+            .ok_or(E::NotFound("account"))?;
+        if !acc.device_ids.contains(&d.id) {
+            acc.device_ids.push(d.id.clone());
+        }
+        tx.put_account(&acc, false)?;
+    }
+    Ok(())
+}
+
+/// Makes a card outside enrollment.
+pub async fn create_card(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    program_code: &str,
+    req: &CardRequest,
+) -> DomainResult<Issued> {
+    let p = program(ctx, client, program_code)?;
+    let card = check_card_request(p, req)?;
+    let id = new_id();
+    let at = now();
+    let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
+        if let Some(pk) = &card.pack_id {
+            if tx.pack_owner(pk)?.is_some() {
+                return Err(E::Conflict("packID is already in use".into()).into());
+            }
+        }
+        ensure_number_free(tx, pan)?;
+        let d = Device {
+            id: id.clone(),
+            program: card.program.clone(),
+            product: card.product.clone(),
+            account_id: card.account_id.clone(),
+            card_type: card.card_type,
+            status: card.status,
+            form: card.form,
+            pan: pan.clone(),
+            alias: card.alias.clone(),
+            pack_id: card.pack_id.clone(),
+            issued_at: at,
+            activated_at: (card.status == DeviceStatus::Normal).then_some(at),
+            status_changed_at: at,
+        };
+        join_account(tx, &d)?;
+        tx.insert_device(&d)?;
+        Ok(d)
+    })
+    .await?;
+    Ok(Issued { device, number })
+}
+
+fn visible_device(tx: &Tx, client: &ClientConfig, id: &str) -> TxResult<Device> {
+    Ok(tx
+        .device(id)?
+        .filter(|d| client.may_use_program(&d.program))
+        .ok_or(E::NotFound("device"))?)
+}
+
+fn leave_final(what: &str, from: &str) -> E {
+    E::Conflict(format!(
+        "{what} is {from}, a final status that cannot be left"
+    ))
+}
+
+/// Sets a card's status.
+pub async fn set_card_status(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    id: &str,
+    status: &str,
+) -> DomainResult<Device> {
+    let to = DeviceStatus::parse(status).ok_or_else(|| invalid("status is not a device status"))?;
+    let at = now();
+    ctx.store
+        .commit(|tx| {
+            let old = visible_device(tx, client, id)?;
+            if old.status == to {
+                return Ok(old);
+            }
+            if is_final(old.status) {
+                return Err(leave_final("the card", old.status.as_str()).into());
+            }
+            let mut new = old.clone();
+            new.status = to;
+            new.status_changed_at = at;
+            if to == DeviceStatus::Normal && new.activated_at.is_none() {
+                new.activated_at = Some(at);
+            }
+            tx.update_device(&old, &new)?;
+            Ok(new)
+        })
+        .await
+}
+
+/// Replaces a card: the old one becomes REPLACED; a new NORMAL card with a new number takes its
+/// alias, account and wallets (the pack ID belonged to the old plastic and stays with it).
+pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainResult<Issued> {
+    let program_code = ctx
+        .store
+        .device(id)?
+        .filter(|d| client.may_use_program(&d.program))
+        .ok_or(E::NotFound("device"))?
+        .program;
+    let p = program(ctx, client, &program_code).map_err(|_| E::NotFound("device"))?;
+    let new_id = new_id();
+    let at = now();
+    let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
+        let old = visible_device(tx, client, id)?;
+        if is_final(old.status) {
+            return Err(leave_final("the card", old.status.as_str()).into());
+        }
+        ensure_number_free(tx, pan)?;
+        let new = Device {
+            id: new_id.clone(),
+            status: DeviceStatus::Normal,
+            pan: pan.clone(),
+            pack_id: None,
+            issued_at: at,
+            activated_at: Some(at),
+            status_changed_at: at,
+            ..old.clone()
+        };
+        let mut replaced = old.clone();
+        replaced.status = DeviceStatus::Replaced;
+        replaced.status_changed_at = at;
+        tx.update_device(&old, &replaced)?;
+        tx.insert_device(&new)?;
+        join_account(tx, &new)?;
+        for w in tx.wallets_of(&old.id)? {
+            let moved = Wallet {
+                device_id: new.id.clone(),
+                ..w.clone()
+            };
+            tx.update_wallet(&w, &moved)?;
+        }
+        Ok(new)
+    })
+    .await?;
+    Ok(Issued { device, number })
+}
+
+/// Sets a wallet's status (NORMAL, INACTIVE, CLOSED; CLOSED is final).
+pub async fn set_wallet_status(
+    ctx: &Ctx,
+    client: &ClientConfig,
+    id: &str,
+    status: &str,
+) -> DomainResult<Wallet> {
+    let to = WalletStatus::parse(status)
+        .ok_or_else(|| invalid("status must be NORMAL, INACTIVE or CLOSED"))?;
+    ctx.store
+        .commit(|tx| {
+            let old = tx
+                .wallet(id)?
+                .filter(|w| client.may_use_program(&w.program))
+                .ok_or(E::NotFound("wallet"))?;
+            if old.status == to {
+                return Ok(old);
+            }
+            if old.status == WalletStatus::Closed {
+                return Err(leave_final("the wallet", old.status.as_str()).into());
+            }
+            let new = Wallet {
+                status: to,
+                ..old.clone()
+            };
+            tx.update_wallet(&old, &new)?;
+            Ok(new)
+        })
+        .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn final_statuses() {
+        let finals: Vec<_> = DeviceStatus::ALL
+            .into_iter()
+            .filter(|s| is_final(*s))
+            .collect();
+        assert_eq!(
+            finals,
+            [
+                DeviceStatus::Replaced,
+                DeviceStatus::Cancelled,
+                DeviceStatus::Expired
+            ]
+        );
+    }
+}
