@@ -218,10 +218,10 @@ fn enrollment(i: usize, kit: Option<String>) -> Value {
     let mut b = json!({
         "productCode": "GPR100",
         "userData": {
-            "profileData": {"firstName": "Alex", "lastName": "Morgan",
+            "profileData": {"firstName": "Emily", "lastName": "Carter",
                 "addresses": [{"type": "home", "isDefault": true, "addressLine1": "1 Main St", "city": "Pasadena", "state": "CA", "zipCode": "91101"}]},
             "identifyingData": {"dateOfBirth": "1990-01-31", "ssn": format!("{:09}", 100_000_000 + i)},
-            "email": {"emailAddress": "alex@example.com"}
+            "email": {"emailAddress": "emily@example.com"}
         },
         "cardAlias": format!("LOAD{i}")
     });
@@ -359,7 +359,8 @@ fn main() {
                     for _ in 0..cards {
                         seq += 1;
                         let (_, v) = call(&client, "POST", format!("{base}/programs/SANDBOX/enrollments"), &auth, Some(enrollment(seq, None))).await;
-                        ids.push(v["account"]["accountHolders"][0]["paymentInstruments"][0]["paymentInstrumentIdentifier"].as_str().unwrap().to_string());
+                        let id = v["account"]["accountHolders"][0]["paymentInstruments"][0]["paymentInstrumentIdentifier"].as_str();
+                        ids.push(id.unwrap_or_else(|| panic!("setup enrollment failed: {v}")).to_string());
                     }
                     if sc == "attach" {
                         (
