@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo bench --bench load -- [--requests N] [--concurrency C] [--durability flush|os]
-//!                             [--scenarios health,enroll,instant,replay,get_account,attach,fetchwallet]
+//!                             [--workers W] [--scenarios health,enroll,instant,replay,get_account,attach,fetchwallet]
 //! ```
 //! It stops by itself after the last scenario.
 
@@ -20,6 +20,7 @@ struct Args {
     requests: usize,
     concurrency: usize,
     durability: String,
+    workers: usize,
     scenarios: Vec<String>,
 }
 
@@ -28,6 +29,7 @@ fn args() -> Args {
         requests: 4000,
         concurrency: 64,
         durability: "flush".into(),
+        workers: 0,
         scenarios: "health,enroll,instant,replay,get_account,attach,fetchwallet"
             .split(',')
             .map(String::from)
@@ -41,6 +43,7 @@ fn args() -> Args {
             "--requests" => a.requests = next.parse().expect("--requests N"),
             "--concurrency" => a.concurrency = next.parse().expect("--concurrency C"),
             "--durability" => a.durability = next,
+            "--workers" => a.workers = next.parse().expect("--workers W"),
             "--scenarios" => a.scenarios = next.split(',').map(String::from).collect(),
             _ => {
                 i += 1;
@@ -68,7 +71,7 @@ impl Drop for Server {
     }
 }
 
-fn start_server(durability: &str) -> Server {
+fn start_server(durability: &str, workers: usize) -> Server {
     let dir = tempfile::tempdir().unwrap();
     let root = env!("CARGO_MANIFEST_DIR");
     let config = std::fs::read_to_string(format!("{root}/config.toml"))
@@ -85,6 +88,7 @@ fn start_server(durability: &str) -> Server {
             "durability = \"flush\"",
             &format!("durability = {durability:?}"),
         )
+        .replace("workers = 0 ", &format!("workers = {workers} "))
         .replace(
             "sdn_file = \"data/ofac/sdn.csv\"",
             &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
@@ -256,13 +260,14 @@ async fn call(
 
 fn main() {
     let a = args();
-    let server = start_server(&a.durability);
+    let server = start_server(&a.durability, a.workers);
     let base = server.base.clone();
     let n = a.requests;
     println!(
-        "issuebox load: {n} requests per scenario, concurrency {}, durability {}, {} cores",
+        "issuebox load: {n} requests per scenario, concurrency {}, durability {}, server workers {}, {} cores",
         a.concurrency,
         a.durability,
+        a.workers,
         std::thread::available_parallelism()
             .map(|n| n.get())
             .unwrap_or(0)

@@ -333,8 +333,9 @@ pub struct Kit {
 /// The stored outcome of a BaaS request, keyed by (client, program, requestId).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredResponse {
-    /// Canonical JSON of the request body (sorted keys), to tell a replay from a reuse.
-    pub request_canonical: String,
+    /// SHA-256 of the canonical JSON of the request body (sorted keys), to tell a replay from
+    /// a reuse without storing the body (it holds an SSN).
+    pub request_digest: [u8; 32],
     /// For upgrades: the account the requestId was first used with.
     pub upgrade_account: Option<String>,
     pub status: u16,

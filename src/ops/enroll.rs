@@ -38,14 +38,14 @@ pub async fn enroll(
     super::auth::check_program(client, program_code)?;
     let value: serde_json::Value = crate::domain::json::parse(body)?;
     let req: EnrollmentRequest = crate::domain::json::from_value(value.clone())?;
-    let canonical = idempotency::canonical(&value);
+    let digest = idempotency::digest(&value);
     let key = enrollment_key(&client.id, program_code, request_id);
     let _claim = idempotency::claim(ctx, &key, program_code, req.ssn())?;
     let upgrade_account = req
         .is_upgrade()
         .then(|| req.account_identifier.clone().unwrap_or_default());
     if let Some(stored) = idempotency::stored(ctx, &key)? {
-        idempotency::check_stored(&stored, &canonical, upgrade_account.as_deref())?;
+        idempotency::check_stored(&stored, &digest, upgrade_account.as_deref())?;
         return Ok(Reply {
             status: stored.status,
             body: stored.body,
@@ -53,7 +53,7 @@ pub async fn enroll(
         });
     }
     let stored = StoredResponse {
-        request_canonical: canonical,
+        request_digest: digest,
         upgrade_account,
         status: 200,
         body: Vec::new(),

@@ -13,6 +13,12 @@ use crate::domain::model::StoredResponse;
 use crate::store::Reader;
 use serde_json::Value;
 
+/// SHA-256 of the canonical JSON of a body: equal for bodies equal as JSON, key order ignored.
+pub fn digest(v: &Value) -> [u8; 32] {
+    use sha2::Digest;
+    sha2::Sha256::digest(canonical(v).as_bytes()).into()
+}
+
 /// Canonical JSON: object keys sorted at every depth, no insignificant white space.
 pub fn canonical(v: &Value) -> String {
     fn sort(v: &Value) -> Value {
@@ -46,10 +52,10 @@ pub fn claim(ctx: &Ctx, key: &[u8], program: &str, ssn: Option<&str>) -> DomainR
 /// What to do with a request whose key already has a stored response.
 pub fn check_stored(
     stored: &StoredResponse,
-    canonical_body: &str,
+    body_digest: &[u8; 32],
     upgrade_account: Option<&str>,
 ) -> DomainResult<()> {
-    if stored.request_canonical == canonical_body {
+    if stored.request_digest == *body_digest {
         return Ok(());
     }
     match (upgrade_account, stored.upgrade_account.as_deref()) {
@@ -82,24 +88,24 @@ mod tests {
     #[test]
     fn reuse_rules() {
         let s = StoredResponse {
-            request_canonical: "{\"a\":1}".into(),
+            request_digest: [1; 32],
             upgrade_account: Some("ACC1".into()),
             status: 200,
             body: vec![],
             account_id: None,
             created_at: 0,
         };
-        assert_eq!(check_stored(&s, "{\"a\":1}", None), Ok(()));
+        assert_eq!(check_stored(&s, &[1; 32], None), Ok(()));
         assert_eq!(
-            check_stored(&s, "{\"a\":2}", Some("ACC2")),
+            check_stored(&s, &[2; 32], Some("ACC2")),
             Err(DomainError::AccountNotMatched)
         );
         assert_eq!(
-            check_stored(&s, "{\"a\":2}", Some("ACC1")),
+            check_stored(&s, &[2; 32], Some("ACC1")),
             Err(DomainError::RequestIdReused)
         );
         assert_eq!(
-            check_stored(&s, "{\"a\":2}", None),
+            check_stored(&s, &[2; 32], None),
             Err(DomainError::RequestIdReused)
         );
     }

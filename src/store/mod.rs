@@ -14,7 +14,7 @@
 //! | idx_number | HMAC of the card number | [`Owner`] |
 //! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
 //! | idx_ssn | program `\0` HMAC of the SSN | user id |
-//! | meta | `count/<entity>` | u64 big-endian |
+//! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
 //!
 //! Index values are lists or owners rather than one key per pair because sled transactions can
 //! only get and put single keys: a rule such as the 15-wallet cap must read a card's wallets
@@ -126,8 +126,8 @@ impl Counted {
         }
     }
 
-    fn key(self) -> Vec<u8> {
-        format!("count/{}", self.tree().name()).into_bytes()
+    fn index(self) -> usize {
+        self as usize
     }
 }
 
@@ -262,8 +262,8 @@ impl Store {
     }
 
     pub fn count(&self, c: Counted) -> DomainResult<u64> {
-        let v = self.tree(TreeId::Meta).get(c.key()).map_err(storage_err)?;
-        Ok(v.map(|b| read_u64(&b)).unwrap_or(0))
+        let v = self.tree(TreeId::Meta).get(COUNTS_KEY).map_err(storage_err)?;
+        Ok(read_counts(v.as_deref())[c.index()])
     }
 
     /// Bytes the store occupies on disk.
@@ -309,10 +309,20 @@ impl Drop for Inner {
     }
 }
 
-fn read_u64(b: &[u8]) -> u64 {
-    let mut a = [0u8; 8];
-    if b.len() == 8 {
-        a.copy_from_slice(b);
+/// The one `meta` key holding every counter: one key, so a request that creates a user, an
+/// account, a card and a stored response writes it once.
+const COUNTS_KEY: &[u8] = b"counts";
+
+fn read_counts(b: Option<&[u8]>) -> [u64; Counted::ALL.len()] {
+    let mut out = [0u64; Counted::ALL.len()];
+    if let Some(b) = b {
+        for (i, chunk) in b.chunks_exact(8).take(out.len()).enumerate() {
+            out[i] = u64::from_be_bytes(chunk.try_into().expect("8 bytes"));
+        }
     }
-    u64::from_be_bytes(a)
+    out
+}
+
+fn write_counts(c: &[u64; Counted::ALL.len()]) -> Vec<u8> {
+    c.iter().flat_map(|n| n.to_be_bytes()).collect()
 }

@@ -3,7 +3,7 @@
 //! Writes exist only on [`Tx`], and every write keeps its index entries and counters in step,
 //! so a caller cannot store an entity without its indexes.
 
-use super::{codec, kit_key, read_u64, storage_err, Counted, Owner, Store, TreeId};
+use super::{codec, kit_key, read_counts, storage_err, write_counts, Counted, Owner, Store, TreeId, COUNTS_KEY};
 use crate::domain::error::DomainError;
 use crate::domain::model::*;
 use serde::{de::DeserializeOwned, Serialize};
@@ -137,13 +137,11 @@ impl<'a> Tx<'a> {
     }
 
     fn bump(&self, c: Counted, delta: i64) -> TxResult<()> {
-        let key = c.key();
-        let cur = self.views[TreeId::Meta as usize]
-            .get(&key)?
-            .map(|b| read_u64(&b))
-            .unwrap_or(0);
-        let next = (cur as i64 + delta).max(0) as u64;
-        self.views[TreeId::Meta as usize].insert(key, &next.to_be_bytes())?;
+        let meta = &self.views[TreeId::Meta as usize];
+        let mut counts = read_counts(meta.get(COUNTS_KEY)?.as_deref());
+        let cur = &mut counts[c.index()];
+        *cur = (*cur as i64 + delta).max(0) as u64;
+        meta.insert(COUNTS_KEY, write_counts(&counts))?;
         Ok(())
     }
 
