@@ -6,7 +6,7 @@
 //! separately by `raw_tx_flush`, which flushes after every transaction).
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
-use issuebox::config::{Config, Durability};
+use issuebox::config::Config;
 use issuebox::domain::enrollment::{validate, EnrollmentRequest};
 use issuebox::ops::attach_wallets::{attach_wallets, AttachRequest, WalletRequest};
 use issuebox::ops::device_lookup::DeviceKeys;
@@ -22,8 +22,14 @@ fn ctx(dir: &std::path::Path) -> Ctx {
     let text = std::fs::read_to_string(format!("{root}/config.toml"))
         .unwrap()
         .replace("durability = \"flush\"", "durability = \"os\"")
-        .replace("data_dir = \"data/db\"", &format!("data_dir = {:?}", dir.display().to_string()))
-        .replace("sdn_file = \"data/ofac/sdn.csv\"", &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""));
+        .replace(
+            "data_dir = \"data/db\"",
+            &format!("data_dir = {:?}", dir.display().to_string()),
+        )
+        .replace(
+            "sdn_file = \"data/ofac/sdn.csv\"",
+            &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
+        );
     Ctx::open(Config::parse(&text).unwrap()).unwrap()
 }
 
@@ -50,7 +56,9 @@ fn benches(c: &mut Criterion) {
     let program = ctx.config.program("SANDBOX").unwrap().clone();
 
     let req: EnrollmentRequest = serde_json::from_slice(&body(1)).unwrap();
-    c.bench_function("validate_enrollment", |b| b.iter(|| validate(&req, &program).unwrap()));
+    c.bench_function("validate_enrollment", |b| {
+        b.iter(|| validate(&req, &program).unwrap())
+    });
 
     let sample = ctx.vault.seal("4000009912345678", 8);
     c.bench_function("codec_encode_decode", |b| {
@@ -71,7 +79,13 @@ fn benches(c: &mut Criterion) {
             let i = SEQ.fetch_add(1, Ordering::Relaxed);
             let rid = uuid::Uuid::new_v4().to_string();
             let r = rt
-                .block_on(issuebox::ops::enroll::enroll(&ctx, &client, "SANDBOX", &rid, &body(i)))
+                .block_on(issuebox::ops::enroll::enroll(
+                    &ctx,
+                    &client,
+                    "SANDBOX",
+                    &rid,
+                    &body(i),
+                ))
                 .unwrap();
             assert_eq!(r.status, 200);
         })
@@ -83,10 +97,17 @@ fn benches(c: &mut Criterion) {
         let i = SEQ.fetch_add(1, Ordering::Relaxed);
         let rid = uuid::Uuid::new_v4().to_string();
         let r = rt
-            .block_on(issuebox::ops::enroll::enroll(&ctx, &client, "SANDBOX", &rid, &body(i)))
+            .block_on(issuebox::ops::enroll::enroll(
+                &ctx,
+                &client,
+                "SANDBOX",
+                &rid,
+                &body(i),
+            ))
             .unwrap();
         let v: serde_json::Value = serde_json::from_slice(&r.body).unwrap();
-        let id = v["account"]["accountHolders"][0]["paymentInstruments"][0]["paymentInstrumentIdentifier"]
+        let id = v["account"]["accountHolders"][0]["paymentInstruments"][0]
+            ["paymentInstrumentIdentifier"]
             .as_str()
             .unwrap()
             .to_string();
@@ -107,7 +128,10 @@ fn benches(c: &mut Criterion) {
                     },
                     program_code: None,
                     device_plan_code: None,
-                    wallets: vec![WalletRequest::new(Some(plans[n % plans.len()].into()), None)],
+                    wallets: vec![WalletRequest::new(
+                        Some(plans[n % plans.len()].into()),
+                        None,
+                    )],
                 }
             },
             |req| {
@@ -122,17 +146,34 @@ fn benches(c: &mut Criterion) {
     let (card_id, alias) = cards[7].clone();
     let device = ctx.store.device(&card_id).unwrap().unwrap();
     let fp = device.pan.fingerprint;
-    c.bench_function("lookup_by_identifier", |b| b.iter(|| ctx.store.device(&card_id).unwrap().unwrap()));
-    c.bench_function("lookup_by_alias", |b| b.iter(|| ctx.store.alias_devices(&alias).unwrap()));
-    c.bench_function("lookup_by_number_fingerprint", |b| b.iter(|| ctx.store.number_owner(&fp).unwrap().unwrap()));
+    c.bench_function("lookup_by_identifier", |b| {
+        b.iter(|| ctx.store.device(&card_id).unwrap().unwrap())
+    });
+    c.bench_function("lookup_by_alias", |b| {
+        b.iter(|| ctx.store.alias_devices(&alias).unwrap())
+    });
+    c.bench_function("lookup_by_number_fingerprint", |b| {
+        b.iter(|| ctx.store.number_owner(&fp).unwrap().unwrap())
+    });
     c.bench_function("lookup_by_number_with_hmac", |b| {
         let pan = ctx.vault.open(&device.pan).unwrap();
-        b.iter(|| ctx.store.number_owner(&ctx.vault.pan_fingerprint(&pan)).unwrap().unwrap())
+        b.iter(|| {
+            ctx.store
+                .number_owner(&ctx.vault.pan_fingerprint(&pan))
+                .unwrap()
+                .unwrap()
+        })
     });
 
     // The storage ceiling: one transaction over six trees writing six keys (~1.5 KiB).
-    let db = sled::Config::new().path(dir.path().join("raw")).flush_every_ms(None).open().unwrap();
-    let trees: Vec<sled::Tree> = (0..6).map(|i| db.open_tree(format!("t{i}")).unwrap()).collect();
+    let db = sled::Config::new()
+        .path(dir.path().join("raw"))
+        .flush_every_ms(None)
+        .open()
+        .unwrap();
+    let trees: Vec<sled::Tree> = (0..6)
+        .map(|i| db.open_tree(format!("t{i}")).unwrap())
+        .collect();
     let value = vec![7u8; 256];
     let raw_tx = |n: u64| {
         use sled::Transactional;
@@ -145,7 +186,9 @@ fn benches(c: &mut Criterion) {
         })
         .unwrap();
     };
-    c.bench_function("raw_tx_6_trees", |b| b.iter(|| raw_tx(SEQ.fetch_add(1, Ordering::Relaxed))));
+    c.bench_function("raw_tx_6_trees", |b| {
+        b.iter(|| raw_tx(SEQ.fetch_add(1, Ordering::Relaxed)))
+    });
     c.bench_function("raw_tx_6_trees_flush", |b| {
         b.iter(|| {
             raw_tx(SEQ.fetch_add(1, Ordering::Relaxed));

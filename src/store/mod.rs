@@ -20,8 +20,8 @@
 //! only get and put single keys: a rule such as the 15-wallet cap must read a card's wallets
 //! inside the same transaction that adds one.
 
+mod batch;
 pub mod codec;
-mod durability;
 mod tx;
 pub mod verify;
 
@@ -29,7 +29,7 @@ pub use tx::{Reader, Tx, TxFail, TxResult};
 
 use crate::config::Durability;
 use crate::domain::error::{DomainError, DomainResult};
-use durability::GroupCommit;
+use batch::Batcher;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -178,7 +178,7 @@ struct Inner {
     db: sled::Db,
     trees: Vec<sled::Tree>,
     durability: Durability,
-    group: Option<GroupCommit>,
+    batcher: Arc<Batcher>,
 }
 
 impl Store {
@@ -196,16 +196,13 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_err)?;
-        let group = match durability {
-            Durability::Flush => Some(GroupCommit::start(db.clone())),
-            Durability::Os => None,
-        };
+        let batcher = Batcher::start(db.clone(), trees.clone(), durability);
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
                 trees,
                 durability,
-                group,
+                batcher,
             }),
         })
     }
@@ -218,34 +215,41 @@ impl Store {
         &self.inner.trees[t as usize]
     }
 
-    /// Runs `f` as one atomic transaction over every tree. `f` may run more than once (sled
-    /// retries on conflict), so it must not have side effects outside the transaction.
-    /// Durability is not awaited here: see [`Store::commit`].
-    pub fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
-        use sled::Transactional;
-        let trees: &[sled::Tree] = &self.inner.trees;
-        trees
-            .transaction(|views| f(&Tx::new(views)).map_err(TxFail::into_sled))
-            .map_err(|e| match e {
-                sled::transaction::TransactionError::Abort(d) => d,
-                sled::transaction::TransactionError::Storage(s) => storage_err(s),
-            })
+    /// Runs `f` against the store, serialised with every other closure; on success its writes
+    /// join the gathering batch. Answers `f`'s value and the batch generation to wait for.
+    fn run<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<(T, Option<u64>)> {
+        let b = &self.inner.batcher;
+        let mut st = b.state.lock();
+        let tx = Tx::new(self, &st.gathering, st.applying.as_deref());
+        let out = f(&tx).map_err(TxFail::into_domain)?;
+        let writes = tx.into_writes();
+        let wait = if writes.is_empty() {
+            Batcher::pending_generation(&st)
+        } else {
+            Some(b.add(&mut st, writes))
+        };
+        Ok((out, wait))
     }
 
-    /// One request's writes: the transaction, then (under `durability = "flush"`) a wait until a
-    /// flush that began after the commit has finished. Concurrent callers share flushes.
-    pub async fn commit<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
-        let out = self.transact(f)?;
-        self.durable().await?;
+    /// One request's writes, all or nothing: `f` runs serialised with every other writer and
+    /// sees their writes; the answer comes once the batch holding its writes is in the store
+    /// and, under `durability = "flush"`, on disk. Concurrent requests share one sled
+    /// transaction and one flush (see [`batch`]).
+    pub async fn commit<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        let (out, wait) = self.run(f)?;
+        if let Some(g) = wait {
+            self.inner.batcher.wait(g).await?;
+        }
         Ok(out)
     }
 
-    /// Waits until everything committed so far is on disk (no wait under `durability = "os"`).
-    pub async fn durable(&self) -> DomainResult<()> {
-        match &self.inner.group {
-            Some(g) => g.wait().await,
-            None => Ok(()),
+    /// [`commit`](Self::commit) for callers outside an async runtime (CLI, sweeper, tests).
+    pub fn transact<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        let (out, wait) = self.run(f)?;
+        if let Some(g) = wait {
+            self.inner.batcher.wait_blocking(g)?;
         }
+        Ok(out)
     }
 
     /// Flushes everything to disk now, blocking.
@@ -262,7 +266,10 @@ impl Store {
     }
 
     pub fn count(&self, c: Counted) -> DomainResult<u64> {
-        let v = self.tree(TreeId::Meta).get(COUNTS_KEY).map_err(storage_err)?;
+        let v = self
+            .tree(TreeId::Meta)
+            .get(COUNTS_KEY)
+            .map_err(storage_err)?;
         Ok(read_counts(v.as_deref())[c.index()])
     }
 
@@ -283,28 +290,29 @@ impl Store {
         })
     }
 
-    /// Removes stored responses created before `cutoff` (Unix seconds), each in its own
-    /// transaction so the counter stays true; answers how many went.
-    pub fn sweep_responses(&self, cutoff: i64) -> DomainResult<u64> {
-        let mut expired = Vec::new();
+    /// Stored responses last written before `cutoff` (Unix seconds), at most `limit`.
+    pub fn responses_before(
+        &self,
+        cutoff: i64,
+        limit: usize,
+    ) -> DomainResult<Vec<(Vec<u8>, crate::domain::model::StoredResponse)>> {
+        let mut out = Vec::new();
         for r in self.scan::<crate::domain::model::StoredResponse>(TreeId::Enrollments) {
             let (k, v) = r?;
             if v.created_at < cutoff {
-                expired.push(k);
+                out.push((k, v));
+                if out.len() >= limit {
+                    break;
+                }
             }
         }
-        for k in &expired {
-            tx::sweep_response(self, k)?;
-        }
-        Ok(expired.len() as u64)
+        Ok(out)
     }
 }
 
 impl Drop for Inner {
     fn drop(&mut self) {
-        if let Some(g) = &self.group {
-            g.stop();
-        }
+        self.batcher.stop();
         let _ = self.db.flush();
     }
 }

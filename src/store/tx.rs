@@ -3,31 +3,30 @@
 //! Writes exist only on [`Tx`], and every write keeps its index entries and counters in step,
 //! so a caller cannot store an entity without its indexes.
 
-use super::{codec, kit_key, read_counts, storage_err, write_counts, Counted, Owner, Store, TreeId, COUNTS_KEY};
+use super::batch::Overlay;
+use super::{
+    codec, kit_key, read_counts, storage_err, write_counts, Counted, Owner, Store, TreeId,
+    COUNTS_KEY,
+};
 use crate::domain::error::DomainError;
 use crate::domain::model::*;
 use serde::{de::DeserializeOwned, Serialize};
-use sled::transaction::{ConflictableTransactionError, TransactionalTree};
 use sled::IVec;
+use std::cell::RefCell;
 
-/// A failed step inside a transaction: a domain error that aborts it, or a storage failure.
-pub struct TxFail(ConflictableTransactionError<DomainError>);
+/// A failed step inside a transaction: a domain error (or storage failure) that aborts it, so
+/// none of its writes are kept.
+pub struct TxFail(DomainError);
 
 impl TxFail {
-    pub(super) fn into_sled(self) -> ConflictableTransactionError<DomainError> {
+    pub(super) fn into_domain(self) -> DomainError {
         self.0
     }
 }
 
 impl From<DomainError> for TxFail {
     fn from(e: DomainError) -> Self {
-        TxFail(ConflictableTransactionError::Abort(e))
-    }
-}
-
-impl From<sled::transaction::UnabortableTransactionError> for TxFail {
-    fn from(e: sled::transaction::UnabortableTransactionError) -> Self {
-        TxFail(e.into())
+        TxFail(e)
     }
 }
 
@@ -109,39 +108,70 @@ impl Reader for Store {
     }
 }
 
-/// The trees inside one transaction.
+/// One request's view of the store: its own writes over the writes of requests not yet in
+/// sled, over sled. Writes stay in the request's own set until the closure returns `Ok`.
 pub struct Tx<'a> {
-    views: &'a [TransactionalTree],
+    store: &'a Store,
+    gathering: &'a Overlay,
+    applying: Option<&'a Overlay>,
+    own: RefCell<Overlay>,
 }
 
 impl Reader for Tx<'_> {
     type Err = TxFail;
     fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, TxFail> {
-        Ok(self.views[t as usize].get(key)?)
+        let k = (t as u8, key.to_vec());
+        if let Some(v) = self.own.borrow().get(&k) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.gathering.get(&k) {
+            return Ok(v.clone());
+        }
+        if let Some(v) = self.applying.and_then(|a| a.get(&k)) {
+            return Ok(v.clone());
+        }
+        Ok(self.store.raw(t, key)?)
     }
 }
 
 impl<'a> Tx<'a> {
-    pub(super) fn new(views: &'a [TransactionalTree]) -> Tx<'a> {
-        Tx { views }
+    pub(super) fn new(
+        store: &'a Store,
+        gathering: &'a Overlay,
+        applying: Option<&'a Overlay>,
+    ) -> Tx<'a> {
+        Tx {
+            store,
+            gathering,
+            applying,
+            own: RefCell::new(Overlay::new()),
+        }
+    }
+
+    pub(super) fn into_writes(self) -> Overlay {
+        self.own.into_inner()
     }
 
     fn put<T: Serialize>(&self, t: TreeId, key: &[u8], v: &T) -> TxResult<()> {
-        self.views[t as usize].insert(key, codec::encode(v))?;
+        self.own
+            .borrow_mut()
+            .insert((t as u8, key.to_vec()), Some(IVec::from(codec::encode(v))));
         Ok(())
     }
 
     fn del(&self, t: TreeId, key: &[u8]) -> TxResult<()> {
-        self.views[t as usize].remove(key)?;
+        self.own.borrow_mut().insert((t as u8, key.to_vec()), None);
         Ok(())
     }
 
     fn bump(&self, c: Counted, delta: i64) -> TxResult<()> {
-        let meta = &self.views[TreeId::Meta as usize];
-        let mut counts = read_counts(meta.get(COUNTS_KEY)?.as_deref());
+        let mut counts = read_counts(self.raw(TreeId::Meta, COUNTS_KEY)?.as_deref());
         let cur = &mut counts[c.index()];
         *cur = (*cur as i64 + delta).max(0) as u64;
-        meta.insert(COUNTS_KEY, write_counts(&counts))?;
+        self.own.borrow_mut().insert(
+            (TreeId::Meta as u8, COUNTS_KEY.to_vec()),
+            Some(IVec::from(write_counts(&counts))),
+        );
         Ok(())
     }
 
@@ -257,6 +287,15 @@ impl<'a> Tx<'a> {
         self.put(TreeId::Enrollments, key, r)
     }
 
+    /// Removes a stored response (past its retention).
+    pub fn remove_response(&self, key: &[u8]) -> TxResult<()> {
+        if self.raw(TreeId::Enrollments, key)?.is_some() {
+            self.del(TreeId::Enrollments, key)?;
+            self.bump(Counted::Enrollments, -1)?;
+        }
+        Ok(())
+    }
+
     pub fn put_review(&self, r: &Review, new: bool) -> TxResult<()> {
         if new {
             self.bump(Counted::Reviews, 1)?;
@@ -267,15 +306,4 @@ impl<'a> Tx<'a> {
     pub fn put_token(&self, hash: &[u8], g: &TokenGrant) -> TxResult<()> {
         self.put(TreeId::Tokens, hash, g)
     }
-}
-
-/// Removes an expired stored response outside request transactions, keeping the counter true.
-pub(super) fn sweep_response(store: &Store, key: &[u8]) -> Result<(), DomainError> {
-    store.transact(|tx| {
-        if tx.raw(TreeId::Enrollments, key)?.is_some() {
-            tx.del(TreeId::Enrollments, key)?;
-            tx.bump(Counted::Enrollments, -1)?;
-        }
-        Ok(())
-    })
 }
