@@ -334,3 +334,92 @@ fn read_counts(b: Option<&[u8]>) -> [u64; Counted::ALL.len()] {
 fn write_counts(c: &[u64; Counted::ALL.len()]) -> Vec<u8> {
     c.iter().flat_map(|n| n.to_be_bytes()).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::model::{TokenGrant, Wallet, WalletStatus};
+
+    fn wallet(id: &str, device: &str) -> Wallet {
+        Wallet {
+            id: id.into(),
+            number: "1234567890123456".into(),
+            device_id: device.into(),
+            program: "SANDBOX".into(),
+            plan: "WUSD".into(),
+            promotion: None,
+            currency: "USD".into(),
+            usage: crate::config::WalletUsage::Open,
+            kind: crate::config::WalletKind::Default,
+            status: WalletStatus::Normal,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_closure_sees_its_own_writes_and_a_failed_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        store
+            .transact(|tx| {
+                tx.insert_wallet(&wallet("W1", "D1"))?;
+                assert_eq!(tx.wallet_ids("D1")?, vec!["W1".to_string()]);
+                tx.insert_wallet(&wallet("W2", "D1"))?;
+                assert_eq!(tx.wallets_of("D1")?.len(), 2);
+                Ok(())
+            })
+            .unwrap();
+        let failed: DomainResult<()> = store.transact(|tx| {
+            tx.insert_wallet(&wallet("W3", "D1"))?;
+            Err(DomainError::WalletLink.into())
+        });
+        assert_eq!(failed, Err(DomainError::WalletLink));
+        assert_eq!(
+            store.wallet_ids("D1").unwrap(),
+            vec!["W1".to_string(), "W2".to_string()]
+        );
+        assert!(store.wallet("W3").unwrap().is_none());
+        assert_eq!(store.count(Counted::Wallets).unwrap(), 2);
+    }
+
+    #[test]
+    fn concurrent_writers_are_serialised_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Durability::Os).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let store = store.clone();
+                s.spawn(move || {
+                    for i in 0..50 {
+                        store
+                            .transact(|tx| tx.insert_wallet(&wallet(&format!("W{t}-{i}"), "D1")))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(store.wallet_ids("D1").unwrap().len(), 400);
+        assert_eq!(store.count(Counted::Wallets).unwrap(), 400);
+    }
+
+    #[test]
+    fn writes_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = Store::open(dir.path(), Durability::Flush).unwrap();
+            store
+                .transact(|tx| {
+                    tx.put_token(
+                        b"hash",
+                        &TokenGrant {
+                            client_id: "c".into(),
+                            expires_at: 9,
+                        },
+                    )
+                })
+                .unwrap();
+        }
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        assert_eq!(store.token(b"hash").unwrap().unwrap().client_id, "c");
+    }
+}

@@ -1,0 +1,104 @@
+//! Stored responses are swept after their retention, except those of enrollments still waiting
+//! for an OFAC decision; a swept requestId is then evaluated afresh.
+
+use issuebox::config::Config;
+use issuebox::ops::{enroll::enroll, startup::sweep_responses, Ctx};
+use serde_json::json;
+
+fn ctx(dir: &std::path::Path) -> Ctx {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let text = std::fs::read_to_string(format!("{root}/config.toml"))
+        .unwrap()
+        .replace(
+            "data_dir = \"data/db\"",
+            &format!("data_dir = {:?}", dir.display().to_string()),
+        )
+        .replace(
+            "sdn_file = \"data/ofac/sdn.csv\"",
+            &format!("sdn_file = \"{root}/data/ofac/sdn.csv\""),
+        );
+    Ctx::open(Config::parse(&text).unwrap()).unwrap()
+}
+
+fn body(first: &str, last: &str, ssn: &str) -> Vec<u8> {
+    json!({
+        "productCode": "GPR100",
+        "userData": {
+            "profileData": {"firstName": first, "lastName": last,
+                "addresses": [{"type": "home", "isDefault": true, "addressLine1": "1 Main St", "city": "Pasadena", "state": "CA", "zipCode": "91101"}]},
+            "identifyingData": {"dateOfBirth": "1990-01-31", "ssn": ssn},
+            "email": {"emailAddress": "x@example.com"}
+        }
+    })
+    .to_string()
+    .into_bytes()
+}
+
+#[actix_rt::test]
+async fn sweeping_removes_settled_responses_and_keeps_pending_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = ctx(dir.path());
+    let client = ctx.config.client("sandbox").unwrap().clone();
+    let clean = body("Jane", "Doe", "111223333");
+    let r = enroll(
+        &ctx,
+        &client,
+        "SANDBOX",
+        "11111111-1111-4111-8111-111111111111",
+        &clean,
+    )
+    .await
+    .unwrap();
+    assert!(String::from_utf8_lossy(&r.body).contains("\"code\":0"));
+    let pending = body("Gilberto", "Rodriguez Orejuela", "444556666");
+    let p = enroll(
+        &ctx,
+        &client,
+        "SANDBOX",
+        "22222222-2222-4222-8222-222222222222",
+        &pending,
+    )
+    .await
+    .unwrap();
+    assert!(String::from_utf8_lossy(&p.body).contains("\"code\":1"));
+
+    // Nothing is older than an hour ago.
+    assert_eq!(
+        sweep_responses(&ctx, issuebox::domain::model::now() - 3600)
+            .await
+            .unwrap(),
+        0
+    );
+    // Everything is older than tomorrow: the settled one goes, the pending one stays.
+    assert_eq!(
+        sweep_responses(&ctx, issuebox::domain::model::now() + 86400)
+            .await
+            .unwrap(),
+        1
+    );
+    let replay = enroll(
+        &ctx,
+        &client,
+        "SANDBOX",
+        "22222222-2222-4222-8222-222222222222",
+        &pending,
+    )
+    .await
+    .unwrap();
+    assert!(replay.replayed);
+    // The swept requestId is evaluated afresh: the SSN now holds an account of the product.
+    let again = enroll(
+        &ctx,
+        &client,
+        "SANDBOX",
+        "11111111-1111-4111-8111-111111111111",
+        &clean,
+    )
+    .await;
+    assert_eq!(
+        again.unwrap_err(),
+        issuebox::domain::error::DomainError::SsnHoldsAccount
+    );
+    let report = issuebox::store::verify::verify(&ctx.store).unwrap();
+    assert!(report.is_clean(), "{report}");
+}
