@@ -339,6 +339,8 @@ pub struct StoredResponse {
     /// For upgrades: the account the requestId was first used with.
     pub upgrade_account: Option<String>,
     pub status: u16,
+    /// The outcome in its compact stored form (`ops::baas_view::Outcome`), rendered to the
+    /// same JSON bytes on every replay.
     pub body: Vec<u8>,
     /// Account created or changed, so the stored body can be rebuilt when a pending one settles.
     pub account_id: Option<String>,

@@ -75,7 +75,7 @@ pub fn enrollment(
         .ok_or(E::EnrollmentNotFound)?;
     Ok(Reply {
         status: stored.status,
-        body: stored.body,
+        body: super::baas_view::Outcome::render_stored(&stored.body)?,
         replayed: true,
     })
 }

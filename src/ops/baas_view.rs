@@ -4,9 +4,9 @@
 
 use crate::domain::model::*;
 use crate::store::Reader;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ResponseDetail {
     pub code: u32,
@@ -14,14 +14,14 @@ pub struct ResponseDetail {
     pub description: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectDepositView {
     pub routing_number: String,
     pub account_number: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct KycStateView {
     pub ofac_status: String,
@@ -29,7 +29,7 @@ pub struct KycStateView {
     pub kyc_pending_gate: String,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
     pub user_identifier: String,
@@ -42,7 +42,7 @@ pub struct UserView {
     pub kyc_state_data: KycStateView,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentInstrumentView {
     /// The card's device `identifier` in the device dialect.
@@ -59,14 +59,14 @@ pub struct PaymentInstrumentView {
     pub activated_date_time: Option<String>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountHolderView {
     pub user: UserView,
     pub payment_instruments: Vec<PaymentInstrumentView>,
 }
 
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountView {
     pub account_identifier: String,
@@ -84,7 +84,7 @@ pub struct AccountView {
 }
 
 /// `{responseDetails, account?}`: the body of an enrollment outcome and of an account read.
-#[derive(Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AccountEnvelope {
     pub response_details: Vec<ResponseDetail>,
@@ -183,16 +183,45 @@ pub fn account_view_of(
     }
 }
 
-/// The JSON bytes of an enrollment outcome.
-pub fn outcome_body(
-    code: u32,
-    sub_code: u32,
-    description: &str,
-    account: Option<AccountView>,
-) -> Vec<u8> {
-    serde_json::to_vec(&AccountEnvelope {
-        response_details: detail(code, sub_code, description),
-        account,
-    })
-    .expect("views serialise")
+/// The outcome of a BaaS enrollment request: what its response says. Stored in the compact
+/// codec form (about half the size of its JSON) and rendered to the same JSON bytes on every
+/// replay, since serialising the same values is deterministic.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Outcome {
+    pub code: u32,
+    pub sub_code: u32,
+    pub description: String,
+    pub account: Option<AccountView>,
+}
+
+impl Outcome {
+    pub fn new(code: u32, sub_code: u32, description: &str, account: Option<AccountView>) -> Outcome {
+        Outcome {
+            code,
+            sub_code,
+            description: description.to_string(),
+            account,
+        }
+    }
+
+    /// The response body: `{"responseDetails":[…], "account":…}`.
+    pub fn json(&self) -> Vec<u8> {
+        serde_json::to_vec(&AccountEnvelope {
+            response_details: detail(self.code, self.sub_code, &self.description),
+            account: self.account.clone(),
+        })
+        .expect("views serialise")
+    }
+
+    /// The stored form.
+    pub fn stored(&self) -> Vec<u8> {
+        crate::store::codec::encode(self)
+    }
+
+    /// The response body of a stored outcome.
+    pub fn render_stored(bytes: &[u8]) -> crate::domain::error::DomainResult<Vec<u8>> {
+        crate::store::codec::decode::<Outcome>(bytes)
+            .map(|o| o.json())
+            .map_err(crate::store::storage_err)
+    }
 }

@@ -2,7 +2,7 @@
 //! idempotency by requestId. One request's writes — entities, index entries, counters and the
 //! stored response — are one transaction.
 
-use super::baas_view::{account_view_of, outcome_body};
+use super::baas_view::{account_view_of, Outcome};
 use super::cards::{build_device, ensure_number_free, is_number_collision, mint_pan, NewCard};
 use super::idempotency;
 use super::Ctx;
@@ -48,7 +48,7 @@ pub async fn enroll(
         idempotency::check_stored(&stored, &digest, upgrade_account.as_deref())?;
         return Ok(Reply {
             status: stored.status,
-            body: stored.body,
+            body: Outcome::render_stored(&stored.body)?,
             replayed: true,
         });
     }
@@ -181,27 +181,27 @@ fn new_in_tx(
         }
     }
     // HTTP 200 outcomes: under-age, then OFAC.
-    let finish = |status: u16, body: Vec<u8>, account_id: Option<String>| -> TxResult<Reply> {
+    let finish = |status: u16, outcome: Outcome, account_id: Option<String>| -> TxResult<Reply> {
         let mut s = stored.clone();
         s.status = status;
-        s.body = body.clone();
+        s.body = outcome.stored();
         s.account_id = account_id;
         tx.put_response(key, &s, true)?;
         Ok(Reply {
             status,
-            body,
+            body: outcome.json(),
             replayed: false,
         })
     };
     if under_age {
         return finish(
             200,
-            outcome_body(2, 40, "User birthdate under-age required for KYC", None),
+            Outcome::new(2, 40, "User birthdate under-age required for KYC", None),
             None,
         );
     }
     if let Screen::Decline = screen {
-        return finish(200, outcome_body(2, 32, "OFAC Hard Decline", None), None);
+        return finish(200, Outcome::new(2, 32, "OFAC Hard Decline", None), None);
     }
     let at = now();
     let pending = matches!(screen, Screen::Review(_));
@@ -275,7 +275,7 @@ fn new_in_tx(
     };
     finish(
         200,
-        outcome_body(code, sub, desc, Some(view)),
+        Outcome::new(code, sub, desc, Some(view)),
         Some(account_id),
     )
 }
@@ -447,19 +447,19 @@ async fn upgrade(
                 }
             }
             tx.put_account(&acc, false)?;
-            let body = outcome_body(
+            let outcome = Outcome::new(
                 0,
                 0,
                 "Success",
                 Some(account_view_of(&ctx.config, &acc, Some(&user), &cards)),
             );
             let mut s = stored.clone();
-            s.body = body.clone();
+            s.body = outcome.stored();
             s.account_id = Some(acc.id.clone());
             tx.put_response(key, &s, true)?;
             Ok(Reply {
                 status: 200,
-                body,
+                body: outcome.json(),
                 replayed: false,
             })
         })

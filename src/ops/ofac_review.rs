@@ -7,7 +7,7 @@
 //! makes it exactly-once; a crash between the two leaves the review `clearing`, and start-up
 //! ([`finish_interrupted`]) completes it. `decline` is one transaction.
 
-use super::baas_view::{account_view_of, outcome_body};
+use super::baas_view::{account_view_of, Outcome};
 use super::cards::{is_number_collision, mint_pan};
 use super::enroll::{issue_cards, Pans};
 use super::Ctx;
@@ -156,7 +156,7 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
             rewrite_response(
                 tx,
                 &p.enrollment_key,
-                outcome_body(2, 32, "OFAC Hard Decline", Some(view)),
+                Outcome::new(2, 32, "OFAC Hard Decline", Some(view)),
             )?;
         }
     }
@@ -174,9 +174,9 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
     tx.put_user(&user, false)
 }
 
-fn rewrite_response(tx: &Tx, key: &[u8], body: Vec<u8>) -> TxResult<()> {
+fn rewrite_response(tx: &Tx, key: &[u8], outcome: Outcome) -> TxResult<()> {
     if let Some(mut s) = tx.response(key)? {
-        s.body = body;
+        s.body = outcome.stored();
         s.status = 200;
         s.created_at = now();
         tx.put_response(key, &s, false)?;
@@ -247,7 +247,7 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
                     rewrite_response(
                         tx,
                         &p.enrollment_key,
-                        outcome_body(0, 0, "Success", Some(view)),
+                        Outcome::new(0, 0, "Success", Some(view)),
                     )?;
                 }
                 tx.put_user(&user, false)?;

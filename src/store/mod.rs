@@ -164,7 +164,7 @@ fn join(parts: &[&[u8]]) -> Vec<u8> {
     k
 }
 
-pub(crate) fn storage_err(e: impl std::fmt::Display) -> DomainError {
+pub fn storage_err(e: impl std::fmt::Display) -> DomainError {
     DomainError::Storage(e.to_string())
 }
 
@@ -271,6 +271,21 @@ impl Store {
             .get(COUNTS_KEY)
             .map_err(storage_err)?;
         Ok(read_counts(v.as_deref())[c.index()])
+    }
+
+    /// Per tree: its name, number of keys and bytes of keys plus values (a full scan).
+    pub fn logical_sizes(&self) -> Vec<(&'static str, u64, u64)> {
+        TreeId::ALL
+            .iter()
+            .map(|t| {
+                let (mut n, mut bytes) = (0u64, 0u64);
+                for (k, v) in self.tree(*t).iter().flatten() {
+                    n += 1;
+                    bytes += (k.len() + v.len()) as u64;
+                }
+                (t.name(), n, bytes)
+            })
+            .collect()
     }
 
     /// Bytes the store occupies on disk.
