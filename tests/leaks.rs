@@ -518,6 +518,27 @@ fn scenario(r: &Recorder) {
         .borrow_mut()
         .push(("device unauthorized".into(), false, a.text.clone()));
     assert_eq!(a.status, 401, "{}", a.text);
+    // Numbers and SSNs in the URL path: answered as missing, never echoed or logged.
+    let path_ssn = ssn();
+    r.secrets.borrow_mut().ssns.insert(path_ssn.clone());
+    for (method, path, want) in [
+        (
+            "GET",
+            format!("/sandbox/programs/SANDBOX/packages/{number}"),
+            404,
+        ),
+        ("POST", format!("/sandbox/devices/{number}/replace"), 404),
+        ("GET", format!("/programs/SANDBOX/accounts/{number}"), 404),
+        ("GET", format!("/programs/SANDBOX/users/{path_ssn}"), 404),
+        (
+            "GET",
+            format!("/programs/SANDBOX/enrollments/{path_ssn}"),
+            404,
+        ),
+    ] {
+        let a = r.raw("secret in the path", method, &path, None, false);
+        assert_eq!(a.status, want, "{path}: {}", a.text);
+    }
     let m = send("GET", &format!("{}/metrics", r.base), &[], None);
     r.bodies
         .borrow_mut()
