@@ -631,7 +631,6 @@ fn no_card_number_or_ssn_in_logs_responses_or_store_files() {
 /// Bodies of the wrong JSON type whose value is an SSN or a card number: the 400 must name the
 /// field, never echo the value.
 #[test]
-#[ignore = "BUG: serde's `invalid type: integer `N`` message is echoed into 400 bodies (src/domain/json.rs describe)"]
 fn wrongly_typed_secrets_are_not_echoed_in_errors() {
     wrong_type_leaks_check();
 }

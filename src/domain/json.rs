@@ -3,11 +3,36 @@
 use super::error::DomainError;
 use serde::de::DeserializeOwned;
 
+/// serde's message without the value the client sent (which may be a card number or an SSN)
+/// and without the position: `invalid type: integer `123`, expected a string at line 1 column 9`
+/// becomes `invalid type: integer, expected a string`.
+fn without_values(msg: &str) -> String {
+    let msg = match msg.rfind(" at line ") {
+        Some(i) => &msg[..i],
+        None => msg,
+    };
+    let Some(split) = msg.find(", expected") else {
+        return msg.to_string();
+    };
+    let (head, tail) = msg.split_at(split);
+    let mut kept = String::with_capacity(head.len());
+    let mut quote: Option<char> = None;
+    for c in head.chars() {
+        match quote {
+            Some(q) if c == q => quote = None,
+            Some(_) => {}
+            None if c == '`' || c == '"' => quote = Some(c),
+            None => kept.push(c),
+        }
+    }
+    format!("{}{tail}", kept.trim_end())
+}
+
 fn describe(path: String, inner: serde_json::Error) -> DomainError {
     let what = if inner.is_syntax() || inner.is_eof() {
         "body is not valid JSON".to_string()
     } else {
-        inner.to_string()
+        without_values(&inner.to_string())
     };
     if path.is_empty() || path == "." || path == "?" {
         DomainError::MalformedBody(format!("request body: {what}"))
@@ -31,4 +56,28 @@ pub fn from_value<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, Domain
         let path = e.path().to_string();
         describe(path, e.into_inner())
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_sent_are_not_echoed() {
+        assert_eq!(
+            without_values("invalid type: integer `788648511`, expected a string at line 1 column 50"),
+            "invalid type: integer, expected a string"
+        );
+        assert_eq!(
+            without_values("invalid type: string \"4000009912345678\", expected a boolean at line 1 column 9"),
+            "invalid type: string, expected a boolean"
+        );
+        assert_eq!(
+            without_values("unknown variant `4111111111111111`, expected `clear` or `decline`"),
+            "unknown variant, expected `clear` or `decline`"
+        );
+        assert_eq!(without_values("missing field `decision` at line 1 column 2"), "missing field `decision`");
+        let e = parse::<std::collections::HashMap<String, bool>>(br#"{"a":"4000009912345678"}"#).unwrap_err();
+        assert!(!format!("{e:?}").contains("4000009912345678"), "{e:?}");
+    }
 }
