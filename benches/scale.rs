@@ -21,7 +21,9 @@ use std::time::{Duration, Instant};
 
 fn arg(name: &str) -> Option<String> {
     let v: Vec<String> = std::env::args().collect();
-    v.iter().position(|a| a == name).and_then(|i| v.get(i + 1).cloned())
+    v.iter()
+        .position(|a| a == name)
+        .and_then(|i| v.get(i + 1).cloned())
 }
 
 fn config_text(db: &std::path::Path, bind: &str) -> String {
@@ -29,8 +31,14 @@ fn config_text(db: &std::path::Path, bind: &str) -> String {
     std::fs::read_to_string(format!("{root}/config.toml"))
         .unwrap()
         .replace("bind = \"127.0.0.1:8080\"", &format!("bind = {bind:?}"))
-        .replace("data_dir = \"data/db\"", &format!("data_dir = {:?}", db.display().to_string()))
-        .replace("sdn_file = \"data/ofac/sdn.csv\"", &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""))
+        .replace(
+            "data_dir = \"data/db\"",
+            &format!("data_dir = {:?}", db.display().to_string()),
+        )
+        .replace(
+            "sdn_file = \"data/ofac/sdn.csv\"",
+            &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
+        )
 }
 
 /// Every tenth customer takes a pre-printed kit (so cards carry card pack IDs).
@@ -105,7 +113,11 @@ fn fill(db: &std::path::Path, n: u64) {
             })
             .await;
     });
-    println!("filled {n} customers in {:.1} s ({:.0}/s)", started.elapsed().as_secs_f64(), n as f64 / started.elapsed().as_secs_f64());
+    println!(
+        "filled {n} customers in {:.1} s ({:.0}/s)",
+        started.elapsed().as_secs_f64(),
+        n as f64 / started.elapsed().as_secs_f64()
+    );
 }
 
 fn rss_kib(pid: u32) -> u64 {
@@ -117,9 +129,18 @@ fn rss_kib(pid: u32) -> u64 {
         .unwrap_or(0)
 }
 
-fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String) {
+fn http(
+    addr: &str,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+    body: &str,
+) -> (u16, String) {
     let mut s = std::net::TcpStream::connect(addr).unwrap();
-    let mut req = format!("{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    let mut req = format!(
+        "{method} {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Length: {}\r\n",
+        body.len()
+    );
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -129,7 +150,10 @@ fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &s
     let mut out = String::new();
     s.read_to_string(&mut out).unwrap();
     let status = out[9..12].parse().unwrap_or(0);
-    let body = out.split_once("\r\n\r\n").map(|(_, b)| b.to_string()).unwrap_or_default();
+    let body = out
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
     (status, body)
 }
 
@@ -139,15 +163,22 @@ fn pct(v: &mut [f64], p: f64) -> f64 {
 }
 
 fn main() {
-    let n: u64 = arg("--customers").and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let n: u64 = arg("--customers")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let tmp = tempfile::tempdir().unwrap();
-    let dir = arg("--dir").map(std::path::PathBuf::from).unwrap_or_else(|| tmp.path().to_path_buf());
+    let dir = arg("--dir")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| tmp.path().to_path_buf());
     let db = dir.join("db");
     if !db.exists() {
         fill(&db, n);
     }
     let bytes = du(&db);
-    println!("on disk: {bytes} bytes, {:.0} bytes per customer", bytes as f64 / n as f64);
+    println!(
+        "on disk: {bytes} bytes, {:.0} bytes per customer",
+        bytes as f64 / n as f64
+    );
 
     // Start-up: process start to the first /health answer.
     let cfg = dir.join("config.toml");
@@ -170,9 +201,21 @@ fn main() {
     while http(&addr, "GET", "/health", &[], "").0 != 200 {
         std::thread::sleep(Duration::from_millis(5));
     }
-    println!("start-up to first /health: {:.2} s", started.elapsed().as_secs_f64());
+    println!(
+        "start-up to first /health: {:.2} s",
+        started.elapsed().as_secs_f64()
+    );
 
-    let (_, tok) = http(&addr, "POST", "/authentication", &[("Authorization", "Basic c2FuZGJveDpzYW5kYm94LXNlY3JldA=="), ("Content-Type", "application/x-www-form-urlencoded")], "grant_type=client_credentials");
+    let (_, tok) = http(
+        &addr,
+        "POST",
+        "/authentication",
+        &[
+            ("Authorization", "Basic c2FuZGJveDpzYW5kYm94LXNlY3JldA=="),
+            ("Content-Type", "application/x-www-form-urlencoded"),
+        ],
+        "grant_type=client_credentials",
+    );
     let tok: Value = serde_json::from_str(&tok).unwrap();
     let auth = format!("Bearer {}", tok["access_token"].as_str().unwrap());
 
@@ -185,35 +228,81 @@ fn main() {
         let i = (k * 7_919_993) % n;
         let body = json!({"device": {"alias": format!("SC{i}")}}).to_string();
         let t = Instant::now();
-        let (st, b) = http(&addr, "POST", "/deviceapi/apis/v1/services/wallet/fetchwallet", &[("Authorization", &auth), ("Content-Type", "application/json")], &body);
+        let (st, b) = http(
+            &addr,
+            "POST",
+            "/deviceapi/apis/v1/services/wallet/fetchwallet",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            &body,
+        );
         by_alias.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(st, 200, "{b}");
         let v: Value = serde_json::from_str(&b).unwrap();
         let id = v["device"]["identifier"].as_str().unwrap().to_string();
         let body = json!({"device": {"identifier": id}}).to_string();
         let t = Instant::now();
-        let (st, _) = http(&addr, "POST", "/deviceapi/apis/v1/services/wallet/fetchwallet", &[("Authorization", &auth), ("Content-Type", "application/json")], &body);
+        let (st, _) = http(
+            &addr,
+            "POST",
+            "/deviceapi/apis/v1/services/wallet/fetchwallet",
+            &[
+                ("Authorization", &auth),
+                ("Content-Type", "application/json"),
+            ],
+            &body,
+        );
         by_id.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(st, 200);
     }
-    println!("server RSS after start and {} lookups: {} MiB", samples * 2, rss_kib(child.id()) / 1024);
-    println!("fetchwallet by alias over HTTP:      p50 {:.3} ms  p99 {:.3} ms", pct(&mut by_alias, 0.5), pct(&mut by_alias, 0.99));
-    println!("fetchwallet by identifier over HTTP: p50 {:.3} ms  p99 {:.3} ms", pct(&mut by_id, 0.5), pct(&mut by_id, 0.99));
-    let _ = Command::new("kill").arg("-15").arg(child.id().to_string()).status();
+    println!(
+        "server RSS after start and {} lookups: {} MiB",
+        samples * 2,
+        rss_kib(child.id()) / 1024
+    );
+    println!(
+        "fetchwallet by alias over HTTP:      p50 {:.3} ms  p99 {:.3} ms",
+        pct(&mut by_alias, 0.5),
+        pct(&mut by_alias, 0.99)
+    );
+    println!(
+        "fetchwallet by identifier over HTTP: p50 {:.3} ms  p99 {:.3} ms",
+        pct(&mut by_id, 0.5),
+        pct(&mut by_id, 0.99)
+    );
+    let _ = Command::new("kill")
+        .arg("-15")
+        .arg(child.id().to_string())
+        .status();
     let _ = child.wait();
 
     // In-process lookups by every key on the reopened store.
     let ctx = Ctx::open(Config::parse(&config_text(&db, "127.0.0.1:0")).unwrap()).unwrap();
     let mut ids = Vec::new();
-    for (k, d) in ctx.store.scan::<issuebox::domain::model::Device>(issuebox::store::TreeId::Devices).step_by((n / 1000).max(1) as usize).take(1000).flatten() {
+    for (k, d) in ctx
+        .store
+        .scan::<issuebox::domain::model::Device>(issuebox::store::TreeId::Devices)
+        .step_by((n / 1000).max(1) as usize)
+        .take(1000)
+        .flatten()
+    {
         ids.push((String::from_utf8(k).unwrap(), d));
     }
     let mut logical = 0;
     for (name, keys, bytes) in ctx.store.logical_sizes() {
         logical += bytes;
-        println!("  tree {name:20} {keys:9} keys {:8.0} bytes per customer", bytes as f64 / n as f64);
+        println!(
+            "  tree {name:20} {keys:9} keys {:8.0} bytes per customer",
+            bytes as f64 / n as f64
+        );
     }
-    println!("logical (keys + values): {:.0} bytes per customer; on disk {:.2}x that", logical as f64 / n as f64, bytes as f64 / logical as f64);
+    println!(
+        "logical (keys + values): {:.0} bytes per customer; on disk {:.2}x that",
+        logical as f64 / n as f64,
+        bytes as f64 / logical as f64
+    );
     let mut lat: [Vec<f64>; 5] = Default::default();
     for (id, d) in &ids {
         let t = Instant::now();
@@ -221,7 +310,10 @@ fn main() {
         lat[0].push(t.elapsed().as_secs_f64() * 1e6);
         let pan = ctx.vault.open(&d.pan).unwrap();
         let t = Instant::now();
-        ctx.store.number_owner(&ctx.vault.pan_fingerprint(&pan)).unwrap().unwrap();
+        ctx.store
+            .number_owner(&ctx.vault.pan_fingerprint(&pan))
+            .unwrap()
+            .unwrap();
         lat[1].push(t.elapsed().as_secs_f64() * 1e6);
         if let Some(a) = &d.alias {
             let t = Instant::now();
@@ -237,9 +329,22 @@ fn main() {
             lat[4].push(t.elapsed().as_secs_f64() * 1e6);
         }
     }
-    for (name, v) in ["identifier", "number (HMAC + index)", "alias", "wallets of a card", "card pack ID"].iter().zip(lat.iter_mut()) {
+    for (name, v) in [
+        "identifier",
+        "number (HMAC + index)",
+        "alias",
+        "wallets of a card",
+        "card pack ID",
+    ]
+    .iter()
+    .zip(lat.iter_mut())
+    {
         if !v.is_empty() {
-            println!("in-process lookup by {name:22} p50 {:7.1} us  p99 {:7.1} us", pct(v, 0.5), pct(v, 0.99));
+            println!(
+                "in-process lookup by {name:22} p50 {:7.1} us  p99 {:7.1} us",
+                pct(v, 0.5),
+                pct(v, 0.99)
+            );
         }
     }
     if arg("--keep").is_some() || std::env::args().any(|a| a == "--keep") {

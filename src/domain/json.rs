@@ -65,19 +65,27 @@ mod tests {
     #[test]
     fn values_sent_are_not_echoed() {
         assert_eq!(
-            without_values("invalid type: integer `788648511`, expected a string at line 1 column 50"),
+            without_values(
+                "invalid type: integer `788648511`, expected a string at line 1 column 50"
+            ),
             "invalid type: integer, expected a string"
         );
         assert_eq!(
-            without_values("invalid type: string \"4000009912345678\", expected a boolean at line 1 column 9"),
+            without_values(
+                "invalid type: string \"4000009912345678\", expected a boolean at line 1 column 9"
+            ),
             "invalid type: string, expected a boolean"
         );
         assert_eq!(
             without_values("unknown variant `4111111111111111`, expected `clear` or `decline`"),
             "unknown variant, expected `clear` or `decline`"
         );
-        assert_eq!(without_values("missing field `decision` at line 1 column 2"), "missing field `decision`");
-        let e = parse::<std::collections::HashMap<String, bool>>(br#"{"a":"4000009912345678"}"#).unwrap_err();
+        assert_eq!(
+            without_values("missing field `decision` at line 1 column 2"),
+            "missing field `decision`"
+        );
+        let e = parse::<std::collections::HashMap<String, bool>>(br#"{"a":"4000009912345678"}"#)
+            .unwrap_err();
         assert!(!format!("{e:?}").contains("4000009912345678"), "{e:?}");
     }
 }

@@ -183,6 +183,7 @@ pub async fn attach_wallets(
     validate(req)?;
     let lookup = Lookup::new(
         &ctx.vault,
+        &ctx.config,
         &req.device,
         client,
         req.program_code.as_deref(),

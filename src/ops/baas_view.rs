@@ -195,7 +195,12 @@ pub struct Outcome {
 }
 
 impl Outcome {
-    pub fn new(code: u32, sub_code: u32, description: &str, account: Option<AccountView>) -> Outcome {
+    pub fn new(
+        code: u32,
+        sub_code: u32,
+        description: &str,
+        account: Option<AccountView>,
+    ) -> Outcome {
         Outcome {
             code,
             sub_code,

@@ -83,6 +83,8 @@ pub struct Lookup<'a> {
     keys: &'a DeviceKeys,
     number: Option<NumberKey>,
     client: &'a ClientConfig,
+    /// Programs the client may use, where a card pack ID is looked up.
+    programs: Vec<&'a str>,
     program: Option<&'a str>,
     device_plan: Option<&'a str>,
 }
@@ -98,11 +100,18 @@ impl<'a> Lookup<'a> {
     /// `program` and `device_plan` are the request's `programCode` and `devicePlanCode`.
     pub fn new(
         vault: &Vault,
+        config: &'a Config,
         keys: &'a DeviceKeys,
         client: &'a ClientConfig,
         program: Option<&'a str>,
         device_plan: Option<&'a str>,
     ) -> Lookup<'a> {
+        let programs = config
+            .programs
+            .iter()
+            .map(|p| p.code.as_str())
+            .filter(|p| client.may_use_program(p))
+            .collect();
         let number = keys.number.as_deref().map(|n| {
             if n.bytes().all(|b| b.is_ascii_digit()) {
                 NumberKey::Digits(vault.pan_fingerprint(n))
@@ -114,6 +123,7 @@ impl<'a> Lookup<'a> {
             keys,
             number,
             client,
+            programs,
             program,
             device_plan,
         }
@@ -130,6 +140,24 @@ impl<'a> Lookup<'a> {
     fn owned_card<R: Reader>(&self, r: &R, owner: Option<Owner>) -> Result<Device, R::Err> {
         match owner {
             Some(Owner::Device(id)) => self.card(r, &id)?.ok_or_else(|| E::InvalidDevice.into()),
+            _ => Err(E::InvalidDevice.into()),
+        }
+    }
+
+    /// The card with card pack ID `pack` in the programs the request may see (narrowed by
+    /// `programCode`): pack IDs are unique within a program, so the same ID in two visible
+    /// programs does not name one card.
+    fn by_pack<R: Reader>(&self, r: &R, pack: &str) -> Result<Device, R::Err> {
+        let mut owners = Vec::new();
+        for program in &self.programs {
+            if self.program.is_none_or(|p| p == *program) {
+                if let Some(o) = r.pack_owner(program, pack)? {
+                    owners.push(o);
+                }
+            }
+        }
+        match owners.len() {
+            1 => self.owned_card(r, owners.pop()),
             _ => Err(E::InvalidDevice.into()),
         }
     }
@@ -178,7 +206,7 @@ impl<'a> Lookup<'a> {
             None => {}
         }
         if let Some(p) = &self.keys.pack_id {
-            candidates.push(self.owned_card(r, r.pack_owner(p)?)?);
+            candidates.push(self.by_pack(r, p)?);
         }
         for d in candidates {
             match &found {

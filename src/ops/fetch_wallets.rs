@@ -26,7 +26,7 @@ pub fn fetch_wallets(
 ) -> DomainResult<Fetched> {
     keys.check()?;
     check_len(program_code, 1, 10, DeviceField::ProgramCode)?;
-    let lookup = Lookup::new(&ctx.vault, keys, client, program_code, None);
+    let lookup = Lookup::new(&ctx.vault, &ctx.config, keys, client, program_code, None);
     let device = lookup.resolve(&ctx.store)?.device;
     let wallets = ctx.store.wallets_of(&device.id)?;
     Ok(Fetched { device, wallets })

@@ -179,7 +179,9 @@ pub async fn load(
                         ))
                         .into());
                     }
-                    if !seen_pack.insert(&k.pack_id) || tx.pack_owner(&k.pack_id)?.is_some() {
+                    if !seen_pack.insert(&k.pack_id)
+                        || tx.pack_owner(&k.program, &k.pack_id)?.is_some()
+                    {
                         return Err(
                             E::Conflict(format!("packID {} is already in use", k.pack_id)).into(),
                         );

@@ -154,7 +154,7 @@ pub async fn create_card(
     let at = now();
     let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
         if let Some(pk) = &card.pack_id {
-            if tx.pack_owner(pk)?.is_some() {
+            if tx.pack_owner(&p.code, pk)?.is_some() {
                 return Err(E::Conflict("packID is already in use".into()).into());
             }
         }

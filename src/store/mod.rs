@@ -10,7 +10,7 @@
 //! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
 //! | tokens | SHA-256 of the bearer token | [`TokenGrant`] |
 //! | idx_alias | alias | device ids carrying it (one alias may name several cards) |
-//! | idx_pack | card pack ID | [`Owner`] (a kit until assigned, then its card) |
+//! | idx_pack | program `\0` card pack ID | [`Owner`] (a kit until assigned, then its card) |
 //! | idx_number | HMAC of the card number | [`Owner`] |
 //! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
 //! | idx_ssn | program `\0` HMAC of the SSN | user id |
@@ -141,6 +141,12 @@ pub enum Owner {
 /// Key of a kit.
 pub fn kit_key(program: &str, mapping_id: &str) -> Vec<u8> {
     join(&[program.as_bytes(), mapping_id.as_bytes()])
+}
+
+/// Key of the card pack ID index: pack IDs are unique within a program, so one program's pack
+/// IDs say nothing about another's.
+pub fn pack_key(program: &str, pack_id: &str) -> Vec<u8> {
+    join(&[program.as_bytes(), pack_id.as_bytes()])
 }
 
 /// Key of a stored BaaS response.

@@ -75,8 +75,8 @@ pub trait Reader {
             .get::<Vec<String>>(TreeId::IdxAlias, alias.as_bytes())?
             .unwrap_or_default())
     }
-    fn pack_owner(&self, pack_id: &str) -> Result<Option<Owner>, Self::Err> {
-        self.get(TreeId::IdxPack, pack_id.as_bytes())
+    fn pack_owner(&self, program: &str, pack_id: &str) -> Result<Option<Owner>, Self::Err> {
+        self.get(TreeId::IdxPack, &super::pack_key(program, pack_id))
     }
     fn number_owner(&self, fingerprint: &[u8; 32]) -> Result<Option<Owner>, Self::Err> {
         self.get(TreeId::IdxNumber, fingerprint)
@@ -201,7 +201,7 @@ impl<'a> Tx<'a> {
         let owner = Owner::Device(d.id.clone());
         self.put(TreeId::IdxNumber, &d.pan.fingerprint, &owner)?;
         if let Some(p) = &d.pack_id {
-            self.put(TreeId::IdxPack, p.as_bytes(), &owner)?;
+            self.put(TreeId::IdxPack, &super::pack_key(&d.program, p), &owner)?;
         }
         if let Some(a) = &d.alias {
             self.add_alias(a, &d.id)?;
@@ -247,7 +247,11 @@ impl<'a> Tx<'a> {
             program: k.program.clone(),
             mapping_id: k.mapping_id.clone(),
         };
-        self.put(TreeId::IdxPack, k.pack_id.as_bytes(), &owner)?;
+        self.put(
+            TreeId::IdxPack,
+            &super::pack_key(&k.program, &k.pack_id),
+            &owner,
+        )?;
         self.put(TreeId::IdxNumber, &k.pan.fingerprint, &owner)?;
         self.put(TreeId::Kits, &kit_key(&k.program, &k.mapping_id), k)
     }

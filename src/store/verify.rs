@@ -120,7 +120,7 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             p.push(format!("card {} has no card-number index entry", d.id));
         }
         if let Some(pack) = &d.pack_id {
-            if store.pack_owner(pack)? != Some(Owner::Device(d.id.clone())) {
+            if store.pack_owner(&d.program, pack)? != Some(Owner::Device(d.id.clone())) {
                 p.push(format!("card {} has no pack ID index entry", d.id));
             }
         }
@@ -164,7 +164,7 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
                 mapping_id: kit.mapping_id.clone(),
             },
         };
-        if store.pack_owner(&kit.pack_id)?.as_ref() != Some(&expected) {
+        if store.pack_owner(&kit.program, &kit.pack_id)?.as_ref() != Some(&expected) {
             p.push(format!("kit {} has no pack ID index entry", kit.mapping_id));
         }
         if store.number_owner(&kit.pan.fingerprint)?.as_ref() != Some(&expected) {
