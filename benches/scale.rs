@@ -325,7 +325,7 @@ fn main() {
         lat[3].push(t.elapsed().as_secs_f64() * 1e6);
         if let Some(p) = &d.pack_id {
             let t = Instant::now();
-            ctx.store.pack_owner(p).unwrap().unwrap();
+            ctx.store.pack_owner(&d.program, p).unwrap().unwrap();
             lat[4].push(t.elapsed().as_secs_f64() * 1e6);
         }
     }
