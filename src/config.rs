@@ -30,6 +30,17 @@ pub struct ServerConfig {
     /// 0 = one worker per core.
     pub workers: usize,
     pub max_body_bytes: usize,
+    /// Milliseconds a client has to send a whole request head (request line and headers);
+    /// a slower client gets 408 and the connection is closed.
+    pub header_timeout_ms: u64,
+    /// Milliseconds a client has to send a whole request body once its head is in; a slower
+    /// body answers 408 in the dialect's envelope.
+    pub body_timeout_ms: u64,
+    /// Requests per second each client may make to the bearer-token endpoints; 0 = no limit.
+    pub rate_limit_per_second: u32,
+    /// Requests a client may make at once above the steady rate (token bucket size); 0 = the
+    /// per-second rate.
+    pub rate_limit_burst: u32,
 }
 
 impl Default for ServerConfig {
@@ -38,6 +49,10 @@ impl Default for ServerConfig {
             bind: "127.0.0.1:8080".into(),
             workers: 0,
             max_body_bytes: 65536,
+            header_timeout_ms: 5000,
+            body_timeout_ms: 30000,
+            rate_limit_per_second: 0,
+            rate_limit_burst: 0,
         }
     }
 }
@@ -366,6 +381,11 @@ impl Config {
         if self.server.max_body_bytes == 0 {
             return err("server.max_body_bytes must be greater than 0");
         }
+        if self.server.header_timeout_ms == 0 || self.server.body_timeout_ms == 0 {
+            return err(
+                "server.header_timeout_ms and server.body_timeout_ms must be greater than 0",
+            );
+        }
         if self.security.token_ttl_seconds == 0 {
             return err("security.token_ttl_seconds must be greater than 0");
         }
@@ -555,6 +575,8 @@ mod tests {
             ("review_threshold = 0.88", "review_threshold = 0.99"),
             ("durability = \"flush\"", "durability = \"sometimes\""),
             ("pan_key = \"", "pan_key = \"00"),
+            ("header_timeout_ms = 5000", "header_timeout_ms = 0"),
+            ("rate_limit_per_second = 0", "rate_limit_per_second = -1"),
         ] {
             let text = SHIPPED.replacen(from, to, 1);
             assert_ne!(text, SHIPPED, "{from}");

@@ -2,10 +2,12 @@
 //! requests in flight, flush and return.
 
 use crate::config::Config;
+use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
 use crate::ops::Ctx;
-use actix_web::{App, HttpServer};
+use actix_web::{web, App, HttpServer};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// Serves `config` until a shutdown signal. Prints `listening on <addr>` once bound.
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
@@ -19,13 +21,28 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Ctx::open(config)?;
     crate::ops::startup::recover(&ctx).await?;
     let metrics = Arc::new(Metrics::new());
+    // One limiter for every worker, so a client's rate does not multiply by the worker count.
+    let limiter = RateLimiter::from_config(&ctx.config.server).map(web::Data::new);
+    let header_timeout = Duration::from_millis(ctx.config.server.header_timeout_ms);
     let app_ctx = ctx.clone();
     let server = HttpServer::new(move || {
-        App::new().configure(crate::http::configure(app_ctx.clone(), metrics.clone()))
+        let app = App::new();
+        let app = match &limiter {
+            Some(l) => app.app_data(l.clone()),
+            None => app,
+        };
+        app.configure(crate::http::configure(app_ctx.clone(), metrics.clone()))
     })
     .workers(workers)
     .backlog(2048)
-    .client_request_timeout(std::time::Duration::from_secs(10))
+    // Limits on the connection itself. actix answers a request head over 128 KiB, or one of more
+    // than 96 headers, with 431 and closes (both fixed in actix-http); the head must be in within
+    // `header_timeout_ms` (else 408 and the connection closes); an idle keep-alive connection
+    // is closed after 5 s, and a closing one given 1 s to go.
+    .client_request_timeout(header_timeout)
+    .client_disconnect_timeout(Duration::from_secs(1))
+    .keep_alive(Duration::from_secs(5))
+    .max_connections(10_000)
     .shutdown_timeout(30)
     .bind(&bind)?;
     for addr in server.addrs() {

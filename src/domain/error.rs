@@ -130,6 +130,24 @@ pub enum DomainError {
     OutOfScope,
     /// A body over `max_body_bytes`.
     PayloadTooLarge,
+    /// A known path asked with a method it does not have.
+    MethodNotAllowed,
+    /// A body not sent in full within `body_timeout_ms`.
+    BodyTimeout,
+    /// The client spent its rate limit; it may try again after this many seconds.
+    TooManyRequests {
+        retry_after_secs: u64,
+    },
+}
+
+impl DomainError {
+    /// Seconds for a `Retry-After` header, for the errors that have one.
+    pub fn retry_after(&self) -> Option<u64> {
+        match self {
+            DomainError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
+            _ => None,
+        }
+    }
 }
 
 impl std::fmt::Display for DomainError {

@@ -1,7 +1,9 @@
 //! `POST /authentication` (client credentials, RFC 6749) and the bearer-token extractor of each
-//! dialect, which refuses in that dialect's envelope.
+//! dialect, which refuses in that dialect's envelope (401, or 429 once the client has spent its
+//! rate limit).
 
 use super::errors::{BaasError, DeviceError, SandboxError};
+use super::rate_limit::{retry_after_secs, RateLimiter};
 use crate::config::{ClientConfig, Scope};
 use crate::domain::error::DomainError;
 use crate::ops::auth::{authenticate, check_client, issue_token, AuthFailure};
@@ -49,6 +51,19 @@ fn bearer(req: &HttpRequest) -> Option<&str> {
     scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
 }
 
+/// Takes one of the client's tokens from the server's [`RateLimiter`], if there is one.
+fn within_rate(req: &HttpRequest, client: ClientConfig) -> Result<ClientConfig, DomainError> {
+    match req.app_data::<web::Data<RateLimiter>>() {
+        None => Ok(client),
+        Some(limiter) => match limiter.check(&client.id) {
+            Ok(()) => Ok(client),
+            Err(wait) => Err(DomainError::TooManyRequests {
+                retry_after_secs: retry_after_secs(wait),
+            }),
+        },
+    }
+}
+
 impl<D: Dialect> FromRequest for Caller<D> {
     type Error = actix_web::Error;
     type Future = Ready<Result<Self, Self::Error>>;
@@ -66,7 +81,8 @@ impl<D: Dialect> FromRequest for Caller<D> {
                 AuthFailure::Unrecognised => DomainError::Unauthorized,
                 AuthFailure::OutOfScope => DomainError::OutOfScope,
             }),
-        };
+        }
+        .and_then(|client| within_rate(req, client));
         ready(
             result
                 .map(|client| Caller {
@@ -80,7 +96,9 @@ impl<D: Dialect> FromRequest for Caller<D> {
 
 #[derive(Deserialize, utoipa::ToSchema)]
 pub struct TokenRequest {
-    /// Must be `client_credentials`.
+    /// Must be `client_credentials` (absent: 400 `invalid_request`; another value: 400
+    /// `unsupported_grant_type`).
+    #[schema(required = true, value_type = String, pattern = "^client_credentials$")]
     pub grant_type: Option<String>,
 }
 

@@ -43,7 +43,7 @@ fn reply(r: Reply) -> HttpResponse {
     tag = "baas",
     params(
         ("programCode" = String, Path, description = "Program code"),
-        ("X-GD-RequestId" = String, Header, description = "A UUID; the idempotency key, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID; the idempotency key, echoed back"),
     ),
     request_body = EnrollmentRequest,
     responses(
@@ -83,7 +83,7 @@ pub async fn post_enrollment(
     params(
         ("programCode" = String, Path, description = "Program code"),
         ("accountIdentifier" = String, Path, description = "Account identifier"),
-        ("X-GD-RequestId" = String, Header, description = "A UUID, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID, echoed back"),
     ),
     responses(
         (status = 200, description = "The account", body = AccountRead),
@@ -113,7 +113,7 @@ pub async fn get_account(
     params(
         ("programCode" = String, Path, description = "Program code"),
         ("userIdentifier" = String, Path, description = "User identifier"),
-        ("X-GD-RequestId" = String, Header, description = "A UUID, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID, echoed back"),
     ),
     responses(
         (status = 200, description = "The user", body = UserRead),
@@ -144,7 +144,7 @@ pub async fn get_user(
     params(
         ("programCode" = String, Path, description = "Program code"),
         ("requestId" = String, Path, description = "The X-GD-RequestId of the enrollment"),
-        ("X-GD-RequestId" = String, Header, description = "A UUID of this request, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID of this request, echoed back"),
     ),
     responses(
         (status = 200, description = "The stored outcome", body = AccountEnvelope),

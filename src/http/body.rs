@@ -1,13 +1,31 @@
-//! Reading request bodies: the size limit, and JSON errors that name the offending field.
+//! Reading request bodies: the size limit, the time limit, and JSON errors that name the
+//! offending field.
 
 use crate::domain::error::DomainError;
+use crate::ops::Ctx;
 use actix_web::{web, HttpRequest};
 use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
+use std::time::Duration;
 
 /// Reads the whole body, refusing more than `limit` bytes (by `Content-Length` up front, and
-/// while streaming for chunked bodies).
+/// while streaming for chunked bodies) and a body still arriving after `[server]
+/// body_timeout_ms` (a slow sender would otherwise hold a worker's connection for ever).
 pub async fn read_limited(
+    req: &HttpRequest,
+    payload: web::Payload,
+    limit: usize,
+) -> Result<web::Bytes, DomainError> {
+    let ms = req
+        .app_data::<web::Data<Ctx>>()
+        .map(|c| c.config.server.body_timeout_ms)
+        .unwrap_or(30_000);
+    tokio::time::timeout(Duration::from_millis(ms), read_all(req, payload, limit))
+        .await
+        .map_err(|_| DomainError::BodyTimeout)?
+}
+
+async fn read_all(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,

@@ -169,6 +169,9 @@ pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
         E::Unauthorized => (401, 401, 0, s("Unauthorized")),
         E::OutOfScope => (401, 401, 0, s("out of credential scopes")),
         E::PayloadTooLarge => (413, 413, 0, s("Request body is larger than max_body_bytes")),
+        E::BodyTimeout => (408, 408, 0, s("Request body was not received in time")),
+        E::MethodNotAllowed => (405, 405, 0, s("Method not allowed")),
+        E::TooManyRequests { .. } => (429, 429, 0, s("Too many requests")),
         _ => (500, 500, 0, s("Internal error")),
     }
 }
@@ -226,6 +229,13 @@ pub fn device_row(e: &E) -> (u16, &'static str, String) {
         E::MalformedBody(why) => (400, "INVALID_REQUEST", why.clone()),
         E::Unauthorized | E::OutOfScope => (401, "UNAUTHORIZED", s("We couldn't recognize you.")),
         E::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE", s("Request body is larger than max_body_bytes.")),
+        E::BodyTimeout => (408, "REQUEST_TIMEOUT", s("Request body was not received in time.")),
+        E::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", s("Method not allowed.")),
+        E::TooManyRequests { .. } => (
+            429,
+            "TOO_MANY_REQUESTS",
+            s("Too many requests; try again after the Retry-After seconds."),
+        ),
         _ => (500, "INTERNAL_ERROR", s("Internal error.")),
     }
 }
@@ -258,6 +268,24 @@ pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
             "Payload Too Large",
             "request body is larger than max_body_bytes".to_string(),
         ),
+        E::MethodNotAllowed => (
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Method Not Allowed",
+            "the path does not take this method; see Allow".to_string(),
+        ),
+        E::BodyTimeout => (
+            408,
+            "REQUEST_TIMEOUT",
+            "Request Timeout",
+            "request body was not received in time".to_string(),
+        ),
+        E::TooManyRequests { .. } => (
+            429,
+            "TOO_MANY_REQUESTS",
+            "Too Many Requests",
+            "too many requests; try again after the Retry-After seconds".to_string(),
+        ),
         _ => (
             500,
             "INTERNAL_ERROR",
@@ -275,6 +303,15 @@ fn log_internal(e: &E) {
     if let E::Storage(why) = e {
         log::error!("storage failure: {why}");
     }
+}
+
+/// A response builder for `st`, with `Retry-After` when the error has one.
+fn builder(st: u16, e: &E) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::build(status(st));
+    if let Some(secs) = e.retry_after() {
+        b.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
+    }
+    b
 }
 
 /// A BaaS failure; `status` overrides the table's HTTP status (reads answer 404 for a missing
@@ -318,7 +355,7 @@ impl ResponseError for BaasError {
     fn error_response(&self) -> HttpResponse {
         log_internal(&self.error);
         let (st, body) = self.body();
-        HttpResponse::build(status(st)).json(body)
+        builder(st, &self.error).json(body)
     }
 }
 
@@ -345,7 +382,7 @@ impl ResponseError for DeviceError {
     fn error_response(&self) -> HttpResponse {
         log_internal(&self.0);
         let (st, code, message) = device_row(&self.0);
-        HttpResponse::build(status(st)).json(json!({"code": code, "message": message}))
+        builder(st, &self.0).json(json!({"code": code, "message": message}))
     }
 }
 
@@ -372,7 +409,7 @@ impl ResponseError for SandboxError {
     fn error_response(&self) -> HttpResponse {
         log_internal(&self.0);
         let (st, code, title, detail) = sandbox_row(&self.0);
-        HttpResponse::build(status(st))
+        builder(st, &self.0)
             .content_type("application/problem+json")
             .body(
                 json!({"type": "about:blank", "title": title, "status": st, "detail": detail, "code": code})

@@ -6,8 +6,10 @@ pub mod baas;
 pub mod body;
 pub mod device;
 pub mod errors;
+pub mod fallback;
 pub mod openapi;
 pub mod ops;
+pub mod rate_limit;
 pub mod sandbox;
 pub mod sandbox_cards;
 
@@ -79,7 +81,8 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(baas::routes)
                     .configure(sandbox::routes)
                     .configure(device::routes)
-                    .configure(sandbox_cards::routes),
+                    .configure(sandbox_cards::routes)
+                    .configure(fallback::routes),
             );
     }
 }

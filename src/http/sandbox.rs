@@ -5,9 +5,19 @@ use super::auth::{Caller, Sandbox};
 use super::errors::SandboxError;
 use crate::ops::faults::FaultSwitches;
 use crate::ops::kits::{self, KitView, LoadKits, LoadedKits};
-use crate::ops::ofac_review::{
-    self, DecisionRequest, ReviewList, ReviewView, ScreenRequest, ScreenView,
-};
+use crate::ops::ofac_review::{self, DecisionRequest, ReviewList, ReviewView, ScreenView};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+/// A name to screen (the body of `ofac_review::ScreenRequest`, with its limits in the schema).
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(example = json!({"name": "Jane Doe"}))]
+pub struct ScreenIn {
+    /// A full name in natural order, `First Middle Last`: 1-200 characters, not only spaces.
+    #[schema(min_length = 1, max_length = 200, pattern = "\\S")]
+    pub name: String,
+}
 use crate::ops::Ctx;
 use actix_web::{web, HttpRequest, HttpResponse};
 
@@ -152,7 +162,7 @@ pub async fn decide_review(
 
 /// Explains how a name scores against the SDN list and what an enrollment would do.
 #[utoipa::path(post, path = "/sandbox/ofac/screen", tag = "sandbox",
-    request_body = ScreenRequest,
+    request_body = ScreenIn,
     responses(
         (status = 200, description = "The score and the best match", body = ScreenView),
         (status = 400, description = "Invalid body", content_type = "application/problem+json"),
@@ -165,7 +175,6 @@ pub async fn screen(
     payload: web::Payload,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, SandboxError> {
-    let body: ScreenRequest =
-        super::body::json(&req, payload, ctx.config.server.max_body_bytes).await?;
+    let body: ScreenIn = super::body::json(&req, payload, ctx.config.server.max_body_bytes).await?;
     Ok(HttpResponse::Ok().json(ofac_review::explain(&ctx, &body.name)?))
 }

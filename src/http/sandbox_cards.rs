@@ -15,11 +15,16 @@ use utoipa::ToSchema;
 #[serde(rename_all = "camelCase")]
 #[schema(example = json!({"productCode": "GPR100", "cardType": "PRIMARY", "alias": "CUST-000123"}))]
 pub struct CardIn {
-    /// A product of the program.
+    /// A product of the program; required.
+    #[schema(required = true, value_type = String)]
     pub product_code: Option<String>,
-    /// PRIMARY, SUPPLEMENTARY or ADD_ON.
+    /// PRIMARY, SUPPLEMENTARY or ADD_ON; required.
+    #[schema(required = true, value_type = String, pattern = "^(PRIMARY|SUPPLEMENTARY|ADD_ON)$")]
     pub card_type: Option<String>,
     /// A device status; NORMAL when absent.
+    #[schema(
+        pattern = "^(NORMAL|NOT_ACTIVATED|BLOCKED|LOST|STOLEN|REPLACED|UPGRADE|CANCELLED|EXPIRED)$"
+    )]
     pub status: Option<String>,
     /// Card-number alias: 1-24 characters, not a card number. Several cards may share one.
     pub alias: Option<String>,
@@ -30,10 +35,23 @@ pub struct CardIn {
     pub account_identifier: Option<String>,
 }
 
-/// A status to set.
+/// A card status to set.
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"status": "CANCELLED"}))]
 pub struct StatusIn {
+    /// NORMAL, NOT_ACTIVATED, BLOCKED, LOST, STOLEN, REPLACED, UPGRADE, CANCELLED or EXPIRED.
+    #[schema(
+        pattern = "^(NORMAL|NOT_ACTIVATED|BLOCKED|LOST|STOLEN|REPLACED|UPGRADE|CANCELLED|EXPIRED)$"
+    )]
+    pub status: String,
+}
+
+/// A wallet status to set.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"status": "CLOSED"}))]
+pub struct WalletStatusIn {
+    /// NORMAL, INACTIVE or CLOSED.
+    #[schema(pattern = "^(NORMAL|INACTIVE|CLOSED)$")]
     pub status: String,
 }
 
@@ -200,7 +218,7 @@ pub async fn replace_card(
 /// Sets a wallet's status: NORMAL, INACTIVE or CLOSED. CLOSED is final: leaving it answers 409.
 #[utoipa::path(put, path = "/sandbox/wallets/{walletIdentifier}/status", tag = "sandbox",
     params(("walletIdentifier" = String, Path, description = "The wallet's identifier")),
-    request_body = StatusIn,
+    request_body = WalletStatusIn,
     responses(
         (status = 200, description = "The wallet", body = SandboxWalletOut),
         (status = 400, description = "Not a wallet status", content_type = "application/problem+json"),
@@ -216,7 +234,7 @@ pub async fn set_wallet_status(
     payload: web::Payload,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, SandboxError> {
-    let b: StatusIn = body(&req, payload, &ctx).await?;
+    let b: WalletStatusIn = body(&req, payload, &ctx).await?;
     let w = ops::set_wallet_status(&ctx, &c.client, &path, &b.status).await?;
     Ok(HttpResponse::Ok().json(SandboxWalletOut::from(&w)))
 }

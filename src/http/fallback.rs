@@ -1,0 +1,57 @@
+//! Answers for a known path asked with a method it does not have: 405 with `Allow`, in the
+//! path's dialect envelope. The paths and their methods are read from the OpenAPI document, so
+//! this list cannot drift from the routes the document describes.
+
+use super::errors::{BaasError, DeviceError, SandboxError};
+use super::openapi::ApiDoc;
+use crate::domain::error::DomainError;
+use actix_web::http::header::ALLOW;
+use actix_web::{web, HttpResponse, ResponseError};
+use utoipa::OpenApi;
+
+/// The 405 answer of a path whose operations carry `tag`.
+fn not_allowed(tag: &str, allow: &str) -> HttpResponse {
+    let mut res = match tag {
+        "baas" => BaasError::from(DomainError::MethodNotAllowed).error_response(),
+        "device" => DeviceError(DomainError::MethodNotAllowed).error_response(),
+        "sandbox" => SandboxError(DomainError::MethodNotAllowed).error_response(),
+        "authentication" => {
+            HttpResponse::MethodNotAllowed().json(serde_json::json!({"error": "invalid_request"}))
+        }
+        _ => HttpResponse::MethodNotAllowed().finish(),
+    };
+    if let Ok(v) = actix_web::http::header::HeaderValue::from_str(allow) {
+        res.headers_mut().insert(ALLOW, v);
+    }
+    res
+}
+
+/// Registers a catch-all resource for every documented path; register it after the real routes.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let doc = ApiDoc::openapi();
+    for (path, item) in &doc.paths.paths {
+        let ops = [
+            ("GET", &item.get),
+            ("PUT", &item.put),
+            ("POST", &item.post),
+            ("DELETE", &item.delete),
+            ("PATCH", &item.patch),
+        ];
+        let allow: Vec<&str> = ops
+            .iter()
+            .filter(|(_, op)| op.is_some())
+            .map(|(m, _)| *m)
+            .collect();
+        let tag = ops
+            .iter()
+            .find_map(|(_, op)| op.as_ref()?.tags.as_ref()?.first().cloned())
+            .unwrap_or_default();
+        let allow = allow.join(", ");
+        cfg.service(
+            web::resource(path.as_str()).default_service(web::to(move || {
+                let r = not_allowed(&tag, &allow);
+                async move { r }
+            })),
+        );
+    }
+}
