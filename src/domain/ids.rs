@@ -19,6 +19,32 @@ pub fn digits(n: usize) -> String {
     nanoid::nanoid!(n, &DIGITS)
 }
 
+/// Upper-case letters and digits without I, L, O and U (Crockford's base 32): easy to read out
+/// at a counter.
+const PACK: [char; 32] = [
+    '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'A', 'B', 'C', 'D', 'E', 'F', 'G', 'H', 'J',
+    'K', 'M', 'N', 'P', 'Q', 'R', 'S', 'T', 'V', 'W', 'X', 'Y', 'Z',
+];
+
+/// A generated card pack ID: `PK` and 14 characters of base 32, so that it is never a run of
+/// digits that a data-loss scanner would take for a card number.
+pub fn new_pack_id() -> String {
+    loop {
+        let id = format!("PK{}", nanoid::nanoid!(14, &PACK));
+        if id.bytes().filter(u8::is_ascii_digit).count() < 13 {
+            return id;
+        }
+    }
+}
+
+/// A wallet number: 16 digits whose Luhn check fails on purpose, so a wallet number is never
+/// mistaken for a card number (by a client, a log scanner or a data-loss tool).
+pub fn new_wallet_number() -> String {
+    let first15 = digits(15);
+    let check = crate::vault::luhn_check_digit(&first15);
+    format!("{first15}{}", (check + 1) % 10)
+}
+
 /// True for something that may be an identifier issued by issuebox (14-36 characters of
 /// `[A-Za-z0-9_-]`): the shape check of `accountIdentifier` and path identifiers.
 pub fn is_identifier(s: &str) -> bool {
@@ -39,5 +65,13 @@ mod tests {
         assert!(!is_identifier("short"));
         assert!(!is_identifier("has space in it ok"));
         assert_eq!(digits(12).len(), 12);
+        for _ in 0..1000 {
+            let w = new_wallet_number();
+            assert_eq!(w.len(), 16);
+            assert!(!crate::vault::luhn_valid(&w), "{w}");
+            let p = new_pack_id();
+            assert_eq!(p.len(), 16);
+            assert!(!p.chars().skip(2).all(|c| c.is_ascii_digit()), "{p}");
+        }
     }
 }

@@ -10,7 +10,7 @@ use super::device_lookup::{check_len, given, DeviceKeys, Lookup};
 use super::Ctx;
 use crate::config::{AccountType, ClientConfig, Program};
 use crate::domain::error::{DeviceField, DomainError as E, DomainResult};
-use crate::domain::ids::{digits, new_id};
+use crate::domain::ids::{new_id, new_wallet_number};
 use crate::domain::model::{now, Device, Wallet, WalletStatus};
 use crate::store::Reader;
 use std::collections::HashSet;
@@ -92,7 +92,7 @@ impl Fresh {
     pub fn new(n: usize) -> Fresh {
         let now_dt = time::OffsetDateTime::now_utc();
         Fresh {
-            ids: (0..n).map(|_| (new_id(), digits(16))).collect(),
+            ids: (0..n).map(|_| (new_id(), new_wallet_number())).collect(),
             at: now(),
             today: now_dt.date(),
         }

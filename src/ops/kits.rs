@@ -156,7 +156,7 @@ pub async fn load(
                 pack_id: k
                     .pack_id
                     .clone()
-                    .unwrap_or_else(|| format!("PK{}", crate::domain::ids::digits(14))),
+                    .unwrap_or_else(crate::domain::ids::new_pack_id),
                 pan: sealed,
                 status: KitStatus::Available,
                 device_id: None,
