@@ -30,6 +30,28 @@ pub fn ensure_number_free(tx: &Tx, pan: &SealedPan) -> TxResult<()> {
     Ok(())
 }
 
+/// Attempts at a free number before a program's number space counts as exhausted.
+const FREE_NUMBER_ATTEMPTS: usize = 64;
+
+/// Inside a transaction: a new card number for `program` that no card or kit holds yet, in
+/// clear (for the one answer that shows it) and sealed. Use-case closures run exactly once, so
+/// minting here is safe; it suits bulk loads, where a collision among many new numbers is likely
+/// once a short number space fills up.
+pub fn mint_free(ctx: &Ctx, tx: &Tx, program: &Program) -> TxResult<(String, SealedPan)> {
+    for _ in 0..FREE_NUMBER_ATTEMPTS {
+        let pan = generate_pan(&program.bin, program.pan_length);
+        let sealed = ctx.vault.seal(&pan, program.bin.len());
+        if tx.number_owner(&sealed.fingerprint)?.is_none() {
+            return Ok((pan, sealed));
+        }
+    }
+    Err(DomainError::Conflict(format!(
+        "program {} has no free card numbers left under its BIN",
+        program.code
+    ))
+    .into())
+}
+
 /// True when `e` is the collision abort, so the caller should retry with a new number.
 pub fn is_number_collision(e: &DomainError) -> bool {
     matches!(e, DomainError::Conflict(m) if m == NUMBER_TAKEN)

@@ -1,7 +1,7 @@
 //! Sandbox kits: pre-printed card kits for instant issue. A kit is loaded `available`, becomes
 //! `reserved` while an OFAC-pending enrollment holds it, and `assigned` once its card is issued.
 
-use super::cards::{ensure_number_free, is_number_collision};
+use super::cards::mint_free;
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
@@ -141,75 +141,56 @@ pub async fn load(
             }
         }
     }
-    for attempt in 1..=5 {
-        let at = now();
-        let mut kits = Vec::with_capacity(wanted.len());
-        let mut numbers = Vec::with_capacity(wanted.len());
-        for k in &wanted {
-            let pan = crate::vault::generate_pan(&program.bin, program.pan_length);
-            let sealed = ctx.vault.seal(&pan, program.bin.len());
-            numbers.push(pan);
-            kits.push(Kit {
-                mapping_id: k.mapping_identifier.clone(),
-                program: program.code.clone(),
-                product: k.product_code.clone(),
-                pack_id: k
-                    .pack_id
-                    .clone()
-                    .unwrap_or_else(crate::domain::ids::new_pack_id),
-                pan: sealed,
-                status: KitStatus::Available,
-                device_id: None,
-                reserved_for: None,
-                created_at: at,
-            });
-        }
-        let result = ctx
-            .store
-            .commit(|tx| {
-                let mut seen_map = std::collections::HashSet::new();
-                let mut seen_pack = std::collections::HashSet::new();
-                for k in &kits {
-                    if !seen_map.insert(&k.mapping_id)
-                        || tx.kit(&k.program, &k.mapping_id)?.is_some()
-                    {
-                        return Err(E::Conflict(format!(
-                            "mappingIdentifier {} is already loaded",
-                            k.mapping_id
-                        ))
-                        .into());
-                    }
-                    if !seen_pack.insert(&k.pack_id)
-                        || tx.pack_owner(&k.program, &k.pack_id)?.is_some()
-                    {
-                        return Err(
-                            E::Conflict(format!("packID {} is already in use", k.pack_id)).into(),
-                        );
-                    }
-                    ensure_number_free(tx, &k.pan)?;
-                    tx.insert_kit(k)?;
+    let at = now();
+    let pack_ids: Vec<String> = wanted
+        .iter()
+        .map(|k| {
+            k.pack_id
+                .clone()
+                .unwrap_or_else(crate::domain::ids::new_pack_id)
+        })
+        .collect();
+    let loaded = ctx
+        .store
+        .commit(|tx| {
+            let mut seen_map = std::collections::HashSet::new();
+            let mut seen_pack = std::collections::HashSet::new();
+            let mut loaded = Vec::with_capacity(wanted.len());
+            for (k, pack_id) in wanted.iter().zip(&pack_ids) {
+                if !seen_map.insert(&k.mapping_identifier)
+                    || tx.kit(&program.code, &k.mapping_identifier)?.is_some()
+                {
+                    return Err(E::Conflict(format!(
+                        "mappingIdentifier {} is already loaded",
+                        k.mapping_identifier
+                    ))
+                    .into());
                 }
-                Ok(())
-            })
-            .await;
-        match result {
-            Err(e) if is_number_collision(&e) && attempt < 5 => continue,
-            Err(e) => return Err(e),
-            Ok(()) => {
-                return Ok(LoadedKits {
-                    packages: kits
-                        .iter()
-                        .zip(numbers)
-                        .map(|(k, n)| KitView {
-                            number: Some(n),
-                            ..view(k)
-                        })
-                        .collect(),
-                })
+                if !seen_pack.insert(pack_id) || tx.pack_owner(&program.code, pack_id)?.is_some() {
+                    return Err(E::Conflict(format!("packID {pack_id} is already in use")).into());
+                }
+                let (number, pan) = mint_free(ctx, tx, program)?;
+                let kit = Kit {
+                    mapping_id: k.mapping_identifier.clone(),
+                    program: program.code.clone(),
+                    product: k.product_code.clone(),
+                    pack_id: pack_id.clone(),
+                    pan,
+                    status: KitStatus::Available,
+                    device_id: None,
+                    reserved_for: None,
+                    created_at: at,
+                };
+                tx.insert_kit(&kit)?;
+                loaded.push(KitView {
+                    number: Some(number),
+                    ..view(&kit)
+                });
             }
-        }
-    }
-    unreachable!("the last attempt returns")
+            Ok(loaded)
+        })
+        .await?;
+    Ok(LoadedKits { packages: loaded })
 }
 
 fn view(k: &Kit) -> KitView {
