@@ -214,6 +214,33 @@ async fn drive(
     o
 }
 
+/// The batch committer's totals from `/metrics`: batches, requests, writes, apply s, flush s.
+async fn commit_stats(client: &awc::Client, base: &str) -> [f64; 5] {
+    let mut out = [0.0; 5];
+    let Ok(mut r) = client.get(format!("{base}/metrics")).send().await else {
+        return out;
+    };
+    let text =
+        String::from_utf8_lossy(&r.body().limit(1 << 22).await.unwrap_or_default()).to_string();
+    for (i, name) in [
+        "issuebox_commit_batches_total ",
+        "issuebox_commit_requests_total ",
+        "issuebox_commit_writes_total ",
+        "issuebox_commit_apply_seconds_total ",
+        "issuebox_commit_flush_seconds_total ",
+    ]
+    .iter()
+    .enumerate()
+    {
+        out[i] = text
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.trim().parse().ok())
+            .unwrap_or(0.0);
+    }
+    out
+}
+
 fn uuid() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -402,7 +429,9 @@ fn main() {
                     continue;
                 }
             };
+            let before = commit_stats(&client, &base).await;
             let o = drive(&client, &base, reqs, a.concurrency, &ok).await;
+            let after = commit_stats(&client, &base).await;
             let rps = o.rps();
             if sc == "health" {
                 health_rps = Some(rps);
@@ -418,6 +447,18 @@ fn main() {
                 o.pct(1.0),
                 ratio
             );
+            let d: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
+            if d[0] > 0.0 {
+                println!(
+                    "{:<12} committer: {:.0} batches, {:.1} requests and {:.0} keys per batch, apply {:.2} ms and flush {:.2} ms per batch",
+                    "",
+                    d[0],
+                    d[1] / d[0],
+                    d[2] / d[0],
+                    1000.0 * d[3] / d[0],
+                    1000.0 * d[4] / d[0]
+                );
+            }
         }
     });
     drop(server);

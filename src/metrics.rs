@@ -1,9 +1,10 @@
 //! Prometheus metrics: requests by route and status, latency histograms, entity counts, store size.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
-    TextEncoder,
+    Counter, Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge,
+    IntGaugeVec, Opts, Registry, TextEncoder,
 };
+use std::sync::atomic::Ordering::Relaxed;
 
 pub struct Metrics {
     registry: Registry,
@@ -11,6 +12,68 @@ pub struct Metrics {
     latency: HistogramVec,
     entities: IntGaugeVec,
     store_bytes: IntGauge,
+    commit: CommitCounters,
+}
+
+/// The batch committer's totals, mirrored from the store on every scrape.
+struct CommitCounters {
+    batches: IntCounter,
+    requests: IntCounter,
+    writes: IntCounter,
+    apply_seconds: Counter,
+    flush_seconds: Counter,
+}
+
+impl CommitCounters {
+    fn new(registry: &Registry) -> CommitCounters {
+        let int = |name: &str, help: &str| {
+            let c = IntCounter::new(name, help).expect("metric");
+            registry.register(Box::new(c.clone())).expect("register");
+            c
+        };
+        let float = |name: &str, help: &str| {
+            let c = Counter::new(name, help).expect("metric");
+            registry.register(Box::new(c.clone())).expect("register");
+            c
+        };
+        CommitCounters {
+            batches: int(
+                "issuebox_commit_batches_total",
+                "Batches the committer applied (one sled transaction each)",
+            ),
+            requests: int(
+                "issuebox_commit_requests_total",
+                "Requests whose writes those batches carried",
+            ),
+            writes: int(
+                "issuebox_commit_writes_total",
+                "Keys written or removed by those batches",
+            ),
+            apply_seconds: float(
+                "issuebox_commit_apply_seconds_total",
+                "Time spent applying batches to sled",
+            ),
+            flush_seconds: float(
+                "issuebox_commit_flush_seconds_total",
+                "Time spent flushing batches to disk",
+            ),
+        }
+    }
+
+    fn mirror(&self, s: &crate::store::CommitStats) {
+        let up = |c: &IntCounter, total: u64| c.inc_by(total.saturating_sub(c.get()));
+        up(&self.batches, s.batches.load(Relaxed));
+        up(&self.requests, s.requests.load(Relaxed));
+        up(&self.writes, s.writes.load(Relaxed));
+        let upf = |c: &Counter, nanos: u64| {
+            let total = nanos as f64 / 1e9;
+            if total > c.get() {
+                c.inc_by(total - c.get());
+            }
+        };
+        upf(&self.apply_seconds, s.apply_nanos.load(Relaxed));
+        upf(&self.flush_seconds, s.flush_nanos.load(Relaxed));
+    }
 }
 
 impl Default for Metrics {
@@ -60,7 +123,9 @@ impl Metrics {
         registry
             .register(Box::new(store_bytes.clone()))
             .expect("register");
+        let commit = CommitCounters::new(&registry);
         Metrics {
+            commit,
             registry,
             requests,
             latency,
@@ -79,7 +144,13 @@ impl Metrics {
     }
 
     /// Renders the text exposition, refreshing the store gauges first.
-    pub fn render(&self, counts: &[(&str, u64)], store_bytes: u64) -> String {
+    pub fn render(
+        &self,
+        counts: &[(&str, u64)],
+        store_bytes: u64,
+        commit: &crate::store::CommitStats,
+    ) -> String {
+        self.commit.mirror(commit);
         for (name, n) in counts {
             self.entities.with_label_values(&[name]).set(*n as i64);
         }

@@ -36,7 +36,7 @@ pub async fn metrics(ctx: web::Data<Ctx>, m: web::Data<Metrics>) -> HttpResponse
         .collect();
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(m.render(&counts, ctx.store.size_on_disk()))
+        .body(m.render(&counts, ctx.store.size_on_disk(), ctx.store.commit_stats()))
 }
 
 /// The OpenAPI 3.1 document of every endpoint, generated from the code.

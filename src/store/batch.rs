@@ -20,7 +20,9 @@ use crate::domain::error::{DomainError, DomainResult};
 use parking_lot::{Condvar, Mutex};
 use sled::IVec;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::time::Instant;
 use tokio::sync::watch;
 
 /// A write set: `(tree index, key)` to the new value, or `None` for a removal.
@@ -29,6 +31,8 @@ pub(super) type Overlay = HashMap<(u8, Vec<u8>), Option<IVec>>;
 pub(super) struct State {
     /// Writes of committed closures not yet handed to the committer.
     pub(super) gathering: Overlay,
+    /// How many closures' writes the gathering batch holds.
+    pub(super) gathered: u64,
     /// Generation number of the gathering batch.
     pub(super) generation: u64,
     /// The batch the committer is applying now; visible to readers until it is in sled.
@@ -44,7 +48,18 @@ struct Applied {
     ok: bool,
 }
 
+/// Running totals of the committer, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct CommitStats {
+    pub batches: AtomicU64,
+    pub requests: AtomicU64,
+    pub writes: AtomicU64,
+    pub apply_nanos: AtomicU64,
+    pub flush_nanos: AtomicU64,
+}
+
 pub(super) struct Batcher {
+    pub(super) stats: CommitStats,
     pub(super) state: Mutex<State>,
     wake: Condvar,
     applied: watch::Sender<Applied>,
@@ -62,8 +77,10 @@ impl Batcher {
             ok: true,
         });
         let b = Arc::new(Batcher {
+            stats: CommitStats::default(),
             state: Mutex::new(State {
                 gathering: Overlay::new(),
+                gathered: 0,
                 generation: 1,
                 applying: None,
                 stop: false,
@@ -85,6 +102,7 @@ impl Batcher {
     /// answers the generation to wait for.
     pub(super) fn add(&self, st: &mut State, writes: Overlay) -> u64 {
         st.gathering.extend(writes);
+        st.gathered += 1;
         self.wake.notify_one();
         st.generation
     }
@@ -153,26 +171,37 @@ impl Batcher {
                     return;
                 }
                 let batch = Arc::new(std::mem::take(&mut st.gathering));
+                self.stats
+                    .requests
+                    .fetch_add(std::mem::take(&mut st.gathered), Relaxed);
                 st.applying = Some(batch.clone());
                 let generation = st.generation;
                 st.generation += 1;
                 (batch, generation)
             };
             if healthy {
+                let started = Instant::now();
                 healthy = match apply(&trees, &batch) {
-                    Ok(()) => {
-                        durability != Durability::Flush
-                            || db
-                                .flush()
-                                .map(|_| ())
-                                .map_err(|e| log::error!("flush failed: {e}"))
-                                .is_ok()
-                    }
+                    Ok(()) => true,
                     Err(e) => {
                         log::error!("applying a batch of {} writes failed: {e:?}", batch.len());
                         false
                     }
                 };
+                let applied = Instant::now();
+                if healthy && durability == Durability::Flush {
+                    healthy = db
+                        .flush()
+                        .map_err(|e| log::error!("flush failed: {e}"))
+                        .is_ok();
+                }
+                let s = &self.stats;
+                s.batches.fetch_add(1, Relaxed);
+                s.writes.fetch_add(batch.len() as u64, Relaxed);
+                s.apply_nanos
+                    .fetch_add((applied - started).as_nanos() as u64, Relaxed);
+                s.flush_nanos
+                    .fetch_add(applied.elapsed().as_nanos() as u64, Relaxed);
             }
             self.state.lock().applying = None;
             self.applied.send_replace(Applied {

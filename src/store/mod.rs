@@ -30,6 +30,7 @@ pub use tx::{Reader, Tx, TxFail, TxResult};
 use crate::config::Durability;
 use crate::domain::error::{DomainError, DomainResult};
 use batch::Batcher;
+pub use batch::CommitStats;
 use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
@@ -292,6 +293,11 @@ impl Store {
                 (t.name(), n, bytes)
             })
             .collect()
+    }
+
+    /// Running totals of the batch committer.
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.inner.batcher.stats
     }
 
     /// Bytes the store occupies on disk.
