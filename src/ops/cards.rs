@@ -1,9 +1,10 @@
-//! Making cards: a fresh sealed card number under the program's BIN, and the device record.
+//! Making cards: a fresh sealed card number under the program's BIN that no card or kit holds,
+//! and the device record.
 //!
-//! Numbers are generated and encrypted *outside* the store transaction (sled runs transactions
-//! one at a time, so crypto inside would serialise it); the transaction then checks the number
-//! index and aborts with [`NumberTaken`](crate::domain::error::DomainError::Conflict) on the
-//! astronomically rare collision, and the caller retries with a new number.
+//! Numbers are drawn inside the use case's closure, against the number index as that closure
+//! sees it (closures run one at a time and exactly once). A short number space fills up: an
+//! 8-digit BIN with 16-digit numbers leaves 10^7 numbers, so at a million cards about one draw in
+//! ten collides and is simply drawn again.
 
 use super::Ctx;
 use crate::config::Program;
@@ -13,30 +14,11 @@ use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
 use crate::vault::{generate_pan, SealedPan};
 
-/// The abort reason of a card-number collision.
-pub const NUMBER_TAKEN: &str = "card number already issued";
-
-/// A new random card number for `program`, sealed.
-pub fn mint_pan(ctx: &Ctx, program: &Program) -> SealedPan {
-    let pan = generate_pan(&program.bin, program.pan_length);
-    ctx.vault.seal(&pan, program.bin.len())
-}
-
-/// Inside a transaction: refuses a number that is already a card's or a kit's.
-pub fn ensure_number_free(tx: &Tx, pan: &SealedPan) -> TxResult<()> {
-    if tx.number_owner(&pan.fingerprint)?.is_some() {
-        return Err(DomainError::Conflict(NUMBER_TAKEN.into()).into());
-    }
-    Ok(())
-}
-
 /// Attempts at a free number before a program's number space counts as exhausted.
 const FREE_NUMBER_ATTEMPTS: usize = 64;
 
 /// Inside a transaction: a new card number for `program` that no card or kit holds yet, in
-/// clear (for the one answer that shows it) and sealed. Use-case closures run exactly once, so
-/// minting here is safe; it suits bulk loads, where a collision among many new numbers is likely
-/// once a short number space fills up.
+/// clear (for the one answer that shows it) and sealed.
 pub fn mint_free(ctx: &Ctx, tx: &Tx, program: &Program) -> TxResult<(String, SealedPan)> {
     for _ in 0..FREE_NUMBER_ATTEMPTS {
         let pan = generate_pan(&program.bin, program.pan_length);
@@ -50,11 +32,6 @@ pub fn mint_free(ctx: &Ctx, tx: &Tx, program: &Program) -> TxResult<(String, Sea
         program.code
     ))
     .into())
-}
-
-/// True when `e` is the collision abort, so the caller should retry with a new number.
-pub fn is_number_collision(e: &DomainError) -> bool {
-    matches!(e, DomainError::Conflict(m) if m == NUMBER_TAKEN)
 }
 
 /// What a new card is.

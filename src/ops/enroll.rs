@@ -3,7 +3,7 @@
 //! stored response — are one transaction.
 
 use super::baas_view::{account_view_of, Outcome};
-use super::cards::{build_device, ensure_number_free, is_number_collision, mint_pan, NewCard};
+use super::cards::{build_device, mint_free, NewCard};
 use super::idempotency;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
@@ -22,9 +22,6 @@ pub struct Reply {
     pub body: Vec<u8>,
     pub replayed: bool,
 }
-
-/// How many times a request is retried when a freshly generated card number collides.
-const NUMBER_ATTEMPTS: usize = 5;
 
 /// Handles one enrollment request (all three uses), idempotently.
 pub async fn enroll(
@@ -99,12 +96,6 @@ fn screen(ctx: &Ctx, program: &str, e: &NewEnrollment) -> Screen {
     }
 }
 
-/// Card numbers prepared outside the transaction for one attempt.
-pub(crate) struct Pans {
-    pub primary: SealedPan,
-    pub physical: Option<SealedPan>,
-}
-
 async fn enroll_new(
     ctx: &Ctx,
     program: &Program,
@@ -119,25 +110,13 @@ async fn enroll_new(
     let ssn_fp = ctx.vault.fingerprint(b"ssn", &e.person.ssn);
     let today = time::OffsetDateTime::now_utc().date();
     let under_age = rules::age_on(e.person.date_of_birth, today) < 18;
-    for attempt in 1..=NUMBER_ATTEMPTS {
-        let pans = Pans {
-            primary: mint_pan(ctx, program),
-            physical: e.physical_card.then(|| mint_pan(ctx, program)),
-        };
-        let result = ctx
-            .store
-            .commit(|tx| {
-                new_in_tx(
-                    ctx, tx, program, key, &stored, e, &pans, &ssn_fp, under_age, &screen,
-                )
-            })
-            .await;
-        match result {
-            Err(err) if is_number_collision(&err) && attempt < NUMBER_ATTEMPTS => continue,
-            other => return other,
-        }
-    }
-    unreachable!("the last attempt returns")
+    ctx.store
+        .commit(|tx| {
+            new_in_tx(
+                ctx, tx, program, key, &stored, e, &ssn_fp, under_age, &screen,
+            )
+        })
+        .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -148,7 +127,6 @@ fn new_in_tx(
     key: &[u8],
     stored: &StoredResponse,
     e: &NewEnrollment,
-    pans: &Pans,
     ssn_fp: &[u8; 32],
     under_age: bool,
     screen: &Screen,
@@ -256,10 +234,11 @@ fn new_in_tx(
         tx.put_review(&r, existing.is_none())?;
     } else {
         cards = issue_cards(
+            ctx,
             tx,
+            program,
             &mut account,
             kit,
-            pans,
             e.alias.clone(),
             e.physical_card,
             at,
@@ -303,11 +282,13 @@ fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: 
 
 /// Issues the cards of an enrollment into `account` (inside the transaction): the kit's card
 /// for instant issue or a virtual card, and a physical card beside it when asked for.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn issue_cards(
+    ctx: &Ctx,
     tx: &Tx,
+    program: &Program,
     account: &mut Account,
     kit: Option<Kit>,
-    pans: &Pans,
     alias: Option<String>,
     physical: bool,
     at: i64,
@@ -345,9 +326,8 @@ pub(crate) fn issue_cards(
             cards.push(d);
         }
         None => {
-            ensure_number_free(tx, &pans.primary)?;
             cards.push(card(
-                pans.primary.clone(),
+                mint_free(ctx, tx, program)?.1,
                 FormFactor::Virtual,
                 DeviceStatus::Normal,
                 alias,
@@ -356,13 +336,8 @@ pub(crate) fn issue_cards(
         }
     }
     if physical {
-        let pan = pans
-            .physical
-            .clone()
-            .ok_or_else(|| E::Storage("no physical card number".into()))?;
-        ensure_number_free(tx, &pan)?;
         cards.push(card(
-            pan,
+            mint_free(ctx, tx, program)?.1,
             FormFactor::Emv,
             DeviceStatus::NotActivated,
             None,

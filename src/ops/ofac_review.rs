@@ -8,8 +8,7 @@
 //! ([`finish_interrupted`]) completes it. `decline` is one transaction.
 
 use super::baas_view::{account_view_of, Outcome};
-use super::cards::{is_number_collision, mint_pan};
-use super::enroll::{issue_cards, Pans};
+use super::enroll::issue_cards;
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
@@ -191,77 +190,62 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
         .config
         .program(&review.program)
         .ok_or_else(|| E::Storage(format!("review of unknown program {}", review.program)))?;
-    for attempt in 1..=5 {
-        let pans: Vec<Pans> = review
-            .account_ids
-            .iter()
-            .map(|_| Pans {
-                primary: mint_pan(ctx, program),
-                physical: Some(mint_pan(ctx, program)),
-            })
-            .collect();
-        let result = ctx
-            .store
-            .commit(|tx| {
-                let mut r = tx.review(user_id)?.ok_or(E::NotFound("review"))?;
-                if r.state != ReviewState::Clearing {
-                    return Err(E::Conflict(format!(
-                        "the review is {}, not clearing",
-                        r.state.as_str()
-                    ))
-                    .into());
-                }
-                let at = now();
-                let mut user = tx.user(user_id)?.ok_or(E::NotFound("user"))?;
-                user.status = UserStatus::Active;
-                user.kyc = KycState::passed();
-                for (id, pans) in r.account_ids.iter().zip(&pans) {
-                    let Some(mut acc) = tx.account(id)? else {
-                        continue;
-                    };
-                    let Some(p) = acc
-                        .pending
-                        .take()
-                        .filter(|_| acc.status == AccountStatus::Pending)
-                    else {
-                        continue;
-                    };
-                    let kit = match &p.kit_mapping_id {
-                        Some(m) => tx.kit(&acc.program, m)?,
-                        None => None,
-                    };
-                    acc.status = AccountStatus::Normal;
-                    acc.status_reasons = vec!["healthy".into()];
-                    acc.status_changed_at = at;
-                    let cards = issue_cards(
-                        tx,
-                        &mut acc,
-                        kit,
-                        pans,
-                        p.alias.clone(),
-                        p.physical_card,
-                        at,
-                    )?;
-                    tx.put_account(&acc, false)?;
-                    let view = account_view_of(&ctx.config, &acc, Some(&user), &cards);
-                    rewrite_response(
-                        tx,
-                        &p.enrollment_key,
-                        Outcome::new(0, 0, "Success", Some(view)),
-                    )?;
-                }
-                tx.put_user(&user, false)?;
-                r.state = ReviewState::Cleared;
-                tx.put_review(&r, false)?;
-                Ok(r)
-            })
-            .await;
-        match result {
-            Err(e) if is_number_collision(&e) && attempt < 5 => continue,
-            other => return other,
-        }
-    }
-    unreachable!("the last attempt returns")
+    ctx.store
+        .commit(|tx| {
+            let mut r = tx.review(user_id)?.ok_or(E::NotFound("review"))?;
+            if r.state != ReviewState::Clearing {
+                return Err(E::Conflict(format!(
+                    "the review is {}, not clearing",
+                    r.state.as_str()
+                ))
+                .into());
+            }
+            let at = now();
+            let mut user = tx.user(user_id)?.ok_or(E::NotFound("user"))?;
+            user.status = UserStatus::Active;
+            user.kyc = KycState::passed();
+            for id in &r.account_ids {
+                let Some(mut acc) = tx.account(id)? else {
+                    continue;
+                };
+                let Some(p) = acc
+                    .pending
+                    .take()
+                    .filter(|_| acc.status == AccountStatus::Pending)
+                else {
+                    continue;
+                };
+                let kit = match &p.kit_mapping_id {
+                    Some(m) => tx.kit(&acc.program, m)?,
+                    None => None,
+                };
+                acc.status = AccountStatus::Normal;
+                acc.status_reasons = vec!["healthy".into()];
+                acc.status_changed_at = at;
+                let cards = issue_cards(
+                    ctx,
+                    tx,
+                    program,
+                    &mut acc,
+                    kit,
+                    p.alias.clone(),
+                    p.physical_card,
+                    at,
+                )?;
+                tx.put_account(&acc, false)?;
+                let view = account_view_of(&ctx.config, &acc, Some(&user), &cards);
+                rewrite_response(
+                    tx,
+                    &p.enrollment_key,
+                    Outcome::new(0, 0, "Success", Some(view)),
+                )?;
+            }
+            tx.put_user(&user, false)?;
+            r.state = ReviewState::Cleared;
+            tx.put_review(&r, false)?;
+            Ok(r)
+        })
+        .await
 }
 
 /// Completes reviews whose `clear` was recorded but not carried out (a crash in between).

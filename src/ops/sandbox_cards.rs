@@ -5,17 +5,14 @@
 //! status a card or wallet already has is accepted and changes nothing. A card, wallet or
 //! account of a program the client may not use is answered as if it did not exist.
 
-use super::cards::{ensure_number_free, is_number_collision, NewCard};
+use super::cards::{mint_free, NewCard};
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::ids::new_id;
 use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
-use crate::vault::{generate_pan, looks_like_card_number, SealedPan};
-
-/// How many fresh numbers to try when one collides with an issued card or kit.
-const NUMBER_ATTEMPTS: usize = 5;
+use crate::vault::{looks_like_card_number, SealedPan};
 
 /// A card just made, with its full number (handed out once, never stored in the clear).
 pub struct Issued {
@@ -54,29 +51,19 @@ fn program<'a>(ctx: &'a Ctx, client: &ClientConfig, code: &str) -> DomainResult<
         .ok_or(E::ProgramUnknown)
 }
 
-/// A fresh number under the program's BIN, in full and sealed.
-fn mint(ctx: &Ctx, p: &Program) -> (String, SealedPan) {
-    let pan = generate_pan(&p.bin, p.pan_length);
-    let sealed = ctx.vault.seal(&pan, p.bin.len());
-    (pan, sealed)
-}
-
-/// Runs `make` with fresh numbers until one is not taken.
+/// Runs `make` in one transaction with a card number no card or kit holds; answers its value
+/// and the number in full (for the one answer that shows it).
 async fn with_fresh_number<T>(
     ctx: &Ctx,
     p: &Program,
-    make: impl Fn(&Tx, &SealedPan) -> TxResult<T>,
+    make: impl FnOnce(&Tx, &SealedPan) -> TxResult<T>,
 ) -> DomainResult<(T, String)> {
-    let mut last = E::Storage("no card number attempt".into());
-    for _ in 0..NUMBER_ATTEMPTS {
-        let (pan, sealed) = mint(ctx, p);
-        match ctx.store.commit(|tx| make(tx, &sealed)).await {
-            Ok(t) => return Ok((t, pan)),
-            Err(e) if is_number_collision(&e) => last = e,
-            Err(e) => return Err(e),
-        }
-    }
-    Err(last)
+    ctx.store
+        .commit(|tx| {
+            let (pan, sealed) = mint_free(ctx, tx, p)?;
+            Ok((make(tx, &sealed)?, pan))
+        })
+        .await
 }
 
 fn check_card_request(p: &Program, req: &CardRequest) -> DomainResult<NewCard> {
@@ -158,7 +145,6 @@ pub async fn create_card(
                 return Err(E::Conflict("packID is already in use".into()).into());
             }
         }
-        ensure_number_free(tx, pan)?;
         let d = Device {
             id: id.clone(),
             program: card.program.clone(),
@@ -242,7 +228,6 @@ pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainR
         if is_final(old.status) {
             return Err(leave_final("the card", old.status.as_str()).into());
         }
-        ensure_number_free(tx, pan)?;
         let new = Device {
             id: new_id.clone(),
             status: DeviceStatus::Normal,
