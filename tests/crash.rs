@@ -172,6 +172,12 @@ fn run(cycles: usize, durability: &str) -> Report {
         if durability == "os" && lost > 0 {
             break;
         }
+        if (cycle + 1) % 25 == 0 {
+            eprintln!(
+                "crash harness ({durability}): {} cycles, {report:?}",
+                cycle + 1
+            );
+        }
     }
     println!(
         "crash harness ({durability}): {report:?}, requests sent {}",
