@@ -196,9 +196,6 @@ impl Store {
             .path(dir)
             .cache_capacity(512 * 1024 * 1024)
             .flush_every_ms(Some(500))
-            // A snapshot every 100k operations bounds the log replayed at start-up (sled's
-            // default of a million made a 1M-customer store take 8 s to open).
-            .snapshot_after_ops(100_000)
             .open()
             .map_err(storage_err)?;
         let trees = TreeId::ALL
