@@ -5,6 +5,8 @@
 //! `cargo bench --bench hot_paths` (durability "os" inside the use cases: flushing is measured
 //! separately by `raw_tx_flush`, which flushes after every transaction).
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion};
 use issuebox::config::Config;
 use issuebox::domain::enrollment::{validate, EnrollmentRequest};
@@ -12,7 +14,6 @@ use issuebox::ops::attach_wallets::{attach_wallets, AttachRequest, WalletRequest
 use issuebox::ops::device_lookup::DeviceKeys;
 use issuebox::ops::Ctx;
 use issuebox::store::Reader;
-use serde_json::json;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
@@ -34,18 +35,7 @@ fn ctx(dir: &std::path::Path) -> Ctx {
 }
 
 fn body(i: u64) -> Vec<u8> {
-    json!({
-        "productCode": "GPR100",
-        "userData": {
-            "profileData": {"firstName": "Emily", "lastName": "Carter",
-                "addresses": [{"type": "home", "isDefault": true, "addressLine1": "1 Main St", "city": "Pasadena", "state": "CA", "zipCode": "91101"}]},
-            "identifyingData": {"dateOfBirth": "1990-01-31", "ssn": format!("{:09}", 100_000_000 + i)},
-            "email": {"emailAddress": "emily@example.com"}
-        },
-        "cardAlias": format!("HOT{i}")
-    })
-    .to_string()
-    .into_bytes()
+    common::enrollment(i, "HOT", None).to_string().into_bytes()
 }
 
 fn benches(c: &mut Criterion) {

@@ -8,6 +8,8 @@
 //! ```
 //! It stops by itself after the last scenario.
 
+mod common;
+
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
@@ -246,20 +248,7 @@ fn uuid() -> String {
 }
 
 fn enrollment(i: usize, kit: Option<String>) -> Value {
-    let mut b = json!({
-        "productCode": "GPR100",
-        "userData": {
-            "profileData": {"firstName": "Emily", "lastName": "Carter",
-                "addresses": [{"type": "home", "isDefault": true, "addressLine1": "1 Main St", "city": "Pasadena", "state": "CA", "zipCode": "91101"}]},
-            "identifyingData": {"dateOfBirth": "1990-01-31", "ssn": format!("{:09}", 100_000_000 + i)},
-            "email": {"emailAddress": "emily@example.com"}
-        },
-        "cardAlias": format!("LOAD{i}")
-    });
-    if let Some(k) = kit {
-        b["instantIssue"] = json!({"type": "CBS", "mappingIdentifier": k});
-    }
-    b
+    common::enrollment(i as u64, "LOAD", kit)
 }
 
 async fn call(

@@ -8,6 +8,8 @@
 //! ```
 //! `--dir` with an existing filled store skips the fill.
 
+mod common;
+
 use futures_util::StreamExt;
 use issuebox::config::Config;
 use issuebox::ops::attach_wallets::{attach_wallets, AttachRequest, WalletRequest};
@@ -47,20 +49,9 @@ fn kit_of(i: u64) -> Option<String> {
 }
 
 fn body(i: u64) -> Vec<u8> {
-    let mut b = json!({
-        "productCode": "GPR100",
-        "userData": {
-            "profileData": {"firstName": "Emily", "lastName": "Carter",
-                "addresses": [{"type": "home", "isDefault": true, "addressLine1": "1 Main St", "city": "Pasadena", "state": "CA", "zipCode": "91101"}]},
-            "identifyingData": {"dateOfBirth": "1990-01-31", "ssn": format!("{:09}", 100_000_000 + i)},
-            "email": {"emailAddress": "emily@example.com"}
-        },
-        "cardAlias": format!("SC{i}")
-    });
-    if let Some(k) = kit_of(i) {
-        b["instantIssue"] = json!({"type": "CBS", "mappingIdentifier": k});
-    }
-    b.to_string().into_bytes()
+    common::enrollment(i, "SC", kit_of(i))
+        .to_string()
+        .into_bytes()
 }
 
 fn du(path: &std::path::Path) -> u64 {
