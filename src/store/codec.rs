@@ -60,6 +60,45 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
     Ok(value)
 }
 
+/// One write of a journal record: tree index, key, new value (`None`: removed).
+pub type JournalWrite = (u8, Vec<u8>, Option<Vec<u8>>);
+
+/// A [`JournalWrite`] borrowed from the batch being journaled.
+pub type JournalWriteRef<'a> = (u8, &'a [u8], Option<&'a [u8]>);
+
+/// Encodes a batch of writes as one journal record (version byte, then bincode's native
+/// encoding, which copies byte strings whole).
+pub fn encode_journal<'a>(writes: impl Iterator<Item = JournalWriteRef<'a>>) -> Vec<u8> {
+    let writes: Vec<JournalWriteRef> = writes.collect();
+    let mut out = Vec::with_capacity(
+        16 + writes
+            .iter()
+            .map(|(_, k, v)| k.len() + v.map_or(0, |v| v.len()) + 8)
+            .sum::<usize>(),
+    );
+    out.push(FORMAT_VERSION);
+    bincode::encode_into_std_write(&writes, &mut out, config())
+        .expect("byte strings always encode");
+    out
+}
+
+/// Decodes a journal record written by [`encode_journal`].
+pub fn decode_journal(bytes: &[u8]) -> Result<Vec<JournalWrite>, CodecError> {
+    let (&version, body) = bytes.split_first().ok_or(CodecError::Empty)?;
+    if version != FORMAT_VERSION {
+        return Err(CodecError::UnknownVersion(version));
+    }
+    let (writes, read) = bincode::decode_from_slice(body, config())
+        .map_err(|e| CodecError::Malformed(e.to_string()))?;
+    if read != body.len() {
+        return Err(CodecError::Malformed(format!(
+            "{} trailing bytes",
+            body.len() - read
+        )));
+    }
+    Ok(writes)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,6 +126,23 @@ mod tests {
         let bytes = encode(&sample());
         assert_eq!(bytes[0], FORMAT_VERSION);
         assert_eq!(decode::<Sample>(&bytes).unwrap(), sample());
+    }
+
+    #[test]
+    fn journal_records_round_trip() {
+        let writes = [
+            (3u8, &b"key"[..], Some(&b"value"[..])),
+            (0u8, &b"gone"[..], None),
+        ];
+        let bytes = encode_journal(writes.iter().copied());
+        assert_eq!(
+            decode_journal(&bytes).unwrap(),
+            vec![
+                (3, b"key".to_vec(), Some(b"value".to_vec())),
+                (0, b"gone".to_vec(), None)
+            ]
+        );
+        assert!(decode_journal(&bytes[..bytes.len() - 1]).is_err());
     }
 
     #[test]

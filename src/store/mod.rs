@@ -22,6 +22,7 @@
 
 mod batch;
 pub mod codec;
+mod merge;
 mod tx;
 pub mod verify;
 
@@ -203,7 +204,12 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_err)?;
-        let batcher = Batcher::start(db.clone(), trees.clone(), durability);
+        let journal = db.open_tree(batch::JOURNAL).map_err(storage_err)?;
+        let replayed = batch::replay(&db, &trees, &journal)?;
+        if replayed > 0 {
+            log::warn!("wrote {replayed} journaled batches left by a crash into the store");
+        }
+        let batcher = Batcher::start(db.clone(), trees.clone(), journal, durability);
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
@@ -227,11 +233,11 @@ impl Store {
     fn run<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<(T, Option<u64>)> {
         let b = &self.inner.batcher;
         let mut st = b.state.lock();
-        let tx = Tx::new(self, &st.gathering, st.applying.as_deref());
+        let tx = Tx::new(self, &st.gathering, b.sealed_layers());
         let out = f(&tx).map_err(TxFail::into_domain)?;
         let writes = tx.into_writes();
         let wait = if writes.is_empty() {
-            Batcher::pending_generation(&st)
+            b.pending_generation(&st)
         } else {
             Some(b.add(&mut st, writes))
         };
@@ -273,10 +279,7 @@ impl Store {
     }
 
     pub fn count(&self, c: Counted) -> DomainResult<u64> {
-        let v = self
-            .tree(TreeId::Meta)
-            .get(COUNTS_KEY)
-            .map_err(storage_err)?;
+        let v = self.raw(TreeId::Meta, COUNTS_KEY)?;
         Ok(read_counts(v.as_deref())[c.index()])
     }
 
@@ -305,15 +308,21 @@ impl Store {
         self.inner.db.size_on_disk().unwrap_or(0)
     }
 
-    /// All values of a tree, decoded (for listings and verify).
+    /// All values of a tree in key order, decoded (for listings and verify), durable batches
+    /// not yet in the tree included.
     pub fn scan<T: serde::de::DeserializeOwned>(
         &self,
         t: TreeId,
     ) -> impl Iterator<Item = DomainResult<(Vec<u8>, T)>> + '_ {
-        self.tree(t).iter().map(|r| {
-            let (k, v) = r.map_err(storage_err)?;
+        let pending = self.inner.batcher.durable_writes(t as u8);
+        let tree = self
+            .tree(t)
+            .iter()
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v)).map_err(storage_err));
+        merge::Merged::new(tree, pending).map(|r| {
+            let (k, v) = r?;
             let val = codec::decode(&v).map_err(storage_err)?;
-            Ok((k.to_vec(), val))
+            Ok((k, val))
         })
     }
 
@@ -427,6 +436,61 @@ mod tests {
         });
         assert_eq!(store.wallet_ids("D1").unwrap().len(), 400);
         assert_eq!(store.count(Counted::Wallets).unwrap(), 400);
+    }
+
+    #[test]
+    fn a_journal_record_left_by_a_crash_is_written_into_the_trees_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A crash after the journal record of a batch was flushed, before it was applied.
+            let db = sled::open(dir.path()).unwrap();
+            let w = codec::encode(&wallet("W9", "D9"));
+            let ids = codec::encode(&vec!["W9".to_string()]);
+            let counts = write_counts(&[0, 0, 0, 1, 0, 0, 0]);
+            let writes = [
+                (TreeId::Wallets as u8, &b"W9"[..], Some(w.as_slice())),
+                (
+                    TreeId::IdxWalletsByCard as u8,
+                    &b"D9"[..],
+                    Some(ids.as_slice()),
+                ),
+                (TreeId::Meta as u8, COUNTS_KEY, Some(counts.as_slice())),
+                (TreeId::Tokens as u8, &b"gone"[..], None),
+            ];
+            db.open_tree("tokens").unwrap().insert("gone", "x").unwrap();
+            db.open_tree(batch::JOURNAL)
+                .unwrap()
+                .insert(
+                    7u64.to_be_bytes(),
+                    codec::encode_journal(writes.iter().copied()),
+                )
+                .unwrap();
+            db.flush().unwrap();
+        }
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        assert_eq!(store.wallet("W9").unwrap().unwrap().device_id, "D9");
+        assert_eq!(store.wallet_ids("D9").unwrap(), vec!["W9".to_string()]);
+        assert_eq!(store.count(Counted::Wallets).unwrap(), 1);
+        assert!(store.tree(TreeId::Tokens).get("gone").unwrap().is_none());
+        assert_eq!(store.inner.db.open_tree(batch::JOURNAL).unwrap().len(), 0);
+    }
+
+    #[test]
+    fn applied_batches_leave_the_journal_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        for i in 0..20 {
+            store
+                .transact(|tx| tx.insert_wallet(&wallet(&format!("W{i}"), "D1")))
+                .unwrap();
+        }
+        let journal = store.inner.db.open_tree(batch::JOURNAL).unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !journal.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(journal.is_empty());
+        assert_eq!(store.tree(TreeId::Wallets).len(), 20);
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Writes exist only on [`Tx`], and every write keeps its index entries and counters in step,
 //! so a caller cannot store an entity without its indexes.
 
-use super::batch::Overlay;
+use super::batch::{Overlay, Sealed};
 use super::{
     codec, kit_key, read_counts, storage_err, write_counts, Counted, Owner, Store, TreeId,
     COUNTS_KEY,
@@ -13,6 +13,7 @@ use crate::domain::model::*;
 use serde::{de::DeserializeOwned, Serialize};
 use sled::IVec;
 use std::cell::RefCell;
+use std::sync::Arc;
 
 /// A failed step inside a transaction: a domain error (or storage failure) that aborts it, so
 /// none of its writes are kept.
@@ -103,7 +104,11 @@ pub trait Reader {
 
 impl Reader for Store {
     type Err = DomainError;
+    /// Durable batches not yet in the trees first, then sled: never what a crash could take back.
     fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, DomainError> {
+        if let Some(v) = self.inner.batcher.durable_value(t as u8, key) {
+            return Ok(v);
+        }
         self.tree(t).get(key).map_err(storage_err)
     }
 }
@@ -113,7 +118,8 @@ impl Reader for Store {
 pub struct Tx<'a> {
     store: &'a Store,
     gathering: &'a Overlay,
-    applying: Option<&'a Overlay>,
+    /// Sealed batches not yet in the trees, newest first.
+    sealed: Vec<Arc<Sealed>>,
     own: RefCell<Overlay>,
 }
 
@@ -127,10 +133,10 @@ impl Reader for Tx<'_> {
         if let Some(v) = self.gathering.get(&k) {
             return Ok(v.clone());
         }
-        if let Some(v) = self.applying.and_then(|a| a.get(&k)) {
+        if let Some(v) = self.sealed.iter().find_map(|s| s.writes.get(&k)) {
             return Ok(v.clone());
         }
-        Ok(self.store.raw(t, key)?)
+        Ok(self.store.tree(t).get(key).map_err(storage_err)?)
     }
 }
 
@@ -138,12 +144,12 @@ impl<'a> Tx<'a> {
     pub(super) fn new(
         store: &'a Store,
         gathering: &'a Overlay,
-        applying: Option<&'a Overlay>,
+        sealed: Vec<Arc<Sealed>>,
     ) -> Tx<'a> {
         Tx {
             store,
             gathering,
-            applying,
+            sealed,
             own: RefCell::new(Overlay::new()),
         }
     }
