@@ -2,8 +2,9 @@
 //! enrollment through the use case (its transaction included), one wallet attach, lookups by
 //! each key, and a raw sled multi-tree transaction as the storage ceiling.
 //!
-//! `cargo bench --bench hot_paths` (durability "os" inside the use cases: flushing is measured
-//! separately by `raw_tx_flush`, which flushes after every transaction).
+//! `cargo bench --bench hot_paths` (durability "os" inside the use cases, except
+//! `enroll_use_case_flush`, which is the same enrollment answered only once on disk; compare
+//! it with `raw_tx_6_trees_flush`, one raw transaction flushed after each).
 
 mod common;
 
@@ -18,11 +19,14 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
-fn ctx(dir: &std::path::Path) -> Ctx {
+fn ctx(dir: &std::path::Path, durability: &str) -> Ctx {
     let root = env!("CARGO_MANIFEST_DIR");
     let text = std::fs::read_to_string(format!("{root}/config.toml"))
         .unwrap()
-        .replace("durability = \"flush\"", "durability = \"os\"")
+        .replace(
+            "durability = \"flush\"",
+            &format!("durability = \"{durability}\""),
+        )
         .replace(
             "data_dir = \"data/db\"",
             &format!("data_dir = {:?}", dir.display().to_string()),
@@ -40,7 +44,7 @@ fn body(i: u64) -> Vec<u8> {
 
 fn benches(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
-    let ctx = ctx(&dir.path().join("db"));
+    let ctx = ctx(&dir.path().join("db"), "os");
     let rt = actix_rt::Runtime::new().unwrap();
     let client = ctx.config.client("sandbox").unwrap().clone();
     let program = ctx.config.program("SANDBOX").unwrap().clone();
@@ -80,6 +84,26 @@ fn benches(c: &mut Criterion) {
             assert_eq!(r.status, 200);
         })
     });
+
+    {
+        let flushed = self::ctx(&dir.path().join("db-flush"), "flush");
+        c.bench_function("enroll_use_case_flush", |b| {
+            b.iter(|| {
+                let i = SEQ.fetch_add(1, Ordering::Relaxed);
+                let rid = uuid::Uuid::new_v4().to_string();
+                let r = rt
+                    .block_on(issuebox::ops::enroll::enroll(
+                        &flushed,
+                        &client,
+                        "SANDBOX",
+                        &rid,
+                        &body(i),
+                    ))
+                    .unwrap();
+                assert_eq!(r.status, 200);
+            })
+        });
+    }
 
     // Cards for attach and lookups.
     let mut cards = Vec::new();
