@@ -109,6 +109,11 @@ fn fill(db: &std::path::Path, n: u64) {
         started.elapsed().as_secs_f64(),
         n as f64 / started.elapsed().as_secs_f64()
     );
+    // Close as the server does on a clean stop: drop the store, then checkpoint it.
+    drop(ctx);
+    let t = Instant::now();
+    issuebox::store::Store::checkpoint(db).unwrap();
+    println!("checkpoint at stop: {:.2} s", t.elapsed().as_secs_f64());
 }
 
 fn rss_kib(pid: u32) -> u64 {

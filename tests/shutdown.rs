@@ -95,6 +95,12 @@ fn sigterm_under_load_finishes_what_it_answered_and_loses_nothing() {
     });
     let signalled = signalled.unwrap();
     assert_eq!(exit, Some(0), "exit code after SIGTERM\n{}", s.log());
+    assert!(
+        s.log()
+            .contains("store checkpointed for a quick next start"),
+        "a clean stop leaves a sled snapshot behind\n{}",
+        s.log()
+    );
     verify(&s);
 
     let outcomes = outcomes.into_inner().unwrap();

@@ -193,12 +193,7 @@ impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path, durability: Durability) -> DomainResult<Store> {
         std::fs::create_dir_all(dir).map_err(storage_err)?;
-        let db = sled::Config::new()
-            .path(dir)
-            .cache_capacity(512 * 1024 * 1024)
-            .flush_every_ms(Some(500))
-            .open()
-            .map_err(storage_err)?;
+        let db = sled_config(dir).open().map_err(storage_err)?;
         let trees = TreeId::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -218,6 +213,15 @@ impl Store {
                 batcher,
             }),
         })
+    }
+
+    /// Opens and closes the store at `dir` once more, after it was closed cleanly, so that the
+    /// next start is quick: sled 0.34 writes its snapshot (where every page is) only while
+    /// opening, so a start otherwise re-reads all the log written since the previous start.
+    /// Fails if the store is still open in this process.
+    pub fn checkpoint(dir: &Path) -> DomainResult<()> {
+        drop(sled_config(dir).open().map_err(storage_err)?);
+        Ok(())
     }
 
     pub fn durability(&self) -> Durability {
@@ -351,6 +355,13 @@ impl Drop for Inner {
         self.batcher.stop();
         let _ = self.db.flush();
     }
+}
+
+fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(512 * 1024 * 1024)
+        .flush_every_ms(Some(500))
 }
 
 /// The one `meta` key holding every counter: one key, so a request that creates a user, an
