@@ -33,6 +33,7 @@ pub struct EnrollmentRequest {
     pub terms_acceptances: Option<Vec<TermsAcceptance>>,
     /// Becomes the card-number alias (CNA) of the issued card: 1-24 characters, never a
     /// Luhn-valid 13-19 digit run.
+    #[schema(min_length = 1, max_length = 24)]
     pub card_alias: Option<String>,
     pub request_physical_card: Option<bool>,
     pub instant_issue: Option<InstantIssue>,
@@ -52,8 +53,11 @@ pub struct UserData {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileData {
+    #[schema(max_length = 35)]
     pub first_name: Option<String>,
+    #[schema(max_length = 25)]
     pub middle_name: Option<String>,
+    #[schema(max_length = 35)]
     pub last_name: Option<String>,
     pub addresses: Option<Vec<AddressIn>>,
 }
@@ -65,10 +69,15 @@ pub struct AddressIn {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     pub is_default: Option<bool>,
+    #[schema(max_length = 50)]
     pub address_line1: Option<String>,
+    #[schema(max_length = 50)]
     pub address_line2: Option<String>,
+    #[schema(max_length = 35)]
     pub city: Option<String>,
+    #[schema(pattern = "^[A-Za-z]{2}$")]
     pub state: Option<String>,
+    #[schema(pattern = "^([0-9]{5}|[0-9]{5}-[0-9]{4}|[0-9]{9})$")]
     pub zip_code: Option<String>,
 }
 
@@ -76,8 +85,10 @@ pub struct AddressIn {
 #[serde(rename_all = "camelCase")]
 pub struct IdentifyingData {
     /// YYYY-MM-DD.
+    #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date_of_birth: Option<String>,
     /// Nine digits. Never stored in the clear, never logged.
+    #[schema(pattern = "^[0-9]{9}$")]
     pub ssn: Option<String>,
     /// Last four digits of the SSN; accepted alone only on upgrade.
     pub ssn_suffix: Option<String>,
@@ -112,6 +123,7 @@ pub struct InstantIssue {
     #[serde(rename = "type")]
     pub kind: Option<String>,
     /// The kit's mapping identifier: 1-64 of `[A-Za-z0-9_-]`.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub mapping_identifier: Option<String>,
 }
 

@@ -34,8 +34,8 @@ pub async fn enroll(
     let program = ctx.config.program(program_code).ok_or(E::ProgramUnknown)?;
     super::auth::check_program(client, program_code)?;
     let value: serde_json::Value = crate::domain::json::parse(body)?;
-    let req: EnrollmentRequest = crate::domain::json::from_value(value.clone())?;
     let digest = idempotency::digest(&value);
+    let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
     let key = enrollment_key(&client.id, program_code, request_id);
     let _claim = idempotency::claim(ctx, &key, program_code, req.ssn())?;
     let upgrade_account = req

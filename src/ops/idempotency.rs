@@ -14,29 +14,29 @@ use crate::store::Reader;
 use serde_json::Value;
 
 /// SHA-256 of the canonical JSON of a body: equal for bodies equal as JSON, key order ignored.
+/// Streams the canonical form into the hash, without building it.
 pub fn digest(v: &Value) -> [u8; 32] {
     use sha2::Digest;
-    sha2::Sha256::digest(canonical(v).as_bytes()).into()
-}
-
-/// Canonical JSON: object keys sorted at every depth, no insignificant white space.
-pub fn canonical(v: &Value) -> String {
-    fn sort(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let mut keys: Vec<&String> = m.keys().collect();
-                keys.sort();
-                let mut out = serde_json::Map::new();
-                for k in keys {
-                    out.insert(k.clone(), sort(&m[k]));
-                }
-                Value::Object(out)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sort).collect()),
-            other => other.clone(),
+    struct Hashing(sha2::Sha256);
+    impl std::io::Write for Hashing {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.update(b);
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
         }
     }
-    sort(v).to_string()
+    let mut h = Hashing(sha2::Sha256::new());
+    serde_json::to_writer(&mut h, v).expect("a JSON value always serialises");
+    h.0.finalize().into()
+}
+
+/// Canonical JSON: object keys sorted at every depth, no insignificant white space. serde_json's
+/// `Map` is a `BTreeMap` (its `preserve_order` feature is off), so a value serialises with its
+/// keys sorted; the test below fails if that ever changes.
+pub fn canonical(v: &Value) -> String {
+    v.to_string()
 }
 
 /// Claims the request's requestId and (when given) the SSN in the program.
@@ -83,6 +83,11 @@ mod tests {
         let c: Value =
             serde_json::from_str(r#"{"a":{"x":null,"y":[{"p":2,"q":2}]},"b":1}"#).unwrap();
         assert_ne!(canonical(&a), canonical(&c));
+        assert_eq!(digest(&a), digest(&b));
+        assert_ne!(digest(&a), digest(&c));
+        use sha2::Digest;
+        let direct: [u8; 32] = sha2::Sha256::digest(canonical(&a).as_bytes()).into();
+        assert_eq!(digest(&a), direct);
     }
 
     #[test]

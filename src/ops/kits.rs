@@ -16,20 +16,23 @@ pub const MAX_KITS_PER_LOAD: usize = 1000;
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct KitIn {
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
     pub mapping_identifier: String,
     pub product_code: String,
     /// 10-24 characters of `[A-Za-z0-9_-]`; generated when absent.
     #[serde(rename = "packID")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{10,24}$")]
     pub pack_id: Option<String>,
 }
 
 #[derive(Debug, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct GenerateKits {
-    /// 1-1000.
+    #[schema(minimum = 1, maximum = 1000)]
     pub count: usize,
     pub product_code: String,
     /// Mapping identifiers are the prefix followed by a seven-digit sequence number.
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,40}$")]
     pub prefix: String,
 }
 
@@ -38,6 +41,7 @@ pub struct GenerateKits {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"packages": [{"mappingIdentifier": "KIT0000001", "productCode": "GPR100", "packID": "PACK000001"}]}))]
 pub struct LoadKits {
+    #[schema(min_items = 1, max_items = 1000)]
     pub packages: Option<Vec<KitIn>>,
     pub generate: Option<GenerateKits>,
 }

@@ -6,24 +6,28 @@
 //! one at a time, which is what makes rules such as the 15-wallet cap hold.
 //!
 //! Two threads take it from there:
-//! - the **journal** thread seals the gathering batch, writes it to the `journal` tree as ONE
-//!   sled key (atomic on its own), flushes under `durability = "flush"`, and only then are the
-//!   batch's requests answered;
+//! - the **journal** thread seals the gathering batch, writes it as ONE key (atomic on its own)
+//!   to the journal — a small sled database of its own beside the trees — flushes the journal
+//!   under `durability = "flush"`, and only then are the batch's requests answered;
 //! - the **applier** thread writes each sealed batch into the entity and index trees with plain
-//!   sled inserts, then removes its journal key.
+//!   sled inserts, flushes the trees every few milliseconds, and then removes the journal records
+//!   of the batches they now hold.
 //!
 //! Why not one sled transaction per batch (the house plan's "one multi-tree transaction"):
-//! a sled 0.34 transaction takes a global write lock that stalls every reader in the process
-//! for its whole duration (about 0.6 ms per enrollment batch), reads every key it writes, and
-//! keeps the apply on the answer's critical path. The journal record gives the same promise —
-//! a request's writes are one atomic sled write, durable before the answer — while the apply
-//! runs beside the next batch's flush, and readers never wait on a lock.
+//! a sled 0.34 transaction takes a process-wide write lock that stalls every reader for its
+//! whole duration (about 0.6 ms per enrollment batch), reads every key it writes, and keeps the
+//! apply on the answer's critical path. The journal record gives the same promise — a request's
+//! writes are one atomic sled write, on disk before the answer — while the apply runs beside the
+//! next batch's flush and readers never wait on a lock. (No `apply_batch` or transaction may be
+//! used anywhere: either switches sled's lock on for the whole process.)
 //!
-//! Crash safety rests on sled recovering a prefix of its log (its segment recovery cuts at the
-//! first tear, see `pagecache/segment.rs`): a batch's journal key is written before any of its
-//! tree writes and removed after all of them, so after a crash every batch whose tree writes may
-//! be partial still has its journal record, and [`replay`] writes it again at start-up (writes
-//! are whole values, so replaying in order is idempotent).
+//! Crash safety: a batch's tree writes are issued only after its journal record is on disk (the
+//! journal thread flushed it, or under `os` the applier flushes the journal first), and a record
+//! is removed only after a flush of the trees that holds all of the batch. So after a crash every
+//! batch whose tree writes may be partial still has its record, and [`replay`] writes it again
+//! at start-up, oldest first (writes are whole values, so replaying is idempotent). Records are
+//! removed in generation order, and sled recovers a prefix of its log (its segment recovery cuts
+//! at the first tear), so no record survives a crash that removed a later one.
 //!
 //! Readers: a closure ([`super::Tx`]) sees every sealed batch; a plain read ([`super::Store`])
 //! sees only sealed batches that are durable, so it never shows what a crash could take back.
@@ -102,14 +106,16 @@ pub(super) struct Batcher {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
-/// Name of the tree holding journal records, keyed by big-endian generation.
-pub(super) const JOURNAL: &str = "journal";
+/// Directory of the journal's own sled database, inside the store's: journal records are
+/// short-lived, and kept apart their space is reused at once instead of leaving garbage among
+/// the entity trees' pages. Records are keyed by big-endian generation.
+pub(super) const JOURNAL_DIR: &str = "journal";
 
 impl Batcher {
     pub(super) fn start(
         db: sled::Db,
         trees: Vec<sled::Tree>,
-        journal: sled::Tree,
+        journal: sled::Db,
         durability: Durability,
     ) -> Arc<Batcher> {
         let (durable, _) = watch::channel(Durable {
@@ -135,12 +141,12 @@ impl Batcher {
         let journal2 = journal.clone();
         let j = std::thread::Builder::new()
             .name("issuebox-journal".into())
-            .spawn(move || journaler.run_journal(db, journal2, durability, to_applier))
+            .spawn(move || journaler.run_journal(journal2, durability, to_applier))
             .expect("spawn journal thread");
         let applier = b.clone();
         let a = std::thread::Builder::new()
             .name("issuebox-apply".into())
-            .spawn(move || applier.run_applier(trees, journal, applier_rx))
+            .spawn(move || applier.run_applier(db, trees, journal, durability, applier_rx))
             .expect("spawn applier thread");
         b.threads.lock().extend([j, a]);
         b
@@ -248,8 +254,7 @@ impl Batcher {
 
     fn run_journal(
         &self,
-        db: sled::Db,
-        journal: sled::Tree,
+        journal: sled::Db,
         durability: Durability,
         to_applier: std::sync::mpsc::Sender<Arc<Sealed>>,
     ) {
@@ -289,9 +294,9 @@ impl Batcher {
                     .map_err(|e| log::error!("writing a journal record failed: {e}"))
                     .is_ok();
                 if healthy && durability == Durability::Flush {
-                    healthy = db
+                    healthy = journal
                         .flush()
-                        .map_err(|e| log::error!("flush failed: {e}"))
+                        .map_err(|e| log::error!("flushing the journal failed: {e}"))
                         .is_ok();
                 }
                 let s = &self.stats;
@@ -314,40 +319,84 @@ impl Batcher {
         }
     }
 
+    /// Applies batches in order; removes their journal records once the trees holding them
+    /// are flushed (at most every [`TREE_FLUSH_EVERY`], and when stopping).
     fn run_applier(
         &self,
+        db: sled::Db,
         trees: Vec<sled::Tree>,
-        journal: sled::Tree,
+        journal: sled::Db,
+        durability: Durability,
         batches: std::sync::mpsc::Receiver<Arc<Sealed>>,
     ) {
-        for sealed in batches {
+        use std::sync::mpsc::RecvTimeoutError;
+        let mut unflushed: Vec<u64> = Vec::new();
+        let mut last_flush = Instant::now();
+        loop {
+            let (next, stopping) = match batches.recv_timeout(TREE_FLUSH_EVERY) {
+                Ok(s) => (Some(s), false),
+                Err(RecvTimeoutError::Timeout) => (None, false),
+                Err(RecvTimeoutError::Disconnected) => (None, true),
+            };
             if self.failed.load(Acquire) {
+                if stopping {
+                    return;
+                }
                 continue;
             }
-            let started = Instant::now();
-            let applied = apply(&trees, &sealed.writes)
-                .and_then(|()| journal.remove(sealed.generation.to_be_bytes()).map(|_| ()));
-            match applied {
-                Ok(()) => {
-                    let mut q = self.sealed.write();
-                    debug_assert_eq!(q.front().map(|s| s.generation), Some(sealed.generation));
-                    q.pop_front();
+            if let Some(sealed) = next {
+                let started = Instant::now();
+                // Under `os` the journal thread did not flush: the record must be on disk
+                // before any of the batch's tree writes can be.
+                let applied = (if durability == Durability::Os {
+                    journal.flush().map(|_| ())
+                } else {
+                    Ok(())
+                })
+                .and_then(|()| apply(&trees, &sealed.writes));
+                match applied {
+                    Ok(()) => {
+                        let mut q = self.sealed.write();
+                        debug_assert_eq!(q.front().map(|s| s.generation), Some(sealed.generation));
+                        q.pop_front();
+                        unflushed.push(sealed.generation);
+                    }
+                    Err(e) => {
+                        // The batch stays visible and journaled; a restart replays it.
+                        log::error!(
+                            "applying a batch of {} writes failed: {e}",
+                            sealed.writes.len()
+                        );
+                        self.failed.store(true, Release);
+                        continue;
+                    }
                 }
-                Err(e) => {
-                    // The batch stays visible and journaled; a restart replays it.
-                    log::error!(
-                        "applying a batch of {} writes failed: {e}",
-                        sealed.writes.len()
-                    );
-                    self.failed.store(true, Release);
-                }
+                self.stats
+                    .apply_nanos
+                    .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
             }
-            self.stats
-                .apply_nanos
-                .fetch_add(started.elapsed().as_nanos() as u64, Relaxed);
+            if !unflushed.is_empty() && (stopping || last_flush.elapsed() >= TREE_FLUSH_EVERY) {
+                let retired = db.flush().and_then(|_| {
+                    unflushed
+                        .iter()
+                        .try_for_each(|g| journal.remove(g.to_be_bytes()).map(|_| ()))
+                });
+                match retired {
+                    Ok(()) => unflushed.clear(),
+                    Err(e) => log::warn!("retiring journal records failed (kept for replay): {e}"),
+                }
+                last_flush = Instant::now();
+            }
+            if stopping {
+                let _ = journal.flush();
+                return;
+            }
         }
     }
 }
+
+/// How often the applier flushes the trees and retires the journal records they now hold.
+const TREE_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
 
 /// Writes one batch into the trees.
 fn apply(trees: &[sled::Tree], writes: &Overlay) -> sled::Result<()> {
@@ -361,15 +410,15 @@ fn apply(trees: &[sled::Tree], writes: &Overlay) -> sled::Result<()> {
     Ok(())
 }
 
-/// Writes every journal record left by a crash into the trees, oldest first, then removes it.
-/// Answers how many records there were.
+/// Writes every journal record left by a crash into the trees, oldest first, flushes them, then
+/// removes the records. Answers how many records there were.
 pub(super) fn replay(
     db: &sled::Db,
     trees: &[sled::Tree],
-    journal: &sled::Tree,
+    journal: &sled::Db,
 ) -> DomainResult<usize> {
     let err = |e: &dyn std::fmt::Display| DomainError::Storage(format!("journal replay: {e}"));
-    let mut n = 0;
+    let mut keys = Vec::new();
     for r in journal.iter() {
         let (k, v) = r.map_err(|e| err(&e))?;
         for (t, key, value) in codec::decode_journal(&v).map_err(|e| err(&e))? {
@@ -382,11 +431,14 @@ pub(super) fn replay(
             }
             .map_err(|e| err(&e))?;
         }
-        journal.remove(k).map_err(|e| err(&e))?;
-        n += 1;
+        keys.push(k);
     }
-    if n > 0 {
+    if !keys.is_empty() {
         db.flush().map_err(|e| err(&e))?;
+        for k in &keys {
+            journal.remove(k).map_err(|e| err(&e))?;
+        }
+        journal.flush().map_err(|e| err(&e))?;
     }
-    Ok(n)
+    Ok(keys.len())
 }

@@ -184,6 +184,8 @@ pub struct Store {
 
 struct Inner {
     db: sled::Db,
+    /// The batch journal's own database (see [`batch`]).
+    journal: sled::Db,
     trees: Vec<sled::Tree>,
     durability: Durability,
     batcher: Arc<Batcher>,
@@ -199,15 +201,16 @@ impl Store {
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_err)?;
-        let journal = db.open_tree(batch::JOURNAL).map_err(storage_err)?;
+        let journal = journal_config(dir).open().map_err(storage_err)?;
         let replayed = batch::replay(&db, &trees, &journal)?;
         if replayed > 0 {
             log::warn!("wrote {replayed} journaled batches left by a crash into the store");
         }
-        let batcher = Batcher::start(db.clone(), trees.clone(), journal, durability);
+        let batcher = Batcher::start(db.clone(), trees.clone(), journal.clone(), durability);
         Ok(Store {
             inner: Arc::new(Inner {
                 db,
+                journal,
                 trees,
                 durability,
                 batcher,
@@ -221,6 +224,7 @@ impl Store {
     /// Fails if the store is still open in this process.
     pub fn checkpoint(dir: &Path) -> DomainResult<()> {
         drop(sled_config(dir).open().map_err(storage_err)?);
+        drop(journal_config(dir).open().map_err(storage_err)?);
         Ok(())
     }
 
@@ -271,6 +275,7 @@ impl Store {
 
     /// Flushes everything to disk now, blocking.
     pub fn flush(&self) -> DomainResult<()> {
+        self.inner.journal.flush().map_err(storage_err)?;
         self.inner.db.flush().map(|_| ()).map_err(storage_err)
     }
 
@@ -309,7 +314,7 @@ impl Store {
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.inner.db.size_on_disk().unwrap_or(0)
+        self.inner.db.size_on_disk().unwrap_or(0) + self.inner.journal.size_on_disk().unwrap_or(0)
     }
 
     /// All values of a tree in key order, decoded (for listings and verify), durable batches
@@ -355,6 +360,13 @@ impl Drop for Inner {
         self.batcher.stop();
         let _ = self.db.flush();
     }
+}
+
+fn journal_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir.join(batch::JOURNAL_DIR))
+        .cache_capacity(16 * 1024 * 1024)
+        .flush_every_ms(Some(500))
 }
 
 fn sled_config(dir: &Path) -> sled::Config {
@@ -469,13 +481,21 @@ mod tests {
                 (TreeId::Tokens as u8, &b"gone"[..], None),
             ];
             db.open_tree("tokens").unwrap().insert("gone", "x").unwrap();
-            db.open_tree(batch::JOURNAL)
-                .unwrap()
+            let journal = journal_config(dir.path()).open().unwrap();
+            journal
                 .insert(
                     7u64.to_be_bytes(),
                     codec::encode_journal(writes.iter().copied()),
                 )
                 .unwrap();
+            // Two later records writing one key: replayed in order, the newer value stays.
+            for (g, v) in [(8u64, &b"older"[..]), (9, &b"newer"[..])] {
+                let w = [(TreeId::Tokens as u8, &b"t"[..], Some(v))];
+                journal
+                    .insert(g.to_be_bytes(), codec::encode_journal(w.iter().copied()))
+                    .unwrap();
+            }
+            journal.flush().unwrap();
             db.flush().unwrap();
         }
         let store = Store::open(dir.path(), Durability::Flush).unwrap();
@@ -483,7 +503,11 @@ mod tests {
         assert_eq!(store.wallet_ids("D9").unwrap(), vec!["W9".to_string()]);
         assert_eq!(store.count(Counted::Wallets).unwrap(), 1);
         assert!(store.tree(TreeId::Tokens).get("gone").unwrap().is_none());
-        assert_eq!(store.inner.db.open_tree(batch::JOURNAL).unwrap().len(), 0);
+        assert_eq!(
+            store.tree(TreeId::Tokens).get("t").unwrap().as_deref(),
+            Some(&b"newer"[..])
+        );
+        assert_eq!(store.inner.journal.len(), 0);
     }
 
     #[test]
@@ -495,7 +519,7 @@ mod tests {
                 .transact(|tx| tx.insert_wallet(&wallet(&format!("W{i}"), "D1")))
                 .unwrap();
         }
-        let journal = store.inner.db.open_tree(batch::JOURNAL).unwrap();
+        let journal = &store.inner.journal;
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
         while !journal.is_empty() && std::time::Instant::now() < deadline {
             std::thread::sleep(std::time::Duration::from_millis(5));
