@@ -41,7 +41,8 @@ pub struct GenerateKits {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"packages": [{"mappingIdentifier": "KIT0000001", "productCode": "GPR100", "packID": "PACK000001"}]}))]
 pub struct LoadKits {
-    #[schema(min_items = 1, max_items = 1000)]
+    /// 1-1000 kits, within `max_body_bytes`.
+    #[schema(min_items = 1)]
     pub packages: Option<Vec<KitIn>>,
     pub generate: Option<GenerateKits>,
 }
