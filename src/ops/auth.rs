@@ -39,6 +39,31 @@ fn token_hash(token: &str) -> [u8; 32] {
     Sha256::digest(token.as_bytes()).into()
 }
 
+/// Grants already read from the store, by token hash, so that authenticating a request does not
+/// read the store each time. Tokens are never revoked before they expire, so a cached grant is
+/// exactly the stored one; expiry is checked at every use.
+#[derive(Default)]
+pub struct TokenCache {
+    grants: parking_lot::RwLock<std::collections::HashMap<[u8; 32], TokenGrant>>,
+}
+
+/// Grants kept at most; the cache starts over when full.
+const MAX_CACHED_TOKENS: usize = 10_000;
+
+impl TokenCache {
+    fn get(&self, hash: &[u8; 32]) -> Option<TokenGrant> {
+        self.grants.read().get(hash).cloned()
+    }
+
+    fn put(&self, hash: [u8; 32], grant: TokenGrant) {
+        let mut g = self.grants.write();
+        if g.len() >= MAX_CACHED_TOKENS {
+            g.clear();
+        }
+        g.insert(hash, grant);
+    }
+}
+
 /// Checks client credentials, looking at every client so the time taken does not tell which
 /// ids exist.
 pub fn check_client<'a>(
@@ -86,11 +111,19 @@ pub fn authenticate(ctx: &Ctx, token: &str, scope: Scope) -> Result<ClientConfig
     if token.is_empty() || token.len() > 128 {
         return Err(AuthFailure::Unrecognised);
     }
-    let grant = ctx
-        .store
-        .token(&token_hash(token))
-        .map_err(|_| AuthFailure::Unrecognised)?
-        .ok_or(AuthFailure::Unrecognised)?;
+    let hash = token_hash(token);
+    let grant = match ctx.tokens.get(&hash) {
+        Some(g) => g,
+        None => {
+            let g = ctx
+                .store
+                .token(&hash)
+                .map_err(|_| AuthFailure::Unrecognised)?
+                .ok_or(AuthFailure::Unrecognised)?;
+            ctx.tokens.put(hash, g.clone());
+            g
+        }
+    };
     if grant.expires_at <= now() {
         return Err(AuthFailure::Unrecognised);
     }

@@ -33,6 +33,8 @@ pub struct Ctx {
     pub inflight: Arc<inflight::InFlight>,
     /// The OFAC SDN list enrollments are screened against.
     pub sdn: Arc<SdnList>,
+    /// Bearer-token grants already read from the store.
+    pub tokens: Arc<auth::TokenCache>,
 }
 
 impl Ctx {
@@ -54,6 +56,7 @@ impl Ctx {
             faults: Arc::default(),
             inflight: Arc::default(),
             sdn: Arc::new(sdn),
+            tokens: Arc::default(),
         })
     }
 }
