@@ -39,7 +39,7 @@ impl CommitCounters {
         CommitCounters {
             batches: int(
                 "issuebox_commit_batches_total",
-                "Batches the committer applied (one sled transaction each)",
+                "Batches journaled (one journal record and, under durability = flush, one flush each)",
             ),
             requests: int(
                 "issuebox_commit_requests_total",
@@ -51,11 +51,11 @@ impl CommitCounters {
             ),
             apply_seconds: float(
                 "issuebox_commit_apply_seconds_total",
-                "Time spent applying batches to sled",
+                "Time the applier spent writing journaled batches into the trees",
             ),
             flush_seconds: float(
                 "issuebox_commit_flush_seconds_total",
-                "Time spent flushing batches to disk",
+                "Time spent writing and flushing journal records",
             ),
         }
     }

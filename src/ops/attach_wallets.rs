@@ -2,8 +2,8 @@
 //!
 //! Rows 1-12 of the device table look at the request alone and run before the store is touched.
 //! Rows 13-25 (card resolution, plan rules, the cap, the writes) run inside one store
-//! transaction, so the 15-wallet cap and the plan rules hold under concurrent requests for one
-//! card: a concurrent writer of the same card's wallet list makes sled retry the transaction.
+//! transaction ([`crate::store::Store::commit`]), and the store runs such closures one at a
+//! time, so the 15-wallet cap and the plan rules hold under concurrent requests for one card.
 //! A sandbox fault aborts that transaction, so nothing of the request is left behind.
 
 use super::device_lookup::{check_len, given, DeviceKeys, Lookup};

@@ -1,5 +1,6 @@
 //! The embedded store: sled trees for every entity, secondary-index trees, counters, typed
-//! access, one multi-tree transaction per request, group-committed durability and `verify`.
+//! access, all-or-nothing requests (one journal record per batch of requests, see [`batch`]),
+//! group-committed durability and `verify`.
 //!
 //! Key layout (all keys are raw bytes; `\0` separates parts that may vary in length):
 //!
@@ -16,9 +17,10 @@
 //! | idx_ssn | program `\0` HMAC of the SSN | user id |
 //! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
 //!
-//! Index values are lists or owners rather than one key per pair because sled transactions can
-//! only get and put single keys: a rule such as the 15-wallet cap must read a card's wallets
-//! inside the same transaction that adds one.
+//! Index values are lists or owners rather than one key per pair: a rule such as the 15-wallet
+//! cap reads a card's wallets with one get inside the same closure that adds one, and the
+//! store's layered view answers single keys (range scans merge pending writes only in
+//! [`Store::scan`]).
 
 mod batch;
 pub mod codec;
