@@ -484,6 +484,34 @@ fn hostile_bodies_never_get_a_5xx_and_refusals_write_nothing() {
     assert_eq!(s.stop(), 0);
 }
 
+#[test]
+fn a_json_array_in_place_of_the_body_object_is_refused_everywhere() {
+    // serde fills a struct from an array by position, so `[]` used to pass as a body of
+    // defaults (schemathesis found `PUT /sandbox/faults` answering 200 to it).
+    let s = Server::start();
+    let (card, wallet) = fixtures(&s);
+    let t = Target {
+        agent: ureq::AgentBuilder::new()
+            .timeout(Duration::from_secs(30))
+            .build(),
+        bearer: format!("Bearer {}", s.token()),
+        basic: basic("sandbox", "sandbox-secret"),
+        s,
+    };
+    for ep in endpoints(&card, &wallet, "no-such-user") {
+        if ep.path.ends_with("/replace") {
+            continue; // takes no body: whatever is sent is ignored
+        }
+        for body in [&b"[]"[..], b"[true, false, true, true]"] {
+            let before = t.counts();
+            let (status, ct, text) = t.send(&ep, body).unwrap();
+            assert_eq!(status, 400, "{} {}: {text}", ep.method, ep.path);
+            check_envelope(ep.dialect, status, &ct, &text).unwrap();
+            assert_eq!(before, t.counts(), "{} {} wrote", ep.method, ep.path);
+        }
+    }
+}
+
 fn tail(log: &str) -> &str {
     &log[log.len().saturating_sub(4000)..]
 }

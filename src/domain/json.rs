@@ -42,7 +42,14 @@ fn describe(path: String, inner: serde_json::Error) -> DomainError {
 }
 
 /// Parses JSON bytes, naming the field at fault: `userData.profileData: invalid type: …`.
+/// Every request body of the API is a JSON object; a top-level array is refused here because
+/// serde would otherwise fill a struct from it by position (`[]` would be a struct of defaults).
 pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, DomainError> {
+    if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+        return Err(DomainError::MalformedBody(
+            "request body: invalid type: sequence, expected a JSON object".into(),
+        ));
+    }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -61,6 +68,24 @@ pub fn from_value<T: DeserializeOwned>(v: serde_json::Value) -> Result<T, Domain
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_top_level_array_is_refused() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Flags {
+            a: Option<bool>,
+        }
+        for body in [&b"[]"[..], b" \n [true]"] {
+            assert_eq!(
+                parse::<Flags>(body).unwrap_err(),
+                DomainError::MalformedBody(
+                    "request body: invalid type: sequence, expected a JSON object".into()
+                )
+            );
+        }
+        assert!(parse::<Flags>(br#"{"a":true}"#).is_ok());
+    }
 
     #[test]
     fn values_sent_are_not_echoed() {
