@@ -33,7 +33,7 @@ pub async fn enroll(
 ) -> DomainResult<Reply> {
     let program = ctx.config.program(program_code).ok_or(E::ProgramUnknown)?;
     super::auth::check_program(client, program_code)?;
-    let value: serde_json::Value = crate::domain::json::parse(body)?;
+    let value = crate::domain::json::parse_value(body)?;
     let digest = idempotency::digest(&value);
     let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
     let key = enrollment_key(&client.id, program_code, request_id);

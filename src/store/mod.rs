@@ -197,13 +197,13 @@ impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path, durability: Durability) -> DomainResult<Store> {
         std::fs::create_dir_all(dir).map_err(storage_err)?;
-        let db = sled_config(dir).open().map_err(storage_err)?;
+        let db = open_sled(&sled_config(dir)).map_err(storage_err)?;
         let trees = TreeId::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_err)?;
-        let journal = journal_config(dir).open().map_err(storage_err)?;
+        let journal = open_sled(&journal_config(dir)).map_err(storage_err)?;
         let replayed = batch::replay(&db, &trees, &journal)?;
         if replayed > 0 {
             log::warn!("wrote {replayed} journaled batches left by a crash into the store");
@@ -225,8 +225,8 @@ impl Store {
     /// opening, so a start otherwise re-reads all the log written since the previous start.
     /// Fails if the store is still open in this process.
     pub fn checkpoint(dir: &Path) -> DomainResult<()> {
-        drop(sled_config(dir).open().map_err(storage_err)?);
-        drop(journal_config(dir).open().map_err(storage_err)?);
+        drop(open_sled(&sled_config(dir)).map_err(storage_err)?);
+        drop(open_sled(&journal_config(dir)).map_err(storage_err)?);
         Ok(())
     }
 
@@ -361,6 +361,25 @@ impl Drop for Inner {
     fn drop(&mut self) {
         self.batcher.stop();
         let _ = self.db.flush();
+    }
+}
+
+/// Opens a sled database, waiting up to two seconds for its file lock: sled 0.34 releases the
+/// lock only when its background flusher thread has let go of a closed database, a moment
+/// after the last handle is dropped, so opening again right after closing can find it held.
+fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    loop {
+        match config.open() {
+            // sled reports it as `Other` with the lock error in its text.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => return other,
+        }
     }
 }
 
