@@ -408,8 +408,8 @@ fn fixtures(s: &Server) -> (String, String) {
     (id, wallet)
 }
 
-#[test]
-fn hostile_bodies_never_get_a_5xx_and_refusals_write_nothing() {
+/// A started server with a card and a wallet to aim at.
+fn target() -> (Target, String, String) {
     let s = Server::start();
     let (card, wallet) = fixtures(&s);
     let t = Target {
@@ -420,6 +420,12 @@ fn hostile_bodies_never_get_a_5xx_and_refusals_write_nothing() {
         basic: basic("sandbox", "sandbox-secret"),
         s,
     };
+    (t, card, wallet)
+}
+
+#[test]
+fn hostile_bodies_never_get_a_5xx_and_refusals_write_nothing() {
+    let (t, card, wallet) = target();
     let eps = endpoints(&card, &wallet, "no-such-user");
     let strategy = (0..eps.len()).prop_flat_map({
         let eps = eps.clone();
@@ -488,16 +494,7 @@ fn hostile_bodies_never_get_a_5xx_and_refusals_write_nothing() {
 fn a_json_array_in_place_of_the_body_object_is_refused_everywhere() {
     // serde fills a struct from an array by position, so `[]` used to pass as a body of
     // defaults (schemathesis found `PUT /sandbox/faults` answering 200 to it).
-    let s = Server::start();
-    let (card, wallet) = fixtures(&s);
-    let t = Target {
-        agent: ureq::AgentBuilder::new()
-            .timeout(Duration::from_secs(30))
-            .build(),
-        bearer: format!("Bearer {}", s.token()),
-        basic: basic("sandbox", "sandbox-secret"),
-        s,
-    };
+    let (t, card, wallet) = target();
     for ep in endpoints(&card, &wallet, "no-such-user") {
         if ep.path.ends_with("/replace") {
             continue; // takes no body: whatever is sent is ignored
