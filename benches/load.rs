@@ -60,6 +60,7 @@ fn args() -> Args {
 
 struct Server {
     child: Child,
+    pid: u32,
     base: String,
     _dir: tempfile::TempDir,
 }
@@ -114,10 +115,28 @@ fn start_server(durability: &str, workers: usize) -> Server {
     };
     std::thread::spawn(move || for _ in lines {});
     Server {
+        pid: child.id(),
         child,
         base,
         _dir: dir,
     }
+}
+
+/// CPU seconds (user + system) the process `pid` has used so far, from `/proc/<pid>/stat`
+/// (0 where there is no procfs).
+fn cpu_seconds(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // Fields after the command name (which may hold spaces) start at the state, field 3.
+    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = [11, 12]
+        .iter()
+        .filter_map(|i| f.get(*i).and_then(|v| v.parse::<f64>().ok()))
+        .sum();
+    // The kernel reports in clock ticks; USER_HZ is 100 on every Linux target.
+    ticks / 100.0
 }
 
 /// One request of a scenario: method, path, headers, body.
@@ -279,6 +298,7 @@ fn main() {
     let a = args();
     let server = start_server(&a.durability, a.workers);
     let base = server.base.clone();
+    let pid = server.pid;
     let n = a.requests;
     println!(
         "issuebox load: {n} requests per scenario, concurrency {}, durability {}, server workers {}, {} cores",
@@ -309,7 +329,7 @@ fn main() {
             .map(|_| Req { method: "GET", path: "/health".into(), headers: vec![], body: None })
             .collect();
         drive(&client, &base, warm, a.concurrency, &[200]).await;
-        println!("{:<12} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}", "scenario", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "ratio");
+        println!("{:<12} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>11}", "scenario", "requests", "req/s", "p50 ms", "p99 ms", "max ms", "ratio", "server cpu");
         for sc in &a.scenarios {
             let h = |extra: Vec<(&'static str, String)>| {
                 let mut v = vec![("Authorization", auth.clone())];
@@ -427,22 +447,28 @@ fn main() {
                 }
             };
             let before = commit_stats(&client, &base).await;
+            let cpu_before = cpu_seconds(pid);
             let o = drive(&client, &base, reqs, a.concurrency, &ok).await;
+            let cpu = cpu_seconds(pid) - cpu_before;
             let after = commit_stats(&client, &base).await;
             let rps = o.rps();
             if sc == "health" {
                 health_rps = Some(rps);
             }
             let ratio = health_rps.map(|h| format!("{:.0}%", 100.0 * rps / h)).unwrap_or_else(|| "-".into());
+            // The server's CPU time per answered request: steadier than req/s on a noisy
+            // machine, and the figure that bounds throughput once the cores are busy.
+            let cpu_us = 1e6 * cpu / o.latencies_us.len().max(1) as f64;
             println!(
-                "{:<12} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8}",
+                "{:<12} {:>9} {:>10.0} {:>8.2} {:>8.2} {:>8.2} {:>8} {:>8.0} µs",
                 sc,
                 o.latencies_us.len(),
                 rps,
                 o.pct(0.50),
                 o.pct(0.99),
                 o.pct(1.0),
-                ratio
+                ratio,
+                cpu_us
             );
             let d: Vec<f64> = after.iter().zip(&before).map(|(a, b)| a - b).collect();
             if d[0] > 0.0 {
