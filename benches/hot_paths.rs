@@ -20,22 +20,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 static SEQ: AtomicU64 = AtomicU64::new(0);
 
 fn ctx(dir: &std::path::Path, durability: &str) -> Ctx {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let text = std::fs::read_to_string(format!("{root}/config.toml"))
-        .unwrap()
-        .replace(
-            "durability = \"flush\"",
-            &format!("durability = \"{durability}\""),
-        )
-        .replace(
-            "data_dir = \"data/db\"",
-            &format!("data_dir = {:?}", dir.display().to_string()),
-        )
-        .replace(
-            "sdn_file = \"data/ofac/sdn.csv\"",
-            &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
-        );
-    Ctx::open(Config::parse(&text).unwrap()).unwrap()
+    Ctx::open(Config::parse(&common::config_text(dir, durability)).unwrap()).unwrap()
 }
 
 fn body(i: u64) -> Vec<u8> {

@@ -28,21 +28,6 @@ fn arg(name: &str) -> Option<String> {
         .and_then(|i| v.get(i + 1).cloned())
 }
 
-fn config_text(db: &std::path::Path, bind: &str) -> String {
-    let root = env!("CARGO_MANIFEST_DIR");
-    std::fs::read_to_string(format!("{root}/config.toml"))
-        .unwrap()
-        .replace("bind = \"127.0.0.1:8080\"", &format!("bind = {bind:?}"))
-        .replace(
-            "data_dir = \"data/db\"",
-            &format!("data_dir = {:?}", db.display().to_string()),
-        )
-        .replace(
-            "sdn_file = \"data/ofac/sdn.csv\"",
-            &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
-        )
-}
-
 /// Every tenth customer takes a pre-printed kit (so cards carry card pack IDs).
 fn kit_of(i: u64) -> Option<String> {
     (i % 10 == 1).then(|| format!("SK{}X{:07}", i / 10_000, (i % 10_000) / 10 + 1))
@@ -66,7 +51,7 @@ fn du(path: &std::path::Path) -> u64 {
 }
 
 fn fill(db: &std::path::Path, n: u64) {
-    let ctx = Ctx::open(Config::parse(&config_text(db, "127.0.0.1:0")).unwrap()).unwrap();
+    let ctx = Ctx::open(Config::parse(&common::config_text(db, "flush")).unwrap()).unwrap();
     let client = ctx.config.client("sandbox").unwrap().clone();
     let started = Instant::now();
     actix_rt::System::new().block_on(async {
@@ -178,7 +163,7 @@ fn main() {
 
     // Start-up: process start to the first /health answer.
     let cfg = dir.join("config.toml");
-    std::fs::write(&cfg, config_text(&db, "127.0.0.1:0")).unwrap();
+    std::fs::write(&cfg, common::config_text(&db, "flush")).unwrap();
     let started = Instant::now();
     let mut child = Command::new(env!("CARGO_BIN_EXE_issuebox"))
         .arg("--config")
@@ -267,7 +252,7 @@ fn main() {
     let _ = child.wait();
 
     // In-process lookups by every key on the reopened store.
-    let ctx = Ctx::open(Config::parse(&config_text(&db, "127.0.0.1:0")).unwrap()).unwrap();
+    let ctx = Ctx::open(Config::parse(&common::config_text(&db, "flush")).unwrap()).unwrap();
     let mut ids = Vec::new();
     for (k, d) in ctx
         .store
