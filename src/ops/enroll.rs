@@ -9,7 +9,7 @@ use super::Ctx;
 use crate::config::{ClientConfig, Program};
 use crate::domain::enrollment::{self, Enrollment, EnrollmentRequest, NewEnrollment, Upgrade};
 use crate::domain::error::{DomainError as E, DomainResult};
-use crate::domain::ids::{digits, new_id};
+use crate::domain::ids::{digits, new_id, user_id_for};
 use crate::domain::model::*;
 use crate::domain::rules;
 use crate::store::{enrollment_key, Reader, Tx, TxResult};
@@ -145,10 +145,7 @@ fn new_in_tx(
             Some(kit)
         }
     };
-    let existing_user = match tx.user_by_ssn(&program.code, ssn_fp)? {
-        Some(id) => tx.user(&id)?,
-        None => None,
-    };
+    let existing_user = tx.user_by_ssn(&program.code, ssn_fp)?;
     if let Some(u) = &existing_user {
         for a in &u.account_ids {
             if let Some(acc) = tx.account(a)? {
@@ -262,7 +259,7 @@ fn new_in_tx(
 fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: i64) -> User {
     let p = &e.person;
     User {
-        id: new_id(),
+        id: user_id_for(&program.code, ssn_fp),
         program: program.code.clone(),
         first_name: p.first_name.clone(),
         middle_name: p.middle_name.clone(),

@@ -6,7 +6,7 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | users, accounts, devices, wallets, reviews | entity id | record |
+//! | users, accounts, devices, wallets, reviews | entity id (a user's is derived from its program and SSN) | record |
 //! | kits | program `\0` mappingIdentifier | [`Kit`] |
 //! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
 //! | tokens | SHA-256 of the bearer token | [`TokenGrant`] |
@@ -14,7 +14,7 @@
 //! | idx_pack | program `\0` card pack ID | [`Owner`] (a kit until assigned, then its card) |
 //! | idx_number | HMAC of the card number | [`Owner`] |
 //! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
-//! | idx_ssn | program `\0` HMAC of the SSN | user id |
+//! | idx_ssn | program `\0` HMAC of the SSN | user id; read only: written by stores before user ids were derived |
 //! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
 //!
 //! Index values are lists or owners rather than one key per pair: a rule such as the 15-wallet
@@ -418,7 +418,7 @@ fn write_counts(c: &[u64; Counted::ALL.len()]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{TokenGrant, Wallet, WalletStatus};
+    use crate::domain::model::{KycState, TokenGrant, User, UserStatus, Wallet, WalletStatus};
 
     fn wallet(id: &str, device: &str) -> Wallet {
         Wallet {
@@ -547,6 +547,83 @@ mod tests {
         }
         assert!(journal.is_empty());
         assert_eq!(store.tree(TreeId::Wallets).len(), 20);
+    }
+
+    fn user(id: &str, ssn_fingerprint: [u8; 32]) -> User {
+        User {
+            id: id.into(),
+            program: "SANDBOX".into(),
+            first_name: "Emily".into(),
+            middle_name: None,
+            last_name: "Carter".into(),
+            date_of_birth: "1990-01-31".into(),
+            ssn_fingerprint,
+            ssn_last4: "6789".into(),
+            email: "emily@example.com".into(),
+            phones: Vec::new(),
+            addresses: Vec::new(),
+            status: UserStatus::Active,
+            kyc: KycState::passed(),
+            account_ids: Vec::new(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_user_is_found_by_ssn_through_its_derived_id_or_a_legacy_index_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        // A user written before ids were derived: a random id and an SSN index entry.
+        let legacy = user("LegacyUser0000000001", [2; 32]);
+        store
+            .tree(TreeId::Users)
+            .insert(legacy.id.as_bytes(), codec::encode(&legacy))
+            .unwrap();
+        store
+            .tree(TreeId::IdxSsn)
+            .insert(ssn_key("SANDBOX", &[2; 32]), codec::encode(&legacy.id))
+            .unwrap();
+        store
+            .tree(TreeId::Meta)
+            .insert(COUNTS_KEY, {
+                let mut c = read_counts(None);
+                c[Counted::Users.index()] = 1;
+                write_counts(&c)
+            })
+            .unwrap();
+        // A new user: its id is derived, and it gets no index entry.
+        let new_id = crate::domain::ids::user_id_for("SANDBOX", &[1; 32]);
+        store
+            .transact(|tx| tx.put_user(&user(&new_id, [1; 32]), true))
+            .unwrap();
+
+        assert_eq!(
+            store.tree(TreeId::IdxSsn).len(),
+            1,
+            "a new user needs no entry"
+        );
+        let found =
+            |fp: [u8; 32], program: &str| store.user_by_ssn(program, &fp).unwrap().map(|u| u.id);
+        assert_eq!(found([1; 32], "SANDBOX"), Some(new_id));
+        assert_eq!(found([2; 32], "SANDBOX"), Some(legacy.id.clone()));
+        assert_eq!(found([3; 32], "SANDBOX"), None);
+        assert_eq!(found([1; 32], "OTHER"), None);
+        let report = verify::verify(&store).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+
+        // A user under an id neither derived nor indexed is what verify reports.
+        let stray = user("StrayUser00000000001", [4; 32]);
+        store
+            .tree(TreeId::Users)
+            .insert(stray.id.as_bytes(), codec::encode(&stray))
+            .unwrap();
+        let report = verify::verify(&store).unwrap();
+        assert!(
+            report.problems.iter().any(|p| p
+                == "user StrayUser00000000001 is not found by its SSN (its id is not derived from it, nor indexed)"),
+            "{:?}",
+            report.problems
+        );
     }
 
     #[test]

@@ -97,8 +97,17 @@ pub trait Reader {
         }
         Ok(out)
     }
-    fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> Result<Option<String>, Self::Err> {
-        self.get(TreeId::IdxSsn, &super::ssn_key(program, fp))
+    /// The user holding an SSN in a program: the user under the id derived from them
+    /// ([`user_id_for`](crate::domain::ids::user_id_for)), or, in a store written before ids
+    /// were derived, the one its SSN index entry names.
+    fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> Result<Option<User>, Self::Err> {
+        if let Some(u) = self.user(&crate::domain::ids::user_id_for(program, fp))? {
+            return Ok(Some(u));
+        }
+        match self.get::<String>(TreeId::IdxSsn, &super::ssn_key(program, fp))? {
+            Some(id) => self.user(&id),
+            None => Ok(None),
+        }
     }
 }
 
@@ -181,15 +190,15 @@ impl<'a> Tx<'a> {
         Ok(())
     }
 
-    /// Stores a user; `new` counts it and indexes its SSN.
+    /// Stores a user; `new` counts it. A new user's id is derived from its program and SSN, so
+    /// it needs no SSN index entry.
     pub fn put_user(&self, u: &User, new: bool) -> TxResult<()> {
         if new {
+            debug_assert_eq!(
+                u.id,
+                crate::domain::ids::user_id_for(&u.program, &u.ssn_fingerprint)
+            );
             self.bump(Counted::Users, 1)?;
-            self.put(
-                TreeId::IdxSsn,
-                &super::ssn_key(&u.program, &u.ssn_fingerprint),
-                &u.id,
-            )?;
         }
         self.put(TreeId::Users, u.id.as_bytes(), u)
     }

@@ -78,8 +78,11 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             p.push(format!("user key {} holds user {}", id(k), u.id));
         }
         match store.user_by_ssn(&u.program, &u.ssn_fingerprint)? {
-            Some(x) if x == u.id => {}
-            _ => p.push(format!("user {} has no SSN index entry", u.id)),
+            Some(x) if x.id == u.id => {}
+            _ => p.push(format!(
+                "user {} is not found by its SSN (its id is not derived from it, nor indexed)",
+                u.id
+            )),
         }
         for a in &u.account_ids {
             if store.account(a)?.is_none() {
