@@ -41,21 +41,17 @@ def groups(binary, n, extra, out):
     subprocess.run(["valgrind", "--tool=callgrind", "--separate-threads=yes",
                     f"--callgrind-out-file={out}/cg.{n}.%p", binary, "--enrollments", str(n)]
                    + extra, check=True, capture_output=True)
-    g = {"request (main)": 0, "applier": 0, "journal": 0, "sled io": 0}
-    batch = []
+    g = {"request (main)": 0, "journal + applier": 0, "sled io": 0}
     for f in glob.glob(f"{out}/cg.{n}.*-*"):
         total = int(re.search(r"^(?:summary|totals): (\d+)", open(f).read(), re.M).group(1))
         text = annotate(f)
         if f.endswith("-01"):
             g["request (main)"] += total
         elif "src/store/batch.rs:std::sys::backtrace" in text:
-            batch.append(total)  # the journal and the applier threads
+            g["journal + applier"] += total
         else:
             m = SPIN.search(text)
             g["sled io"] += total - (int(m.group(1).replace(",", "")) if m else 0)
-    batch.sort()
-    g["journal"] += batch[0]
-    g["applier"] += batch[-1]
     return g
 
 

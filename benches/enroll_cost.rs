@@ -3,7 +3,7 @@
 //! VM. `python3 benches/enroll_cost.py` runs it under callgrind at 600 and at 1,800 enrollments
 //! and prints the difference per enrollment (start-up, opening the store and loading the SDN
 //! list, cancels out) for each group of threads: the main thread runs the requests (HTTP
-//! excluded), `issuebox-apply` writes batches into sled, `issuebox-journal` journals them, and
+//! excluded), the journal and applier threads journal batches and write them into sled, and
 //! sled's IO threads write its log. Run natively it prints the elapsed time.
 //!
 //! `--concurrency C` enrollments are in flight at once (16 by default), so batches form as they

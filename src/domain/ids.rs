@@ -14,20 +14,17 @@ pub fn new_id() -> String {
     nanoid::nanoid!(22, &ALNUM)
 }
 
-/// The identifier of the user holding an SSN in a program: 22 alphanumeric characters taken
-/// from SHA-256 over the program and the SSN's keyed fingerprint. Deriving it makes the user
-/// its own SSN index: enrolling looks the user up by this id instead of through an index entry
-/// (one key fewer per new customer). It reveals nothing of the SSN without the vault's key,
-/// and differs between programs.
-pub fn user_id_for(program: &str, ssn_fingerprint: &[u8; 32]) -> String {
+/// An identifier derived from keyed fingerprints: 22 base-62 digits of the first 16 bytes
+/// (62^22 > 2^128) of SHA-256 over `kind` and `parts`, so about 128 bits, as [`new_id`].
+fn derived_id(kind: &[u8], parts: &[&[u8]]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(b"user\0");
-    h.update(program.as_bytes());
-    h.update(b"\0");
-    h.update(ssn_fingerprint);
+    h.update(kind);
+    for p in parts {
+        h.update(b"\0");
+        h.update(p);
+    }
     let d = h.finalize();
-    // 22 base-62 digits of the first 16 bytes (62^22 > 2^128): about 128 bits, as `new_id`.
     let mut n = u128::from_be_bytes(d[..16].try_into().expect("16 bytes"));
     let mut out = [b'0'; 22];
     for c in out.iter_mut().rev() {
@@ -35,6 +32,21 @@ pub fn user_id_for(program: &str, ssn_fingerprint: &[u8; 32]) -> String {
         n /= 62;
     }
     String::from_utf8(out.to_vec()).expect("ASCII")
+}
+
+/// The identifier of the user holding an SSN in a program, derived from the program and the
+/// SSN's keyed fingerprint. Deriving it makes the user its own SSN index: enrolling looks the
+/// user up by this id instead of through an index entry (one key fewer per new customer). It
+/// reveals nothing of the SSN without the vault's key, and differs between programs.
+pub fn user_id_for(program: &str, ssn_fingerprint: &[u8; 32]) -> String {
+    derived_id(b"user", &[program.as_bytes(), ssn_fingerprint])
+}
+
+/// The identifier of the card carrying a number, derived from the number's keyed fingerprint:
+/// a card is found by its number without an index entry (card numbers are unique across
+/// programs). Like [`user_id_for`], it reveals nothing of the number without the vault's key.
+pub fn card_id_for(pan_fingerprint: &[u8; 32]) -> String {
+    derived_id(b"card", &[pan_fingerprint])
 }
 
 /// `n` random decimal digits.
@@ -81,7 +93,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_user_id_is_derived_from_program_and_ssn_fingerprint() {
+    fn user_and_card_ids_are_derived_from_fingerprints() {
         let a = user_id_for("SANDBOX", &[1; 32]);
         assert_eq!(a.len(), 22);
         assert!(is_identifier(&a));
@@ -89,6 +101,11 @@ mod tests {
         assert_eq!(a, user_id_for("SANDBOX", &[1; 32]));
         assert_ne!(a, user_id_for("SANDBOX", &[2; 32]));
         assert_ne!(a, user_id_for("OTHER", &[1; 32]));
+        let c = card_id_for(&[1; 32]);
+        assert!(is_identifier(&c) && c.len() == 22);
+        assert_eq!(c, card_id_for(&[1; 32]));
+        assert_ne!(c, card_id_for(&[2; 32]));
+        assert_ne!(c, a, "user and card ids of one fingerprint differ");
     }
 
     #[test]

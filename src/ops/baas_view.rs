@@ -92,6 +92,15 @@ pub struct AccountEnvelope {
     pub account: Option<AccountView>,
 }
 
+/// [`AccountEnvelope`] borrowing its account: the same JSON without copying the view.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AccountEnvelopeRef<'a> {
+    response_details: Vec<ResponseDetail>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    account: Option<&'a AccountView>,
+}
+
 pub fn detail(code: u32, sub_code: u32, description: &str) -> Vec<ResponseDetail> {
     vec![ResponseDetail {
         code,
@@ -211,9 +220,9 @@ impl Outcome {
 
     /// The response body: `{"responseDetails":[…], "account":…}`.
     pub fn json(&self) -> Vec<u8> {
-        serde_json::to_vec(&AccountEnvelope {
+        serde_json::to_vec(&AccountEnvelopeRef {
             response_details: detail(self.code, self.sub_code, &self.description),
-            account: self.account.clone(),
+            account: self.account.as_ref(),
         })
         .expect("views serialise")
     }

@@ -9,7 +9,7 @@
 use super::Ctx;
 use crate::config::Program;
 use crate::domain::error::DomainError;
-use crate::domain::ids::new_id;
+use crate::domain::ids::card_id_for;
 use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
 use crate::vault::{generate_pan, SealedPan};
@@ -50,7 +50,7 @@ pub struct NewCard {
 pub fn build_device(card: NewCard, pan: SealedPan, at: i64) -> Device {
     let activated_at = (card.status == DeviceStatus::Normal).then_some(at);
     Device {
-        id: new_id(),
+        id: card_id_for(&pan.fingerprint),
         program: card.program,
         product: card.product,
         account_id: card.account_id,

@@ -37,7 +37,9 @@ pub async fn enroll(
     let digest = idempotency::digest(&value);
     let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
     let key = enrollment_key(&client.id, program_code, request_id);
-    let _claim = idempotency::claim(ctx, &key, program_code, req.ssn())?;
+    // The SSN's fingerprint serves the in-flight claim and, for a new enrollment, the store.
+    let ssn_fp = req.ssn().map(|s| ctx.vault.fingerprint(b"ssn", s));
+    let _claim = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref())?;
     let upgrade_account = req
         .is_upgrade()
         .then(|| req.account_identifier.clone().unwrap_or_default());
@@ -58,7 +60,7 @@ pub async fn enroll(
         created_at: now(),
     };
     match enrollment::validate(&req, program)? {
-        Enrollment::New(e) => enroll_new(ctx, program, &key, stored, &e).await,
+        Enrollment::New(e) => enroll_new(ctx, program, &key, stored, &e, ssn_fp).await,
         Enrollment::Upgrade(u) => upgrade(ctx, program, &key, stored, &u).await,
     }
 }
@@ -102,12 +104,14 @@ async fn enroll_new(
     key: &[u8],
     stored: StoredResponse,
     e: &NewEnrollment,
+    ssn_fp: Option<[u8; 32]>,
 ) -> DomainResult<Reply> {
     if e.kit.is_some() && ctx.faults.get().package_lookup {
         return Err(E::PackageLookup);
     }
     let screen = screen(ctx, &program.code, e);
-    let ssn_fp = ctx.vault.fingerprint(b"ssn", &e.person.ssn);
+    // Validation made the SSN required, so the caller's fingerprint is of this same SSN.
+    let ssn_fp = ssn_fp.unwrap_or_else(|| ctx.vault.fingerprint(b"ssn", &e.person.ssn));
     let today = time::OffsetDateTime::now_utc().date();
     let under_age = rules::age_on(e.person.date_of_birth, today) < 18;
     ctx.store

@@ -34,12 +34,16 @@ pub fn digest(v: &Value) -> [u8; 32] {
     h.0.finalize().into()
 }
 
-/// Claims the request's requestId and (when given) the SSN in the program.
-pub fn claim(ctx: &Ctx, key: &[u8], program: &str, ssn: Option<&str>) -> DomainResult<Claim> {
+/// Claims the request's requestId and (when given) the SSN, by its fingerprint, in the program.
+pub fn claim(
+    ctx: &Ctx,
+    key: &[u8],
+    program: &str,
+    ssn_fingerprint: Option<&[u8; 32]>,
+) -> DomainResult<Claim> {
     let mut keys = vec![[b"req:".as_slice(), key].concat()];
-    if let Some(ssn) = ssn {
-        let fp = ctx.vault.fingerprint(b"ssn", ssn);
-        keys.push(crate::store::ssn_key(program, &fp));
+    if let Some(fp) = ssn_fingerprint {
+        keys.push(crate::store::ssn_key(program, fp));
     }
     ctx.inflight.claim(keys).ok_or(DomainError::Locked)
 }

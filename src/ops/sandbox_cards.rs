@@ -9,7 +9,7 @@ use super::cards::{mint_free, NewCard};
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
 use crate::domain::error::{DomainError as E, DomainResult};
-use crate::domain::ids::new_id;
+use crate::domain::ids::card_id_for;
 use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
 use crate::vault::{looks_like_card_number, SealedPan};
@@ -137,7 +137,6 @@ pub async fn create_card(
 ) -> DomainResult<Issued> {
     let p = program(ctx, client, program_code)?;
     let card = check_card_request(p, req)?;
-    let id = new_id();
     let at = now();
     let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
         if let Some(pk) = &card.pack_id {
@@ -146,7 +145,7 @@ pub async fn create_card(
             }
         }
         let d = Device {
-            id: id.clone(),
+            id: card_id_for(&pan.fingerprint),
             program: card.program.clone(),
             product: card.product.clone(),
             account_id: card.account_id.clone(),
@@ -221,7 +220,6 @@ pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainR
         .ok_or(E::NotFound("device"))?
         .program;
     let p = program(ctx, client, &program_code).map_err(|_| E::NotFound("device"))?;
-    let new_id = new_id();
     let at = now();
     let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
         let old = visible_device(tx, client, id)?;
@@ -229,7 +227,7 @@ pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainR
             return Err(leave_final("the card", old.status.as_str()).into());
         }
         let new = Device {
-            id: new_id.clone(),
+            id: card_id_for(&pan.fingerprint),
             status: DeviceStatus::Normal,
             pan: pan.clone(),
             pack_id: None,

@@ -6,13 +6,13 @@
 //!
 //! | tree | key | value |
 //! | --- | --- | --- |
-//! | users, accounts, devices, wallets, reviews | entity id (a user's is derived from its program and SSN) | record |
+//! | users, accounts, devices, wallets, reviews | entity id (a user's is derived from its program and SSN, a card's from its number) | record |
 //! | kits | program `\0` mappingIdentifier | [`Kit`] |
 //! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
 //! | tokens | SHA-256 of the bearer token | [`TokenGrant`] |
 //! | idx_alias | alias | device ids carrying it (one alias may name several cards) |
 //! | idx_pack | program `\0` card pack ID | [`Owner`] (a kit until assigned, then its card) |
-//! | idx_number | HMAC of the card number | [`Owner`] |
+//! | idx_number | HMAC of the card number | [`Owner`]: a kit not yet assigned (or a card of a store written before card ids were derived) |
 //! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
 //! | idx_ssn | program `\0` HMAC of the SSN | user id; read only: written by stores before user ids were derived |
 //! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
@@ -418,7 +418,7 @@ fn write_counts(c: &[u64; Counted::ALL.len()]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::model::{KycState, TokenGrant, User, UserStatus, Wallet, WalletStatus};
+    use crate::domain::model::*;
 
     fn wallet(id: &str, device: &str) -> Wallet {
         Wallet {
@@ -608,22 +608,131 @@ mod tests {
         assert_eq!(found([2; 32], "SANDBOX"), Some(legacy.id.clone()));
         assert_eq!(found([3; 32], "SANDBOX"), None);
         assert_eq!(found([1; 32], "OTHER"), None);
-        let report = verify::verify(&store).unwrap();
-        assert!(report.is_clean(), "{:?}", report.problems);
-
         // A user under an id neither derived nor indexed is what verify reports.
         let stray = user("StrayUser00000000001", [4; 32]);
-        store
-            .tree(TreeId::Users)
-            .insert(stray.id.as_bytes(), codec::encode(&stray))
-            .unwrap();
-        let report = verify::verify(&store).unwrap();
+        clean_until_stray(&store, TreeId::Users, &stray.id, codec::encode(&stray),
+            "user StrayUser00000000001 is not found by its SSN (its id is not derived from it, nor indexed)");
+    }
+
+    /// Asserts that verify finds `store` clean, writes `value` under `id` in `tree` behind the
+    /// store's back, and asserts that verify then reports `problem`.
+    fn clean_until_stray(store: &Store, tree: TreeId, id: &str, value: Vec<u8>, problem: &str) {
+        let report = verify::verify(store).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        store.tree(tree).insert(id.as_bytes(), value).unwrap();
+        let report = verify::verify(store).unwrap();
         assert!(
-            report.problems.iter().any(|p| p
-                == "user StrayUser00000000001 is not found by its SSN (its id is not derived from it, nor indexed)"),
+            report.problems.iter().any(|p| p == problem),
             "{:?}",
             report.problems
         );
+    }
+
+    fn sealed(fp: u8) -> crate::vault::SealedPan {
+        crate::vault::SealedPan {
+            nonce: [0; 12],
+            ciphertext: vec![1, 2, 3],
+            fingerprint: [fp; 32],
+            first_digits: "400000".into(),
+            last4: "1234".into(),
+            length: 16,
+        }
+    }
+
+    fn card(id: &str, fp: u8) -> Device {
+        Device {
+            id: id.into(),
+            program: "SANDBOX".into(),
+            product: "GPR100".into(),
+            account_id: None,
+            card_type: CardType::Primary,
+            status: DeviceStatus::Normal,
+            form: FormFactor::Virtual,
+            pan: sealed(fp),
+            alias: None,
+            pack_id: None,
+            issued_at: 0,
+            activated_at: Some(0),
+            status_changed_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_card_is_found_by_number_through_its_derived_id_and_an_assigned_kit_leaves_the_index() {
+        use crate::domain::ids::card_id_for;
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        // A card of a store written before card ids were derived: a random id, an index entry.
+        let legacy = card("LegacyCard0000000001", 2);
+        store
+            .tree(TreeId::Devices)
+            .insert(legacy.id.as_bytes(), codec::encode(&legacy))
+            .unwrap();
+        store
+            .tree(TreeId::IdxNumber)
+            .insert([2u8; 32], codec::encode(&Owner::Device(legacy.id.clone())))
+            .unwrap();
+        store
+            .tree(TreeId::Meta)
+            .insert(COUNTS_KEY, {
+                let mut c = read_counts(None);
+                c[Counted::Devices.index()] = 1;
+                write_counts(&c)
+            })
+            .unwrap();
+        // A kit, then its card (instant issue), and a virtual card.
+        let kit = Kit {
+            mapping_id: "K1".into(),
+            program: "SANDBOX".into(),
+            product: "GPR100".into(),
+            pack_id: "PK1".into(),
+            pan: sealed(3),
+            status: KitStatus::Available,
+            device_id: None,
+            reserved_for: None,
+            created_at: 0,
+        };
+        store.transact(|tx| tx.insert_kit(&kit)).unwrap();
+        let kit_owner = Owner::Kit {
+            program: "SANDBOX".into(),
+            mapping_id: "K1".into(),
+        };
+        assert_eq!(store.number_owner(&[3; 32]).unwrap(), Some(kit_owner));
+        let kit_card = Device {
+            pack_id: Some("PK1".into()),
+            ..card(&card_id_for(&[3; 32]), 3)
+        };
+        let virtual_card = card(&card_id_for(&[1; 32]), 1);
+        store
+            .transact(|tx| {
+                tx.update_kit(&Kit {
+                    status: KitStatus::Assigned,
+                    device_id: Some(kit_card.id.clone()),
+                    ..kit.clone()
+                })?;
+                tx.insert_device(&kit_card)?;
+                tx.insert_device(&virtual_card)
+            })
+            .unwrap();
+
+        let owner = |fp: u8| store.number_owner(&[fp; 32]).unwrap();
+        assert_eq!(owner(1), Some(Owner::Device(virtual_card.id.clone())));
+        assert_eq!(owner(2), Some(Owner::Device(legacy.id.clone())));
+        assert_eq!(owner(3), Some(Owner::Device(kit_card.id.clone())));
+        assert_eq!(owner(4), None);
+        let left: Vec<Vec<u8>> = store
+            .scan::<Owner>(TreeId::IdxNumber)
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(
+            left,
+            vec![vec![2u8; 32]],
+            "only the legacy card's entry is left"
+        );
+        // A card under an id neither derived from its number nor indexed is damage.
+        let stray = card("StrayCard00000000001", 5);
+        clean_until_stray(&store, TreeId::Devices, &stray.id, codec::encode(&stray),
+            "card StrayCard00000000001 is not found by its number (its id is not derived from it, nor indexed)");
     }
 
     #[test]

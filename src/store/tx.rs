@@ -79,7 +79,14 @@ pub trait Reader {
     fn pack_owner(&self, program: &str, pack_id: &str) -> Result<Option<Owner>, Self::Err> {
         self.get(TreeId::IdxPack, &super::pack_key(program, pack_id))
     }
+    /// Who holds a card number: the card whose id derives from it
+    /// ([`card_id_for`](crate::domain::ids::card_id_for)), else the number index entry — a kit
+    /// not yet assigned, or a card of a store written before card ids were derived.
     fn number_owner(&self, fingerprint: &[u8; 32]) -> Result<Option<Owner>, Self::Err> {
+        let id = crate::domain::ids::card_id_for(fingerprint);
+        if self.raw(TreeId::Devices, id.as_bytes())?.is_some() {
+            return Ok(Some(Owner::Device(id)));
+        }
         self.get(TreeId::IdxNumber, fingerprint)
     }
     /// Wallet ids of a card, in creation order.
@@ -210,11 +217,15 @@ impl<'a> Tx<'a> {
         self.put(TreeId::Accounts, a.id.as_bytes(), a)
     }
 
-    /// Stores a new card with its number, pack ID and alias index entries.
+    /// Stores a new card with its pack ID and alias index entries. Its id is derived from its
+    /// number, so the number needs no index entry; a kit's entry for it (instant issue) goes.
     pub fn insert_device(&self, d: &Device) -> TxResult<()> {
+        debug_assert_eq!(d.id, crate::domain::ids::card_id_for(&d.pan.fingerprint));
         self.bump(Counted::Devices, 1)?;
         let owner = Owner::Device(d.id.clone());
-        self.put(TreeId::IdxNumber, &d.pan.fingerprint, &owner)?;
+        if self.raw(TreeId::IdxNumber, &d.pan.fingerprint)?.is_some() {
+            self.del(TreeId::IdxNumber, &d.pan.fingerprint)?;
+        }
         if let Some(p) = &d.pack_id {
             self.put(TreeId::IdxPack, &super::pack_key(&d.program, p), &owner)?;
         }
@@ -272,7 +283,8 @@ impl<'a> Tx<'a> {
     }
 
     /// Rewrites a kit (its status). Assigning it is `insert_device` of its card, which moves
-    /// the pack ID and number index entries to the card.
+    /// the pack ID entry to the card and removes the number's entry (the card's id is found
+    /// from the number).
     pub fn update_kit(&self, k: &Kit) -> TxResult<()> {
         self.put(TreeId::Kits, &kit_key(&k.program, &k.mapping_id), k)
     }

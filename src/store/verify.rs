@@ -120,7 +120,10 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             p.push(format!("device key {} holds device {}", id(k), d.id));
         }
         if store.number_owner(&d.pan.fingerprint)? != Some(Owner::Device(d.id.clone())) {
-            p.push(format!("card {} has no card-number index entry", d.id));
+            p.push(format!(
+                "card {} is not found by its number (its id is not derived from it, nor indexed)",
+                d.id
+            ));
         }
         if let Some(pack) = &d.pack_id {
             if store.pack_owner(&d.program, pack)? != Some(Owner::Device(d.id.clone())) {
