@@ -191,6 +191,9 @@ struct Inner {
     trees: Vec<sled::Tree>,
     durability: Durability,
     batcher: Arc<Batcher>,
+    /// Whether idx_ssn held entries at open: only a store written before user ids were derived
+    /// has any, and only then is it worth a read when a user is looked up by SSN.
+    legacy_ssn_index: bool,
 }
 
 impl Store {
@@ -208,6 +211,7 @@ impl Store {
         if replayed > 0 {
             log::warn!("wrote {replayed} journaled batches left by a crash into the store");
         }
+        let legacy_ssn_index = !trees[TreeId::IdxSsn as usize].is_empty();
         let batcher = Batcher::start(db.clone(), trees.clone(), journal.clone(), durability);
         Ok(Store {
             inner: Arc::new(Inner {
@@ -216,6 +220,7 @@ impl Store {
                 trees,
                 durability,
                 batcher,
+                legacy_ssn_index,
             }),
         })
     }
@@ -591,6 +596,9 @@ mod tests {
                 write_counts(&c)
             })
             .unwrap();
+        // The store notices the legacy index when it opens.
+        drop(store);
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
         // A new user: its id is derived, and it gets no index entry.
         let new_id = crate::domain::ids::user_id_for("SANDBOX", &[1; 32]);
         store

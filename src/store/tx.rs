@@ -37,6 +37,8 @@ pub type TxResult<T> = Result<T, TxFail>;
 pub trait Reader {
     type Err: From<DomainError>;
     fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, Self::Err>;
+    /// Whether the store has SSN index entries (written before user ids were derived).
+    fn legacy_ssn_index(&self) -> bool;
 
     fn get<T: DeserializeOwned>(&self, t: TreeId, key: &[u8]) -> Result<Option<T>, Self::Err> {
         match self.raw(t, key)? {
@@ -111,6 +113,9 @@ pub trait Reader {
         if let Some(u) = self.user(&crate::domain::ids::user_id_for(program, fp))? {
             return Ok(Some(u));
         }
+        if !self.legacy_ssn_index() {
+            return Ok(None);
+        }
         match self.get::<String>(TreeId::IdxSsn, &super::ssn_key(program, fp))? {
             Some(id) => self.user(&id),
             None => Ok(None),
@@ -120,6 +125,9 @@ pub trait Reader {
 
 impl Reader for Store {
     type Err = DomainError;
+    fn legacy_ssn_index(&self) -> bool {
+        self.inner.legacy_ssn_index
+    }
     /// Durable batches not yet in the trees first, then sled: never what a crash could take back.
     fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, DomainError> {
         if let Some(v) = self.inner.batcher.durable_value(t as u8, key) {
@@ -141,6 +149,9 @@ pub struct Tx<'a> {
 
 impl Reader for Tx<'_> {
     type Err = TxFail;
+    fn legacy_ssn_index(&self) -> bool {
+        self.store.legacy_ssn_index()
+    }
     fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, TxFail> {
         let k = (t as u8, key.to_vec());
         if let Some(v) = self.own.borrow().get(&k) {
@@ -223,7 +234,8 @@ impl<'a> Tx<'a> {
         debug_assert_eq!(d.id, crate::domain::ids::card_id_for(&d.pan.fingerprint));
         self.bump(Counted::Devices, 1)?;
         let owner = Owner::Device(d.id.clone());
-        if self.raw(TreeId::IdxNumber, &d.pan.fingerprint)?.is_some() {
+        // Only a card with a pack ID can be a kit's; other cards skip the read.
+        if d.pack_id.is_some() && self.raw(TreeId::IdxNumber, &d.pan.fingerprint)?.is_some() {
             self.del(TreeId::IdxNumber, &d.pan.fingerprint)?;
         }
         if let Some(p) = &d.pack_id {
