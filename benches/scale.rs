@@ -304,7 +304,7 @@ fn main() {
     }
     for (name, v) in [
         "identifier",
-        "number (HMAC + index)",
+        "number (HMAC, derived id)",
         "alias",
         "wallets of a card",
         "card pack ID",
