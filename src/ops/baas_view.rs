@@ -32,6 +32,8 @@ pub struct KycStateView {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct UserView {
+    /// 22 alphanumeric characters, the same for every enrollment of one SSN in one program
+    /// (derived from the program and a keyed hash of the SSN; it reveals nothing of the SSN).
     pub user_identifier: String,
     pub first_name: String,
     pub last_name: String,
@@ -45,7 +47,8 @@ pub struct UserView {
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PaymentInstrumentView {
-    /// The card's device `identifier` in the device dialect.
+    /// The card's device `identifier` in the device dialect: 22 alphanumeric characters,
+    /// derived from a keyed hash of the card number (it reveals nothing of the number).
     pub payment_instrument_identifier: String,
     /// `virtual` or `emv`.
     pub payment_instrument_type: String,
