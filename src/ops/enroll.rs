@@ -3,7 +3,7 @@
 //! stored response — are one transaction.
 
 use super::baas_view::{account_view_of, Outcome};
-use super::cards::{build_device, mint_free, NewCard};
+use super::cards::{build_device, mint_from, NewCard, Premint};
 use super::idempotency;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
@@ -114,13 +114,37 @@ async fn enroll_new(
     let ssn_fp = ssn_fp.unwrap_or_else(|| ctx.vault.fingerprint(b"ssn", &e.person.ssn));
     let today = time::OffsetDateTime::now_utc().date();
     let under_age = rules::age_on(e.person.date_of_birth, today) < 18;
-    ctx.store
+    // The numbers of the cards a cleared enrollment issues: a virtual card unless a kit's card,
+    // and a physical one when asked for.
+    let numbers = if under_age || !matches!(screen, Screen::Clear) {
+        0
+    } else {
+        usize::from(e.kit.is_none()) + usize::from(e.physical_card)
+    };
+    let mut premint = Premint::new(ctx, program, numbers);
+    let (status, outcome) = ctx
+        .store
         .commit(|tx| {
             new_in_tx(
-                ctx, tx, program, key, &stored, e, &ssn_fp, under_age, &screen,
+                ctx,
+                tx,
+                program,
+                key,
+                &stored,
+                e,
+                &ssn_fp,
+                under_age,
+                &screen,
+                &mut premint,
             )
         })
-        .await
+        .await?;
+    // Rendered once the closure has let go of the store.
+    Ok(Reply {
+        status,
+        body: outcome.json(),
+        replayed: false,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -134,7 +158,8 @@ fn new_in_tx(
     ssn_fp: &[u8; 32],
     under_age: bool,
     screen: &Screen,
-) -> TxResult<Reply> {
+    premint: &mut Premint,
+) -> TxResult<(u16, Outcome)> {
     // Store-dependent 400 rows, in the contract's order.
     let kit = match &e.kit {
         None => None,
@@ -160,18 +185,15 @@ fn new_in_tx(
         }
     }
     // HTTP 200 outcomes: under-age, then OFAC.
-    let finish = |status: u16, outcome: Outcome, account_id: Option<String>| -> TxResult<Reply> {
-        let mut s = stored.clone();
-        s.status = status;
-        s.body = outcome.stored();
-        s.account_id = account_id;
-        tx.put_response(key, &s, true)?;
-        Ok(Reply {
-            status,
-            body: outcome.json(),
-            replayed: false,
-        })
-    };
+    let finish =
+        |status: u16, outcome: Outcome, account_id: Option<String>| -> TxResult<(u16, Outcome)> {
+            let mut s = stored.clone();
+            s.status = status;
+            s.body = outcome.stored();
+            s.account_id = account_id;
+            tx.put_response(key, &s, true)?;
+            Ok((status, outcome))
+        };
     if under_age {
         return finish(
             200,
@@ -243,6 +265,7 @@ fn new_in_tx(
             e.alias.clone(),
             e.physical_card,
             at,
+            premint,
         )?;
     }
     tx.put_user(&user, new_user)?;
@@ -282,7 +305,8 @@ fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: 
 }
 
 /// Issues the cards of an enrollment into `account` (inside the transaction): the kit's card
-/// for instant issue or a virtual card, and a physical card beside it when asked for.
+/// for instant issue or a virtual card, and a physical card beside it when asked for. New
+/// numbers come from `premint` while it has free ones.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn issue_cards(
     ctx: &Ctx,
@@ -293,6 +317,7 @@ pub(crate) fn issue_cards(
     alias: Option<String>,
     physical: bool,
     at: i64,
+    premint: &mut Premint,
 ) -> TxResult<Vec<Device>> {
     let card = |pan: SealedPan, form, status, alias, pack_id| {
         build_device(
@@ -328,7 +353,7 @@ pub(crate) fn issue_cards(
         }
         None => {
             cards.push(card(
-                mint_free(ctx, tx, program)?.1,
+                mint_from(ctx, tx, program, premint)?.1,
                 FormFactor::Virtual,
                 DeviceStatus::Normal,
                 alias,
@@ -338,7 +363,7 @@ pub(crate) fn issue_cards(
     }
     if physical {
         cards.push(card(
-            mint_free(ctx, tx, program)?.1,
+            mint_from(ctx, tx, program, premint)?.1,
             FormFactor::Emv,
             DeviceStatus::NotActivated,
             None,

@@ -8,6 +8,7 @@
 //! ([`finish_interrupted`]) completes it. `decline` is one transaction.
 
 use super::baas_view::{account_view_of, Outcome};
+use super::cards::Premint;
 use super::enroll::issue_cards;
 use super::Ctx;
 use crate::config::ClientConfig;
@@ -231,6 +232,7 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
                     p.alias.clone(),
                     p.physical_card,
                     at,
+                    &mut Premint::default(),
                 )?;
                 tx.put_account(&acc, false)?;
                 let view = account_view_of(&ctx.config, &acc, Some(&user), &cards);
