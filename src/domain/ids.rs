@@ -8,10 +8,20 @@ const ALNUM: [char; 62] = [
 ];
 const DIGITS: [char; 10] = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'];
 
+/// `n` random bytes from the thread's cryptographically secure generator (ChaCha, seeded from
+/// the OS and reseeded by `rand`). nanoid's own default seeds a new generator from the OS on
+/// every call: a system call per identifier.
+fn random_bytes(n: usize) -> Vec<u8> {
+    use rand::RngCore;
+    let mut bytes = vec![0u8; n];
+    rand::thread_rng().fill_bytes(&mut bytes);
+    bytes
+}
+
 /// A new entity identifier: 22 alphanumeric characters (about 131 random bits). Fits the device
 /// dialect's 14-36 `identifier` rule.
 pub fn new_id() -> String {
-    nanoid::nanoid!(22, &ALNUM)
+    nanoid::nanoid!(22, &ALNUM, random_bytes)
 }
 
 /// An identifier derived from keyed fingerprints: 22 base-62 digits of the first 16 bytes
@@ -51,7 +61,7 @@ pub fn card_id_for(pan_fingerprint: &[u8; 32]) -> String {
 
 /// `n` random decimal digits.
 pub fn digits(n: usize) -> String {
-    nanoid::nanoid!(n, &DIGITS)
+    nanoid::nanoid!(n, &DIGITS, random_bytes)
 }
 
 /// Upper-case letters and digits without I, L, O and U (Crockford's base 32): easy to read out
@@ -65,7 +75,7 @@ const PACK: [char; 32] = [
 /// digits that a data-loss scanner would take for a card number.
 pub fn new_pack_id() -> String {
     loop {
-        let id = format!("PK{}", nanoid::nanoid!(14, &PACK));
+        let id = format!("PK{}", nanoid::nanoid!(14, &PACK, random_bytes));
         if id.bytes().filter(u8::is_ascii_digit).count() < 13 {
             return id;
         }
