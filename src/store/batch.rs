@@ -21,8 +21,12 @@
 //! next batch's flush and readers never wait on a lock. (No `apply_batch` or transaction may be
 //! used anywhere: either switches sled's lock on for the whole process.)
 //!
+//! "Flushed" means `fdatasync`ed ([`DurableDb`]): sled's own flush leaves the data in the
+//! device's write cache and the file's size uncommitted, which a power cut (unlike a killed
+//! process) can lose.
+//!
 //! Crash safety: a batch's tree writes are issued only after its journal record is on disk (the
-//! journal thread flushed it, or under `os` the applier flushes the journal first), and a record
+//! journal thread flushed it, or under `os` the applier has sled flush the journal first), and a record
 //! is removed only after a flush of the trees that holds all of the batch. So after a crash every
 //! batch whose tree writes may be partial still has its record, and [`replay`] writes it again
 //! at start-up, oldest first (writes are whole values, so replaying is idempotent). Records are
@@ -106,6 +110,41 @@ pub(super) struct Batcher {
     threads: Mutex<Vec<std::thread::JoinHandle<()>>>,
 }
 
+/// A sled database whose [`flush`](DurableDb::flush) reaches the disk. sled 0.34 writes a flush
+/// with `sync_file_range`, which neither commits the file's metadata nor empties the device's
+/// write cache (sled itself calls `fsync` only every `flush_every_ms`), so after `Db::flush`
+/// alone a power cut could still lose the data. `fdatasync` on the database's data file
+/// (`<dir>/db`) does both. Other methods are the database's own.
+#[derive(Clone)]
+pub(super) struct DurableDb {
+    db: sled::Db,
+    file: Arc<std::fs::File>,
+}
+
+impl DurableDb {
+    /// `db`, opened at `dir`.
+    pub(super) fn new(db: sled::Db, dir: &std::path::Path) -> std::io::Result<DurableDb> {
+        let file = std::fs::File::open(dir.join("db"))?;
+        Ok(DurableDb {
+            db,
+            file: Arc::new(file),
+        })
+    }
+
+    /// sled's flush, then `fdatasync`.
+    pub(super) fn flush(&self) -> sled::Result<()> {
+        self.db.flush()?;
+        self.file.sync_data().map_err(sled::Error::Io)
+    }
+}
+
+impl std::ops::Deref for DurableDb {
+    type Target = sled::Db;
+    fn deref(&self) -> &sled::Db {
+        &self.db
+    }
+}
+
 /// Directory of the journal's own sled database, inside the store's: journal records are
 /// short-lived, and kept apart their space is reused at once instead of leaving garbage among
 /// the entity trees' pages. Records are keyed by big-endian generation.
@@ -113,9 +152,9 @@ pub(super) const JOURNAL_DIR: &str = "journal";
 
 impl Batcher {
     pub(super) fn start(
-        db: sled::Db,
+        db: DurableDb,
         trees: Vec<sled::Tree>,
-        journal: sled::Db,
+        journal: DurableDb,
         durability: Durability,
     ) -> Arc<Batcher> {
         let (durable, _) = watch::channel(Durable {
@@ -254,7 +293,7 @@ impl Batcher {
 
     fn run_journal(
         &self,
-        journal: sled::Db,
+        journal: DurableDb,
         durability: Durability,
         to_applier: std::sync::mpsc::Sender<Arc<Sealed>>,
     ) {
@@ -323,9 +362,9 @@ impl Batcher {
     /// are flushed (at most every [`TREE_FLUSH_EVERY`], and when stopping).
     fn run_applier(
         &self,
-        db: sled::Db,
+        db: DurableDb,
         trees: Vec<sled::Tree>,
-        journal: sled::Db,
+        journal: DurableDb,
         durability: Durability,
         batches: std::sync::mpsc::Receiver<Arc<Sealed>>,
     ) {
@@ -348,8 +387,9 @@ impl Batcher {
                 let started = Instant::now();
                 // Under `os` the journal thread did not flush: the record must be on disk
                 // before any of the batch's tree writes can be.
+                // (sled's own flush: `os` promises no more than sled does.)
                 let applied = (if durability == Durability::Os {
-                    journal.flush().map(|_| ())
+                    journal.db.flush().map(|_| ())
                 } else {
                     Ok(())
                 })
@@ -413,9 +453,9 @@ fn apply(trees: &[sled::Tree], writes: &Overlay) -> sled::Result<()> {
 /// Writes every journal record left by a crash into the trees, oldest first, flushes them, then
 /// removes the records. Answers how many records there were.
 pub(super) fn replay(
-    db: &sled::Db,
+    db: &DurableDb,
     trees: &[sled::Tree],
-    journal: &sled::Db,
+    journal: &DurableDb,
 ) -> DomainResult<usize> {
     let err = |e: &dyn std::fmt::Display| DomainError::Storage(format!("journal replay: {e}"));
     let mut keys = Vec::new();

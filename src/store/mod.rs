@@ -185,9 +185,9 @@ pub struct Store {
 }
 
 struct Inner {
-    db: sled::Db,
+    db: batch::DurableDb,
     /// The batch journal's own database (see [`batch`]).
-    journal: sled::Db,
+    journal: batch::DurableDb,
     trees: Vec<sled::Tree>,
     durability: Durability,
     batcher: Arc<Batcher>,
@@ -207,16 +207,24 @@ impl Store {
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_err)?;
         let journal = open_sled(&journal_config(dir)).map_err(storage_err)?;
-        let replayed = batch::replay(&db, &trees, &journal)?;
+        let durable_db = batch::DurableDb::new(db, dir).map_err(storage_err)?;
+        let durable_journal =
+            batch::DurableDb::new(journal, &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
+        let replayed = batch::replay(&durable_db, &trees, &durable_journal)?;
         if replayed > 0 {
             log::warn!("wrote {replayed} journaled batches left by a crash into the store");
         }
         let legacy_ssn_index = !trees[TreeId::IdxSsn as usize].is_empty();
-        let batcher = Batcher::start(db.clone(), trees.clone(), journal.clone(), durability);
+        let batcher = Batcher::start(
+            durable_db.clone(),
+            trees.clone(),
+            durable_journal.clone(),
+            durability,
+        );
         Ok(Store {
             inner: Arc::new(Inner {
-                db,
-                journal,
+                db: durable_db,
+                journal: durable_journal,
                 trees,
                 durability,
                 batcher,
@@ -280,10 +288,10 @@ impl Store {
         Ok(out)
     }
 
-    /// Flushes everything to disk now, blocking.
+    /// Flushes everything to disk now (`fdatasync` included), blocking.
     pub fn flush(&self) -> DomainResult<()> {
         self.inner.journal.flush().map_err(storage_err)?;
-        self.inner.db.flush().map(|_| ()).map_err(storage_err)
+        self.inner.db.flush().map_err(storage_err)
     }
 
     /// Entity counts from the `meta` tree.
