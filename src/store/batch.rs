@@ -26,7 +26,8 @@
 //! process) can lose.
 //!
 //! Crash safety: a batch's tree writes are issued only after its journal record is on disk (the
-//! journal thread flushed it, or under `os` the applier has sled flush the journal first), and a record
+//! journal thread flushed it, or under `os` the applier flushes the journal first, once for all
+//! the batches waiting), and a record
 //! is removed only after a flush of the trees that holds all of the batch. So after a crash every
 //! batch whose tree writes may be partial still has its record, and [`replay`] writes it again
 //! at start-up, oldest first (writes are whole values, so replaying is idempotent). Records are
@@ -383,32 +384,45 @@ impl Batcher {
                 }
                 continue;
             }
-            if let Some(sealed) = next {
+            if let Some(first) = next {
                 let started = Instant::now();
-                // Under `os` the journal thread did not flush: the record must be on disk
-                // before any of the batch's tree writes can be.
-                // (sled's own flush: `os` promises no more than sled does.)
-                let applied = (if durability == Durability::Os {
-                    journal.db.flush().map(|_| ())
+                // Every batch already waiting, so that one journal sync serves them all.
+                let mut ready = vec![first];
+                while ready.len() < MAX_BATCHES_PER_APPLY {
+                    match batches.try_recv() {
+                        Ok(s) => ready.push(s),
+                        Err(_) => break,
+                    }
+                }
+                // Under `os` the journal thread did not flush: the records must be on disk
+                // before any of the batches' tree writes can be, or a power cut could leave a
+                // batch half in the trees with no record to replay it.
+                let synced = if durability == Durability::Os {
+                    journal.flush()
                 } else {
                     Ok(())
-                })
-                .and_then(|()| apply(&trees, &sealed.writes));
-                match applied {
-                    Ok(()) => {
-                        let mut q = self.sealed.write();
-                        debug_assert_eq!(q.front().map(|s| s.generation), Some(sealed.generation));
-                        q.pop_front();
-                        unflushed.push(sealed.generation);
-                    }
-                    Err(e) => {
-                        // The batch stays visible and journaled; a restart replays it.
-                        log::error!(
-                            "applying a batch of {} writes failed: {e}",
-                            sealed.writes.len()
-                        );
-                        self.failed.store(true, Release);
-                        continue;
+                };
+                for sealed in &ready {
+                    match synced.clone().and_then(|()| apply(&trees, &sealed.writes)) {
+                        Ok(()) => {
+                            let mut q = self.sealed.write();
+                            debug_assert_eq!(
+                                q.front().map(|s| s.generation),
+                                Some(sealed.generation)
+                            );
+                            q.pop_front();
+                            unflushed.push(sealed.generation);
+                        }
+                        Err(e) => {
+                            // This batch and the later ones stay visible and journaled; a
+                            // restart replays them.
+                            log::error!(
+                                "applying a batch of {} writes failed: {e}",
+                                sealed.writes.len()
+                            );
+                            self.failed.store(true, Release);
+                            break;
+                        }
                     }
                 }
                 self.stats
@@ -434,6 +448,9 @@ impl Batcher {
         }
     }
 }
+
+/// The most batches the applier takes at once (under `os`, behind one journal sync).
+const MAX_BATCHES_PER_APPLY: usize = 64;
 
 /// How often the applier flushes the trees and retires the journal records they now hold.
 const TREE_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(20);
