@@ -589,21 +589,16 @@ mod tests {
         // A user written before ids were derived: a random id and an SSN index entry.
         let legacy = user("LegacyUser0000000001", [2; 32]);
         store
-            .tree(TreeId::Users)
-            .insert(legacy.id.as_bytes(), codec::encode(&legacy))
-            .unwrap();
-        store
             .tree(TreeId::IdxSsn)
             .insert(ssn_key("SANDBOX", &[2; 32]), codec::encode(&legacy.id))
             .unwrap();
-        store
-            .tree(TreeId::Meta)
-            .insert(COUNTS_KEY, {
-                let mut c = read_counts(None);
-                c[Counted::Users.index()] = 1;
-                write_counts(&c)
-            })
-            .unwrap();
+        write_legacy(
+            &store,
+            TreeId::Users,
+            Counted::Users,
+            &legacy.id,
+            codec::encode(&legacy),
+        );
         // The store notices the legacy index when it opens.
         drop(store);
         let store = Store::open(dir.path(), Durability::Flush).unwrap();
@@ -628,6 +623,18 @@ mod tests {
         let stray = user("StrayUser00000000001", [4; 32]);
         clean_until_stray(&store, TreeId::Users, &stray.id, codec::encode(&stray),
             "user StrayUser00000000001 is not found by its SSN (its id is not derived from it, nor indexed)");
+    }
+
+    /// Writes an entity the way a store of an earlier version holds it: straight into its tree,
+    /// counted as the only one of its kind.
+    fn write_legacy(store: &Store, tree: TreeId, kind: Counted, id: &str, value: Vec<u8>) {
+        store.tree(tree).insert(id.as_bytes(), value).unwrap();
+        let mut c = read_counts(None);
+        c[kind.index()] = 1;
+        store
+            .tree(TreeId::Meta)
+            .insert(COUNTS_KEY, write_counts(&c))
+            .unwrap();
     }
 
     /// Asserts that verify finds `store` clean, writes `value` under `id` in `tree` behind the
@@ -681,21 +688,16 @@ mod tests {
         // A card of a store written before card ids were derived: a random id, an index entry.
         let legacy = card("LegacyCard0000000001", 2);
         store
-            .tree(TreeId::Devices)
-            .insert(legacy.id.as_bytes(), codec::encode(&legacy))
-            .unwrap();
-        store
             .tree(TreeId::IdxNumber)
             .insert([2u8; 32], codec::encode(&Owner::Device(legacy.id.clone())))
             .unwrap();
-        store
-            .tree(TreeId::Meta)
-            .insert(COUNTS_KEY, {
-                let mut c = read_counts(None);
-                c[Counted::Devices.index()] = 1;
-                write_counts(&c)
-            })
-            .unwrap();
+        write_legacy(
+            &store,
+            TreeId::Devices,
+            Counted::Devices,
+            &legacy.id,
+            codec::encode(&legacy),
+        );
         // A kit, then its card (instant issue), and a virtual card.
         let kit = Kit {
             mapping_id: "K1".into(),
