@@ -30,6 +30,8 @@ use serde::{Deserialize, Serialize};
 pub struct EnrollmentRequest {
     pub product_code: Option<String>,
     pub user_data: Option<UserData>,
+    /// At most 5; an entry with `termsAcceptanceFlag` false answers 800.
+    #[schema(max_items = 5)]
     pub terms_acceptances: Option<Vec<TermsAcceptance>>,
     /// Becomes the card-number alias (CNA) of the issued card: 1-24 characters, never a
     /// Luhn-valid 13-19 digit run.
@@ -47,26 +49,35 @@ pub struct UserData {
     pub profile_data: Option<ProfileData>,
     pub identifying_data: Option<IdentifyingData>,
     pub email: Option<Email>,
+    /// At most 5.
+    #[schema(max_items = 5)]
     pub phone_numbers: Option<Vec<PhoneNumber>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ProfileData {
+    /// Letters of one script (Latin with accents is one), digits, space and `'-.,#/`; at least
+    /// one letter; no card number (640/501).
     #[schema(max_length = 35)]
     pub first_name: Option<String>,
+    /// As `firstName` (640/503).
     #[schema(max_length = 25)]
     pub middle_name: Option<String>,
+    /// As `firstName` (640/502).
     #[schema(max_length = 35)]
     pub last_name: Option<String>,
+    /// 1-5 addresses, one of type `home`.
+    #[schema(max_items = 5)]
     pub addresses: Option<Vec<AddressIn>>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct AddressIn {
-    /// `home`, `mailing`, `work`, …; one address of each type.
+    /// `home`, `mailing`, `work`, …; one address of each type; 1-20 of `[A-Za-z0-9_-]`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     pub kind: Option<String>,
     pub is_default: Option<bool>,
     #[schema(max_length = 50)]
@@ -84,7 +95,7 @@ pub struct AddressIn {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct IdentifyingData {
-    /// YYYY-MM-DD.
+    /// YYYY-MM-DD, from 1900-01-01 to today.
     #[schema(pattern = "^[0-9]{4}-[0-9]{2}-[0-9]{2}$")]
     pub date_of_birth: Option<String>,
     /// Nine digits. Never stored in the clear, never logged.
@@ -97,14 +108,24 @@ pub struct IdentifyingData {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Email {
+    /// 3-254 characters, one `@` with 1-64 characters before it, a domain with a dot after it.
+    #[schema(
+        min_length = 3,
+        max_length = 254,
+        pattern = "^[^@\\s]{1,64}@[^@\\s.][^@\\s]*[.][^@\\s]*[^@\\s.]$"
+    )]
     pub email_address: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneNumber {
+    /// E.164: an optional `+` and 7-15 digits.
+    #[schema(pattern = "^[+]?[0-9]{7,15}$")]
     pub number: Option<String>,
+    /// 1-20 of `[A-Za-z0-9_-]`.
     #[serde(rename = "type")]
+    #[schema(pattern = "^[A-Za-z0-9_-]{1,20}$")]
     pub kind: Option<String>,
     pub is_default: Option<bool>,
 }
@@ -112,6 +133,8 @@ pub struct PhoneNumber {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct TermsAcceptance {
+    /// 1-64 characters.
+    #[schema(min_length = 1, max_length = 64)]
     pub terms_identifier: Option<String>,
     pub terms_acceptance_flag: Option<bool>,
 }
@@ -150,6 +173,8 @@ pub struct NewEnrollment {
     pub physical_card: bool,
     /// The kit's mapping identifier, for instant issue.
     pub kit: Option<String>,
+    /// A `termsAcceptances` entry said `false` (refused with 800 after the kit rows).
+    pub terms_refused: bool,
 }
 
 /// What an upgrade may compare with the holder (only the given parts).
@@ -175,6 +200,9 @@ pub enum Enrollment {
     New(NewEnrollment),
     Upgrade(Upgrade),
 }
+
+/// Addresses, phone numbers and terms acceptances an enrollment may list, each.
+pub const MAX_LISTED: usize = 5;
 
 fn given(s: &Option<String>) -> Option<&str> {
     s.as_deref().filter(|x| !x.is_empty())
@@ -258,8 +286,12 @@ pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment
         }
     }
     for f in ORDER {
-        if fields(f).iter().any(|v| !rules::is_profile_text(v)) {
+        let values = fields(f);
+        if values.iter().any(|v| !rules::is_profile_text(v)) {
             return Err(E::BadCharacters(f));
+        }
+        if values.iter().any(|v| rules::holds_card_number(v)) {
+            return Err(E::CardNumberInProfile(f));
         }
     }
     if addresses
@@ -279,7 +311,54 @@ pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment
     if !rules::is_ssn(ssn) {
         return Err(E::BadSsn);
     }
-    let date_of_birth = crate::config::parse_ymd(dob).ok_or(E::BadDateOfBirth)?;
+    for f in [
+        ProfileField::FirstName,
+        ProfileField::LastName,
+        ProfileField::MiddleName,
+    ] {
+        if fields(f).iter().any(|v| !rules::is_single_script_name(v)) {
+            return Err(E::NameScript(f));
+        }
+    }
+    if !rules::is_email(email) || rules::holds_card_number(email) {
+        return Err(E::BadEmail);
+    }
+    let phones_in = ud.phone_numbers.as_deref().unwrap_or_default();
+    if phones_in
+        .iter()
+        .filter_map(|p| given(&p.number))
+        .any(|n| !rules::is_phone(n))
+    {
+        return Err(E::BadPhone);
+    }
+    let terms = req.terms_acceptances.as_deref().unwrap_or_default();
+    if addresses.len() > MAX_LISTED || phones_in.len() > MAX_LISTED || terms.len() > MAX_LISTED {
+        return Err(E::TooManyEntries);
+    }
+    if addresses
+        .iter()
+        .filter_map(|a| given(&a.kind))
+        .any(|k| !rules::is_type_word(k))
+    {
+        return Err(E::BadAddressType);
+    }
+    if phones_in
+        .iter()
+        .filter_map(|p| given(&p.kind))
+        .any(|k| !rules::is_type_word(k))
+    {
+        return Err(E::BadPhoneType);
+    }
+    if terms
+        .iter()
+        .filter_map(|t| given(&t.terms_identifier))
+        .any(|t| !rules::is_terms_identifier(t))
+    {
+        return Err(E::BadTermsIdentifier);
+    }
+    let date_of_birth = crate::config::parse_ymd(dob)
+        .filter(|d| rules::is_birth_date(*d, time::OffsetDateTime::now_utc().date()))
+        .ok_or(E::BadDateOfBirth)?;
     if given(&id.ssn_suffix).is_some() {
         return Err(E::SsnAndSuffix);
     }
@@ -314,6 +393,7 @@ pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment
             match given(&ii.mapping_identifier) {
                 None => return Err(E::MappingIdMissing),
                 Some(m) if !rules::is_mapping_identifier(m) => return Err(E::MappingIdInvalid),
+                Some(m) if rules::holds_card_number(m) => return Err(E::MappingIdHoldsCardNumber),
                 Some(m) => Some(m.to_string()),
             }
         }
@@ -347,10 +427,9 @@ pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment
             zip,
         })
         .collect();
-    let phones = ud
-        .phone_numbers
-        .unwrap_or_default()
-        .into_iter()
+    let phones = phones_in
+        .iter()
+        .cloned()
         .filter_map(|p| {
             Some(Phone {
                 number: p.number.filter(|n| !n.is_empty())?,
@@ -375,6 +454,7 @@ pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment
         alias: req.card_alias.clone(),
         physical_card,
         kit,
+        terms_refused: terms.iter().any(|t| t.terms_acceptance_flag == Some(false)),
     }))
 }
 

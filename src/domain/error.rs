@@ -63,9 +63,20 @@ pub enum DomainError {
     Required(String),
     TooLong(ProfileField),
     BadCharacters(ProfileField),
+    /// A profile field holding a card number (the free-text rule).
+    CardNumberInProfile(ProfileField),
     BadState,
     BadZip,
     BadSsn,
+    /// A name with no letter, or letters of more than one script.
+    NameScript(ProfileField),
+    BadEmail,
+    BadPhone,
+    /// More than five addresses, phone numbers or terms acceptances.
+    TooManyEntries,
+    BadAddressType,
+    BadPhoneType,
+    BadTermsIdentifier,
     BadDateOfBirth,
     SsnAndSuffix,
     DuplicateAddressType,
@@ -75,6 +86,7 @@ pub enum DomainError {
     InstantIssueTypeInvalid,
     MappingIdMissing,
     MappingIdInvalid,
+    MappingIdHoldsCardNumber,
     /// `cardAlias` not 1-24 characters or shaped like a card number.
     CardAliasInvalid,
     ProductUnknown,
@@ -83,6 +95,8 @@ pub enum DomainError {
     PackageLookup,
     PackageNotFound,
     PackageInUse,
+    /// A `termsAcceptances` entry with `termsAcceptanceFlag` false.
+    TermsNotAccepted,
     SsnHoldsAccount,
     // --- BaaS upgrade ---
     AccountNotFound,

@@ -43,6 +43,26 @@ pub fn is_profile_text(s: &str) -> bool {
         .all(|c| c.is_alphabetic() || c.is_ascii_digit() || " '-.,#/".contains(c))
 }
 
+/// True when an enrollment's person is the stored holder of its SSN: the same first and last
+/// name and date of birth, and the same middle name when both give one (compared without regard
+/// to case or runs of spaces).
+pub fn same_person(p: &super::enrollment::Person, u: &super::model::User) -> bool {
+    let norm = |s: &str| {
+        s.split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+            .to_lowercase()
+    };
+    let same = |a: &str, b: &str| norm(a) == norm(b);
+    same(&p.first_name, &u.first_name)
+        && same(&p.last_name, &u.last_name)
+        && p.date_of_birth_text == u.date_of_birth
+        && match (&p.middle_name, &u.middle_name) {
+            (Some(a), Some(b)) => same(a, b),
+            _ => true,
+        }
+}
+
 /// A two-letter state code.
 pub fn is_state(s: &str) -> bool {
     s.len() == 2 && s.bytes().all(|b| b.is_ascii_alphabetic())
@@ -68,9 +88,132 @@ pub fn is_ssn(s: &str) -> bool {
     s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit())
 }
 
-/// A card alias (CNA): 1-24 characters, never something shaped like a card number.
+/// A card alias (CNA): 1-24 characters, never holding a card number.
 pub fn is_card_alias(s: &str) -> bool {
-    (1..=24).contains(&s.chars().count()) && !crate::vault::looks_like_card_number(s)
+    (1..=24).contains(&s.chars().count()) && !holds_card_number(s)
+}
+
+/// True when `s` luhn-checks over `digits` (ASCII digit values, most significant first).
+fn luhn_digits(digits: &[u8]) -> bool {
+    let sum: u32 = digits
+        .iter()
+        .rev()
+        .enumerate()
+        .map(|(i, &d)| {
+            let d = u32::from(d);
+            match (i % 2 == 1, d * 2) {
+                (true, dd) if dd > 9 => dd - 9,
+                (true, dd) => dd,
+                (false, _) => d,
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// The value of a decimal digit of any script (`٤`, `४`, `4`), or `None`. Unicode lays out each
+/// script's ten decimal digits as one contiguous run starting at zero, so the value is the distance
+/// to the start of that run.
+fn digit_value(c: char) -> Option<u8> {
+    if let Some(d) = c.to_digit(10) {
+        return Some(d as u8);
+    }
+    if c.is_ascii() || !c.is_numeric() {
+        return None;
+    }
+    let cp = u32::from(c);
+    let numeric = |x: u32| char::from_u32(x).is_some_and(char::is_numeric);
+    let start = (1..=9).take_while(|k| numeric(cp - k)).last().unwrap_or(0);
+    // A run of ten numeric characters: a decimal digit block, not a stray fraction or numeral.
+    let zero = cp - start;
+    ((zero..zero + 10).all(numeric)).then_some(start as u8)
+}
+
+/// True when free text holds a card number: after NFKC, with spaces, dashes, dots and
+/// underscores removed, a run of digits (of any script) holds a Luhn-valid stretch of 13-19
+/// digits. Every stretch of a longer run is checked, so a card number cannot hide by touching
+/// other digits. The one rule for every free-text field a client sets (contract section 3).
+pub fn holds_card_number(s: &str) -> bool {
+    use unicode_normalization::UnicodeNormalization;
+    let mut run: Vec<u8> = Vec::new();
+    let check = |run: &[u8]| {
+        run.len() >= 13
+            && (0..run.len()).any(|at| {
+                (13..=19)
+                    .filter(|n| at + n <= run.len())
+                    .any(|n| luhn_digits(&run[at..at + n]))
+            })
+    };
+    for c in s.nfkc() {
+        if let Some(d) = digit_value(c) {
+            run.push(d);
+        } else if c.is_whitespace() || is_dash_or_dot(c) {
+            continue;
+        } else {
+            if check(&run) {
+                return true;
+            }
+            run.clear();
+        }
+    }
+    check(&run)
+}
+
+/// Separators a card number is commonly written with: dashes of every kind, dots, underscores.
+fn is_dash_or_dot(c: char) -> bool {
+    matches!(
+        c,
+        '-' | '.' | '_' | '\u{2010}'
+            ..='\u{2015}' | '\u{2212}' | '\u{00B7}' | '\u{2022}' | '\u{2027}'
+    )
+}
+
+/// A name (first, middle, last): at least one letter, and letters of one script only (Latin
+/// with accents is one script; digits, spaces and punctuation belong to none).
+pub fn is_single_script_name(s: &str) -> bool {
+    use unicode_security::MixedScript;
+    s.chars().any(char::is_alphabetic) && s.is_single_script()
+}
+
+/// An email address: 3-254 characters (RFC 5321), one `@` with 1-64 characters before it, and a
+/// domain after it with a dot that neither starts nor ends it; no spaces or control characters.
+pub fn is_email(s: &str) -> bool {
+    let n = s.chars().count();
+    let Some((local, domain)) = s.split_once('@') else {
+        return false;
+    };
+    (3..=254).contains(&n)
+        && !domain.contains('@')
+        && (1..=64).contains(&local.chars().count())
+        && domain.contains('.')
+        && !domain.starts_with('.')
+        && !domain.ends_with('.')
+        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+}
+
+/// A phone number as E.164 allows it: an optional `+` and 7-15 digits.
+pub fn is_phone(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    (7..=15).contains(&digits.len()) && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// An address or phone `type`: 1-20 ASCII letters, digits, `_` or `-`.
+pub fn is_type_word(s: &str) -> bool {
+    (1..=20).contains(&s.len())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+}
+
+/// A `termsIdentifier`: 1-64 characters, no control characters, no card number.
+pub fn is_terms_identifier(s: &str) -> bool {
+    (1..=64).contains(&s.chars().count())
+        && !s.chars().any(char::is_control)
+        && !holds_card_number(s)
+}
+
+/// A date of birth a person can have: from 1900-01-01 to `today`.
+pub fn is_birth_date(born: Date, today: Date) -> bool {
+    born.year() >= 1900 && born <= today
 }
 
 /// An instant-issue mapping identifier: 1-64 of `[A-Za-z0-9_-]`.

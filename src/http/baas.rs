@@ -11,14 +11,22 @@ use crate::ops::enroll::{enroll, Reply};
 use crate::ops::Ctx;
 use actix_web::{web, HttpRequest, HttpResponse};
 
-/// The `X-GD-RequestId` of a request: required, a UUID.
+/// The `X-GD-RequestId` of a request: required, a UUID in any of its spellings (case, braces,
+/// `urn:uuid:`, without hyphens), answered in its canonical form (lower-case, hyphenated), so
+/// that every spelling of one UUID is one request id.
 fn request_id(req: &HttpRequest) -> Result<String, BaasError> {
     req.headers()
         .get("x-gd-requestid")
         .and_then(|v| v.to_str().ok())
-        .filter(|v| uuid::Uuid::try_parse(v).is_ok())
-        .map(str::to_string)
+        .and_then(canonical_uuid)
         .ok_or_else(|| E::RequestIdInvalid.into())
+}
+
+/// The canonical (lower-case, hyphenated) form of a UUID written in any spelling.
+fn canonical_uuid(v: &str) -> Option<String> {
+    uuid::Uuid::try_parse(v.trim())
+        .ok()
+        .map(|u| u.hyphenated().to_string())
 }
 
 fn reply(r: Reply) -> HttpResponse {
@@ -43,7 +51,7 @@ fn reply(r: Reply) -> HttpResponse {
     tag = "baas",
     params(
         ("programCode" = String, Path, description = "Program code"),
-        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID; the idempotency key, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[{][0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[}]|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "A UUID; the idempotency key, echoed back. Spellings of one UUID (case, braces, `urn:uuid:`, without hyphens) are one request id"),
     ),
     request_body = EnrollmentRequest,
     responses(
@@ -83,7 +91,7 @@ pub async fn post_enrollment(
     params(
         ("programCode" = String, Path, description = "Program code"),
         ("accountIdentifier" = String, Path, description = "Account identifier"),
-        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[{][0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[}]|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "A UUID, echoed back"),
     ),
     responses(
         (status = 200, description = "The account", body = AccountRead),
@@ -113,7 +121,7 @@ pub async fn get_account(
     params(
         ("programCode" = String, Path, description = "Program code"),
         ("userIdentifier" = String, Path, description = "User identifier"),
-        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[{][0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[}]|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "A UUID, echoed back"),
     ),
     responses(
         (status = 200, description = "The user", body = UserRead),
@@ -144,7 +152,7 @@ pub async fn get_user(
     params(
         ("programCode" = String, Path, description = "Program code"),
         ("requestId" = String, Path, description = "The X-GD-RequestId of the enrollment"),
-        ("X-GD-RequestId" = String, Header, pattern = "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$", description = "A UUID of this request, echoed back"),
+        ("X-GD-RequestId" = String, Header, pattern = "^([0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[{][0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}[}]|urn:uuid:[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}|[0-9a-fA-F]{32})$", description = "A UUID of this request, echoed back"),
     ),
     responses(
         (status = 200, description = "The stored outcome", body = AccountEnvelope),
@@ -162,6 +170,8 @@ pub async fn get_enrollment(
 ) -> Result<HttpResponse, BaasError> {
     request_id(&req)?;
     let (program, rid) = path.into_inner();
+    // Any spelling of the UUID finds the enrollment; a path that is no UUID names none.
+    let rid = canonical_uuid(&rid).unwrap_or(rid);
     let mut r = baas_reads::enrollment(&ctx, &caller.client, &program, &rid).map_err(not_found)?;
     r.replayed = false;
     Ok(reply(r))

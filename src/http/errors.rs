@@ -45,6 +45,57 @@ pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
                 f.path()
             ),
         ),
+        E::CardNumberInProfile(f) => (
+            400,
+            640,
+            f.rule().1,
+            format!("{} must not hold a card number", f.path()),
+        ),
+        E::NameScript(f) => (
+            400,
+            640,
+            f.rule().1,
+            format!(
+                "{} must hold letters, all of one script (Latin with accents is one script)",
+                f.path()
+            ),
+        ),
+        E::BadEmail => (
+            400,
+            640,
+            511,
+            s("userData.email.emailAddress must be an email address of 3-254 characters"),
+        ),
+        E::BadPhone => (
+            400,
+            640,
+            512,
+            s("userData.phoneNumbers.number must be an optional + and 7-15 digits"),
+        ),
+        E::BadAddressType => (
+            400,
+            640,
+            513,
+            s("userData.profileData.addresses.type must be 1-20 characters of A-Z, a-z, 0-9, _ and -"),
+        ),
+        E::BadPhoneType => (
+            400,
+            640,
+            514,
+            s("userData.phoneNumbers.type must be 1-20 characters of A-Z, a-z, 0-9, _ and -"),
+        ),
+        E::BadTermsIdentifier => (
+            400,
+            640,
+            515,
+            s("termsAcceptances.termsIdentifier must be 1-64 characters and not a card number"),
+        ),
+        E::TooManyEntries => (
+            400,
+            1020,
+            1,
+            s("At most 5 addresses, 5 phone numbers and 5 terms acceptances are allowed"),
+        ),
         E::BadState => (
             400,
             640,
@@ -98,6 +149,13 @@ pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
             6184,
             s("instantIssue.mappingIdentifier must be 1-64 characters of A-Z, a-z, 0-9, _ and -"),
         ),
+        E::MappingIdHoldsCardNumber => (
+            400,
+            600,
+            6184,
+            s("instantIssue.mappingIdentifier must not hold a card number"),
+        ),
+        E::TermsNotAccepted => (400, 800, 0, s("Terms must be accepted")),
         E::ProductUnknown => (
             400,
             1001,

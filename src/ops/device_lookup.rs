@@ -9,8 +9,9 @@
 use crate::config::{ClientConfig, Config};
 use crate::domain::error::{DeviceField, DomainError as E};
 use crate::domain::model::{Device, DeviceStatus};
+use crate::domain::rules::holds_card_number;
 use crate::store::{Owner, Reader};
-use crate::vault::{looks_like_card_number, Fingerprint, Vault};
+use crate::vault::{Fingerprint, Vault};
 
 /// The four device keys of a request; a key that was absent, null or `""` is `None`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -148,6 +149,10 @@ impl<'a> Lookup<'a> {
     /// `programCode`): pack IDs are unique within a program, so the same ID in two visible
     /// programs does not name one card.
     fn by_pack<R: Reader>(&self, r: &R, pack: &str) -> Result<Device, R::Err> {
+        // No pack ID holds a card number (they are refused at load), so one that does names none.
+        if holds_card_number(pack) {
+            return Err(E::InvalidDevice.into());
+        }
         let mut owners = Vec::new();
         for program in &self.programs {
             if self.program.is_none_or(|p| p == *program) {
@@ -164,7 +169,7 @@ impl<'a> Lookup<'a> {
 
     /// Rows 13-15: the one NORMAL card carrying `alias`.
     fn by_alias<R: Reader>(&self, r: &R, alias: &str) -> Result<Device, R::Err> {
-        if looks_like_card_number(alias) {
+        if holds_card_number(alias) {
             return Err(E::InvalidAlias.into());
         }
         let mut cards = Vec::new();

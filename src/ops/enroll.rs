@@ -174,16 +174,28 @@ fn new_in_tx(
             Some(kit)
         }
     };
+    if e.terms_refused {
+        return Err(E::TermsNotAccepted.into());
+    }
     let existing_user = tx.user_by_ssn(&program.code, ssn_fp)?;
     if let Some(u) = &existing_user {
-        for a in &u.account_ids {
-            if let Some(acc) = tx.account(a)? {
-                if acc.product == e.product && acc.status != AccountStatus::Closed {
-                    return Err(E::SsnHoldsAccount.into());
-                }
-            }
+        if !rules::same_person(&e.person, u) {
+            return Err(E::ProfileChanged.into());
+        }
+        if holds_open(tx, u, &e.product, None)? {
+            return Err(E::SsnHoldsAccount.into());
         }
     }
+    // Screening follows the person: a holder whose review is pending or declined decides a new
+    // enrollment of the same SSN, whatever the new name scores.
+    let person_screen;
+    let screen = match &existing_user {
+        Some(u) => {
+            person_screen = person_screen_of(tx, u, screen)?;
+            person_screen.as_ref().unwrap_or(screen)
+        }
+        None => screen,
+    };
     // HTTP 200 outcomes: under-age, then OFAC.
     let finish =
         |status: u16, outcome: Outcome, account_id: Option<String>| -> TxResult<(u16, Outcome)> {
@@ -281,6 +293,39 @@ fn new_in_tx(
         Outcome::new(code, sub, desc, Some(view)),
         Some(account_id),
     )
+}
+
+/// True when `user` holds a non-closed account of `product` other than `except`.
+fn holds_open(tx: &Tx, user: &User, product: &str, except: Option<&str>) -> TxResult<bool> {
+    for a in user
+        .account_ids
+        .iter()
+        .filter(|a| Some(a.as_str()) != except)
+    {
+        if let Some(acc) = tx.account(a)? {
+            if acc.product == product && acc.status != AccountStatus::Closed {
+                return Ok(true);
+            }
+        }
+    }
+    Ok(false)
+}
+
+/// The screening outcome an existing holder imposes, or `None` to keep the name's own:
+/// pending review → the enrollment joins that review; declined → declined; cleared by a
+/// review → clear unless the name is now a hard decline.
+fn person_screen_of(tx: &Tx, user: &User, by_name: &Screen) -> TxResult<Option<Screen>> {
+    let Some(review) = tx.review(&user.id)? else {
+        return Ok(None);
+    };
+    Ok(match review.state {
+        ReviewState::Pending => Some(Screen::Review(review)),
+        ReviewState::Declined => Some(Screen::Decline),
+        ReviewState::Clearing | ReviewState::Cleared => match by_name {
+            Screen::Review(_) => Some(Screen::Clear),
+            Screen::Clear | Screen::Decline => None,
+        },
+    })
 }
 
 fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: i64) -> User {
@@ -421,6 +466,9 @@ async fn upgrade(
             let current = program.product(&acc.product).ok_or(E::UpgradeNotAllowed)?;
             if !current.upgrade_to.contains(&u.target_product) {
                 return Err(E::UpgradeNotAllowed.into());
+            }
+            if holds_open(tx, &user, &u.target_product, Some(&acc.id))? {
+                return Err(E::SsnHoldsAccount.into());
             }
             if ctx.faults.get().upgrade_provider {
                 return Err(E::UpgradeProvider.into());

@@ -6,7 +6,7 @@ use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::model::*;
-use crate::domain::rules::is_mapping_identifier;
+use crate::domain::rules::{holds_card_number, is_mapping_identifier};
 use crate::store::Reader;
 use serde::{Deserialize, Serialize};
 
@@ -95,6 +95,7 @@ pub async fn load(
     req: LoadKits,
 ) -> DomainResult<LoadedKits> {
     let program = sandbox_program(ctx, client, program)?;
+    let req_generated = req.generate.is_some();
     let wanted: Vec<KitIn> = match (req.packages, req.generate) {
         (Some(p), None) => p,
         (None, Some(g)) => {
@@ -127,11 +128,19 @@ pub async fn load(
             "packages must hold 1-{MAX_KITS_PER_LOAD} kits"
         )));
     }
+    let generated = req_generated;
     for (i, k) in wanted.iter().enumerate() {
         if !is_mapping_identifier(&k.mapping_identifier) {
             return Err(E::Invalid(format!(
                 "packages[{i}].mappingIdentifier must be 1-64 characters of [A-Za-z0-9_-]"
             )));
+        }
+        if holds_card_number(&k.mapping_identifier) {
+            return Err(E::Invalid(if generated {
+                "generate.prefix with the kit numbers after it must not hold a card number".into()
+            } else {
+                format!("packages[{i}].mappingIdentifier must not hold a card number")
+            }));
         }
         if program.product(&k.product_code).is_none() {
             return Err(E::Invalid(format!(
@@ -139,9 +148,9 @@ pub async fn load(
             )));
         }
         if let Some(p) = &k.pack_id {
-            if !is_pack_id(p) {
+            if !is_pack_id(p) || holds_card_number(p) {
                 return Err(E::Invalid(format!(
-                    "packages[{i}].packID must be 10-24 characters of [A-Za-z0-9_-]"
+                    "packages[{i}].packID must be 10-24 characters of [A-Za-z0-9_-] and must not hold a card number"
                 )));
             }
         }

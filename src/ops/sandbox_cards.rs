@@ -11,8 +11,9 @@ use crate::config::{ClientConfig, Program};
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::ids::card_id_for;
 use crate::domain::model::*;
+use crate::domain::rules::holds_card_number;
 use crate::store::{Reader, Tx, TxResult};
-use crate::vault::{looks_like_card_number, SealedPan};
+use crate::vault::SealedPan;
 
 /// A card just made, with its full number (handed out once, never stored in the clear).
 pub struct Issued {
@@ -86,15 +87,17 @@ fn check_card_request(p: &Program, req: &CardRequest) -> DomainResult<NewCard> {
     };
     if let Some(a) = &req.alias {
         let n = a.chars().count();
-        if !(1..=24).contains(&n) || looks_like_card_number(a) {
+        if !(1..=24).contains(&n) || holds_card_number(a) {
             return Err(invalid(
                 "alias must be 1-24 characters and must not be a card number",
             ));
         }
     }
     if let Some(pk) = &req.pack_id {
-        if !(10..=24).contains(&pk.chars().count()) {
-            return Err(invalid("packID must be 10-24 characters"));
+        if !(10..=24).contains(&pk.chars().count()) || holds_card_number(pk) {
+            return Err(invalid(
+                "packID must be 10-24 characters and must not hold a card number",
+            ));
         }
     }
     Ok(NewCard {
@@ -120,6 +123,13 @@ fn join_account(tx: &Tx, d: &Device) -> TxResult<()> {
             .account(aid)?
             .filter(|a| a.program == d.program)
             .ok_or(E::NotFound("account"))?;
+        if acc.product != d.product {
+            return Err(E::Invalid(format!(
+                "the account is of product {}; a card on it must be of that product, not {}",
+                acc.product, d.product
+            ))
+            .into());
+        }
         if !acc.device_ids.contains(&d.id) {
             acc.device_ids.push(d.id.clone());
         }
