@@ -84,7 +84,8 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(sandbox::routes)
                     .configure(device::routes)
                     .configure(sandbox_cards::routes)
-                    .configure(fallback::routes),
+                    .configure(fallback::routes)
+                    .default_service(web::to(fallback::no_such_route)),
             );
     }
 }
