@@ -91,8 +91,41 @@ fn verify(cli: &Cli) -> ExitCode {
     }
 }
 
+/// `RUST_LOG` (default `info`), with actix-http held at info and above: its debug lines quote
+/// the header values it refuses (`illegal Content-Length: "…"`), which may hold a card number.
+struct CappedLogger(env_logger::Logger);
+
+impl CappedLogger {
+    fn allowed(m: &log::Metadata) -> bool {
+        !(m.target().starts_with("actix_http") && m.level() > log::Level::Info)
+    }
+}
+
+impl log::Log for CappedLogger {
+    fn enabled(&self, m: &log::Metadata) -> bool {
+        Self::allowed(m) && self.0.enabled(m)
+    }
+    fn log(&self, r: &log::Record) {
+        if Self::allowed(r.metadata()) {
+            self.0.log(r);
+        }
+    }
+    fn flush(&self) {
+        self.0.flush();
+    }
+}
+
+fn init_logging() {
+    let logger =
+        env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).build();
+    let max = logger.filter();
+    if log::set_boxed_logger(Box::new(CappedLogger(logger))).is_ok() {
+        log::set_max_level(max);
+    }
+}
+
 fn main() -> ExitCode {
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    init_logging();
     let cli = Cli::parse();
     match cli.command {
         Some(Command::Verify) => verify(&cli),

@@ -76,6 +76,24 @@ impl CommitCounters {
     }
 }
 
+/// The `route` label of a request no route matched (an unknown path answers 404).
+pub const UNMATCHED: &str = "unmatched";
+
+/// The `method` label of a request method: one of seven, else `other`, so a client cannot add a
+/// label value (nor a log line's text) by sending a method of its own.
+pub fn method_label(method: &str) -> &'static str {
+    match method {
+        "GET" => "GET",
+        "HEAD" => "HEAD",
+        "POST" => "POST",
+        "PUT" => "PUT",
+        "PATCH" => "PATCH",
+        "DELETE" => "DELETE",
+        "OPTIONS" => "OPTIONS",
+        _ => "other",
+    }
+}
+
 impl Default for Metrics {
     fn default() -> Self {
         Self::new()
@@ -134,11 +152,12 @@ impl Metrics {
         }
     }
 
-    /// Records one finished request. `route` is the matched pattern, never the raw path, so no
-    /// identifier or number ends up in a label.
+    /// Records one finished request. `route` is the matched pattern (or [`UNMATCHED`]), never
+    /// the raw path, so no identifier or number ends up in a label; `method` is bounded by
+    /// [`method_label`] here as well.
     pub fn observe(&self, route: &str, method: &str, status: u16, seconds: f64) {
         self.requests
-            .with_label_values(&[route, method, &status.to_string()])
+            .with_label_values(&[route, method_label(method), &status.to_string()])
             .inc();
         self.latency.with_label_values(&[route]).observe(seconds);
     }
@@ -160,5 +179,35 @@ impl Metrics {
             .encode(&self.registry.gather(), &mut buf)
             .expect("text encoding");
         String::from_utf8(buf).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_come_from_a_closed_set() {
+        for m in ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] {
+            assert_eq!(method_label(m), m);
+        }
+        for m in [
+            "get",
+            "TRACE",
+            "CONNECT",
+            "4000009912345678",
+            &"X".repeat(500),
+        ] {
+            assert_eq!(method_label(m), "other");
+        }
+        let metrics = Metrics::new();
+        metrics.observe(UNMATCHED, "4000009912345678", 404, 0.001);
+        let text = metrics.render(&[], 0, &Default::default());
+        assert!(
+            text.contains(r#"method="other",route="unmatched",status="404""#)
+                || text.contains(r#"route="unmatched",method="other""#),
+            "{text}"
+        );
+        assert!(!text.contains("4000009912345678"));
     }
 }

@@ -146,6 +146,8 @@ pub enum DomainError {
     PayloadTooLarge,
     /// A known path asked with a method it does not have.
     MethodNotAllowed,
+    /// A path no route matches (a trailing slash, `//`, an unknown segment): 404.
+    NoSuchRoute,
     /// A body not sent in full within `body_timeout_ms`.
     BodyTimeout,
     /// The client spent its rate limit; it may try again after this many seconds.

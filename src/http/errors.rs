@@ -229,6 +229,7 @@ pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
         E::PayloadTooLarge => (413, 413, 0, s("Request body is larger than max_body_bytes")),
         E::BodyTimeout => (408, 408, 0, s("Request body was not received in time")),
         E::MethodNotAllowed => (405, 405, 0, s("Method not allowed")),
+        E::NoSuchRoute => (404, 404, 0, s("No such endpoint")),
         E::TooManyRequests { .. } => (429, 429, 0, s("Too many requests")),
         _ => (500, 500, 0, s("Internal error")),
     }
@@ -289,6 +290,7 @@ pub fn device_row(e: &E) -> (u16, &'static str, String) {
         E::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE", s("Request body is larger than max_body_bytes.")),
         E::BodyTimeout => (408, "REQUEST_TIMEOUT", s("Request body was not received in time.")),
         E::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", s("Method not allowed.")),
+        E::NoSuchRoute => (404, "NOT_FOUND", s("No such endpoint.")),
         E::TooManyRequests { .. } => (
             429,
             "TOO_MANY_REQUESTS",
@@ -331,6 +333,12 @@ pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
             "METHOD_NOT_ALLOWED",
             "Method Not Allowed",
             "the path does not take this method; see Allow".to_string(),
+        ),
+        E::NoSuchRoute => (
+            404,
+            "NOT_FOUND",
+            "Not Found",
+            "no such endpoint".to_string(),
         ),
         E::BodyTimeout => (
             408,

@@ -1,12 +1,13 @@
 //! Answers for a known path asked with a method it does not have: 405 with `Allow`, in the
 //! path's dialect envelope. The paths and their methods are read from the OpenAPI document, so
-//! this list cannot drift from the routes the document describes.
+//! this list cannot drift from the routes the document describes. Any other path answers 404 in
+//! the envelope of the dialect its prefix belongs to ([`no_such_route`]).
 
 use super::errors::{BaasError, DeviceError, SandboxError};
 use super::openapi::ApiDoc;
 use crate::domain::error::DomainError;
 use actix_web::http::header::ALLOW;
-use actix_web::{web, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use utoipa::OpenApi;
 
 /// The 405 answer of a path whose operations carry `tag`.
@@ -24,6 +25,24 @@ fn not_allowed(tag: &str, allow: &str) -> HttpResponse {
         res.headers_mut().insert(ALLOW, v);
     }
     res
+}
+
+/// The default service: a path no route matches (a trailing slash, `//`, an unknown segment)
+/// answers 404 in the envelope of its prefix's dialect: `/programs/` BaaS, `/deviceapi/` device,
+/// anything else problem+json. The path is not normalised (no redirect).
+pub async fn no_such_route(req: HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let under = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+    };
+    if under("/programs") {
+        BaasError::from(DomainError::NoSuchRoute).error_response()
+    } else if under("/deviceapi") {
+        DeviceError(DomainError::NoSuchRoute).error_response()
+    } else {
+        SandboxError(DomainError::NoSuchRoute).error_response()
+    }
 }
 
 /// Registers a catch-all resource for every documented path; register it after the real routes.

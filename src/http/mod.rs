@@ -39,7 +39,9 @@ async fn observe(
             (v.len() <= 128).then(|| (HeaderName::from_static(h), v.clone()))
         })
         .collect();
-    let method = req.method().to_string();
+    // Only bounded values reach the label and the log line: a method is any token a client
+    // sends (a card number, a 500-character string), the raw path may hold identifiers.
+    let method = crate::metrics::method_label(req.method().as_str());
     let mut res = next.call(req).await?;
     for (k, v) in echoed {
         if !res.headers().contains_key(&k) {
@@ -49,7 +51,7 @@ async fn observe(
     let route = res
         .request()
         .match_pattern()
-        .unwrap_or_else(|| "unmatched".to_string());
+        .unwrap_or_else(|| crate::metrics::UNMATCHED.to_string());
     log::debug!(
         "{method} {route} {} {:.3}ms",
         res.status().as_u16(),
@@ -58,7 +60,7 @@ async fn observe(
     if let Some(m) = metrics {
         m.observe(
             &route,
-            &method,
+            method,
             res.status().as_u16(),
             started.elapsed().as_secs_f64(),
         );
@@ -82,7 +84,8 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(sandbox::routes)
                     .configure(device::routes)
                     .configure(sandbox_cards::routes)
-                    .configure(fallback::routes),
+                    .configure(fallback::routes)
+                    .default_service(web::to(fallback::no_such_route)),
             );
     }
 }

@@ -18,7 +18,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
 #[openapi(
     info(
         title = "issuebox",
-        description = "Card-issuing sandbox and instant-issue core: the BaaS enrollment dialect, the device wallet dialect and the sandbox API over one store."
+        description = "Card-issuing sandbox and instant-issue core: the BaaS enrollment dialect, the device wallet dialect and the sandbox API over one store. A path not in this document answers 404 in the envelope of its prefix's dialect (`/programs/` BaaS 404/404/0, `/deviceapi/` device NOT_FOUND, anything else problem+json NOT_FOUND); a path in it asked with another method answers 405 with `Allow`."
     ),
     paths(
         super::auth::token,

@@ -24,6 +24,9 @@ pub async fn health() -> HttpResponse {
 }
 
 /// Prometheus text: requests by route and status, latency histograms, entity counts, store size.
+///
+/// Labels come from closed sets: `method` is GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS or
+/// `other`; `route` is a path pattern of this document or `unmatched`; `status` the HTTP status.
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
 pub async fn metrics(ctx: web::Data<Ctx>, m: web::Data<Metrics>) -> HttpResponse {
