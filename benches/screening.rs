@@ -3,6 +3,14 @@
 //!
 //! `cargo bench --bench screening`; the median (p50) per screening is in
 //! `target/criterion/<group>/<case>/new/estimates.json`.
+//!
+//! Before timing, every individual name of the full list (primary and alt) is disguised
+//! (look-alike letters of other scripts, accents, case, spaces and punctuation inside tokens;
+//! `tests/support/evasion.rs`) and screened: the run fails if any disguise is screened milder
+//! than the listed spelling. `ISSUEBOX_EVASION_ROUNDS` (default 3) disguises per name.
+
+#[path = "../tests/support/evasion.rs"]
+mod evasion;
 
 use criterion::{black_box, criterion_group, criterion_main, Criterion};
 use issuebox::screening::SdnList;
@@ -170,5 +178,39 @@ fn load(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, synthetic, real, load);
+/// Every name of the full list, disguised: none may be screened milder than as listed.
+fn evasion_on_the_full_list(_: &mut Criterion) {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/data/ofac/full/sdn.csv");
+    let list = SdnList::load(Path::new(path)).expect("data/ofac/full/sdn.csv loads");
+    let look = evasion::LookAlikes::new();
+    let rounds: u64 = std::env::var("ISSUEBOX_EVASION_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(3);
+    let (review, decline) = (0.88, 0.97);
+    let mut rng = evasion::Rng(0x5eed_0f_e7a5_1011);
+    let (mut screened, mut milder) = (0u64, Vec::new());
+    let started = std::time::Instant::now();
+    for name in list.listed_names_in_natural_order() {
+        let listed = evasion::outcome(list.screen_name(&name).score, review, decline);
+        for _ in 0..rounds {
+            let d = evasion::disguise(&name, &look, &mut rng);
+            let got = evasion::outcome(list.screen_name(&d).score, review, decline);
+            screened += 1;
+            if got < listed {
+                milder.push(format!("{name:?} as {d:?}: {got} < {listed}"));
+            }
+        }
+    }
+    eprintln!(
+        "evasion: {screened} disguises of {} listed names ({} look-alike characters) in {:.1} s: {} milder",
+        list.names(),
+        look.len(),
+        started.elapsed().as_secs_f64(),
+        milder.len()
+    );
+    assert!(milder.is_empty(), "milder than listed: {milder:#?}");
+}
+
+criterion_group!(benches, evasion_on_the_full_list, synthetic, real, load);
 criterion_main!(benches);
