@@ -689,8 +689,12 @@ fn check(l: &Who, a: &Attempt, secrets: &[String]) -> Vec<String> {
             }
             let problem = got.header("content-type") == Some("application/problem+json");
             // A sandbox refusal is the not-found problem; only a request that is invalid for
-            // any key (the missing twin answers 400 too) is refused before the lookup.
-            let status_ok = got.status == 404 || want.status == 400;
+            // any key (the missing twin answers 400 too) is refused before the lookup, and a
+            // program path outside the client's programs answers 401 (existing or not).
+            let program_path = a.req.path.starts_with("/sandbox/programs/")
+                && !a.req.path.starts_with("/sandbox/programs/SANDBOX/");
+            let status_ok =
+                got.status == 404 || want.status == 400 || (program_path && got.status == 401);
             if a.req.path.starts_with("/sandbox/") && (!status_ok || !problem) {
                 bad.push(format!(
                     "{ctx}: sandbox refusal is not a 404 problem+json: {} {:?} {}",
@@ -977,4 +981,53 @@ fn a_pack_id_is_resolved_within_the_programs_a_client_may_use() {
     );
     assert_eq!(narrowed.status, 200, "{}", narrowed.text);
     assert_eq!(narrowed.body["device"]["identifier"], ids[1]);
+}
+
+/// Contract section 2: a `{programCode}` path segment outside the client's programs answers 401
+/// problem+json (`UNAUTHORIZED`) in the sandbox too, whether the program exists or not, and
+/// changes nothing; a client of every program gets 404 for an unknown one.
+#[test]
+fn a_sandbox_path_outside_the_clients_programs_answers_401_whether_it_exists_or_not() {
+    let srv = Server::start_with(&[LIMITED_CLIENT]);
+    let limited = Api::as_client(&srv, "limited", "limited-secret");
+    let all = Api::new(&srv);
+    let kits = json!({"packages": [{"mappingIdentifier": "SCOPEKIT1", "productCode": "GPR100"}]});
+    let card = json!({"productCode": "GPR100", "cardType": "PRIMARY"});
+    for program in ["PARTNER2", "NOPROG"] {
+        for (method, path, body) in [
+            (
+                "POST",
+                format!("/sandbox/programs/{program}/packages"),
+                Some(&kits),
+            ),
+            (
+                "POST",
+                format!("/sandbox/programs/{program}/devices"),
+                Some(&card),
+            ),
+            (
+                "GET",
+                format!("/sandbox/programs/{program}/packages/SCOPEKIT1"),
+                None,
+            ),
+        ] {
+            let a = limited.call(method, &path, body);
+            assert_eq!(a.status, 401, "{method} {path}: {}", a.text);
+            assert_eq!(a.body["code"], "UNAUTHORIZED", "{}", a.text);
+            assert_eq!(a.body["status"], 401, "{}", a.text);
+            assert_eq!(a.header("content-type"), Some("application/problem+json"));
+        }
+    }
+    // Nothing was loaded into PARTNER2.
+    let a = all.call("GET", "/sandbox/programs/PARTNER2/packages/SCOPEKIT1", None);
+    assert_eq!(a.status, 404, "{}", a.text);
+    // A client of every program: an unknown program is 404.
+    let a = all.call("POST", "/sandbox/programs/NOPROG/packages", Some(&kits));
+    assert_eq!(
+        (a.status, a.body["code"].as_str()),
+        (404, Some("NOT_FOUND")),
+        "{}",
+        a.text
+    );
+    assert_eq!(a.body["detail"], "no such program");
 }

@@ -75,16 +75,15 @@ fn is_pack_id(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
 }
 
-/// The program of a sandbox path, answered as missing when the client may not use it.
+/// The program of a sandbox path: outside the client's programs → 401 whether it exists or not
+/// (so a scoped client learns nothing of other programs), unknown → 404.
 pub fn sandbox_program<'a>(
     ctx: &'a Ctx,
     client: &ClientConfig,
     code: &str,
 ) -> DomainResult<&'a crate::config::Program> {
-    ctx.config
-        .program(code)
-        .filter(|_| client.may_use_program(code))
-        .ok_or(E::NotFound("program"))
+    super::auth::check_program(client, code)?;
+    ctx.config.program(code).ok_or(E::NotFound("program"))
 }
 
 /// Loads kits, all or none.

@@ -44,12 +44,10 @@ pub fn is_final(s: DeviceStatus) -> bool {
     )
 }
 
-/// The program of `code`, if the client may use it.
+/// The program of a sandbox path (see [`super::kits::sandbox_program`]: 401 outside the
+/// client's programs, 404 unknown).
 fn program<'a>(ctx: &'a Ctx, client: &ClientConfig, code: &str) -> DomainResult<&'a Program> {
-    ctx.config
-        .program(code)
-        .filter(|_| client.may_use_program(code))
-        .ok_or(E::ProgramUnknown)
+    super::kits::sandbox_program(ctx, client, code)
 }
 
 /// Runs `make` in one transaction with a card number no card or kit holds; answers its value
