@@ -169,6 +169,26 @@ fn slow_down(wait: std::time::Duration) -> HttpResponse {
         .json(json!({ "error": "slow_down" }))
 }
 
+/// Why a token endpoint refused the client's credentials.
+enum Refusal {
+    /// Two `Authorization` headers: 400 `invalid_request`.
+    DuplicateAuthorization,
+    /// The guard's answer: 429 `slow_down` after this long.
+    SlowDown(std::time::Duration),
+    /// 401 `invalid_client`.
+    InvalidClient,
+}
+
+impl Refusal {
+    fn response(self) -> HttpResponse {
+        match self {
+            Refusal::DuplicateAuthorization => oauth_error(400, "invalid_request"),
+            Refusal::SlowDown(wait) => slow_down(wait),
+            Refusal::InvalidClient => oauth_error(401, "invalid_client"),
+        }
+    }
+}
+
 /// The client credentials of a request to a token endpoint, in two steps around reading the
 /// body: [`admit`](Self::admit) asks the guard before anything else is done, and
 /// [`check`](Self::check) checks the secret and tells the guard how it went.
@@ -181,9 +201,9 @@ struct ClientCredentials<'a> {
 impl<'a> ClientCredentials<'a> {
     /// Refuses two `Authorization` headers (400 `invalid_request`) and a request the guard does
     /// not let through now (429 `slow_down`).
-    fn admit(req: &'a HttpRequest) -> Result<Self, HttpResponse> {
+    fn admit(req: &'a HttpRequest) -> Result<Self, Refusal> {
         if authorization(req).is_err() {
-            return Err(oauth_error(400, "invalid_request"));
+            return Err(Refusal::DuplicateAuthorization);
         }
         let c = ClientCredentials {
             guard: req.app_data::<web::Data<AuthGuard>>().map(|g| g.get_ref()),
@@ -191,7 +211,7 @@ impl<'a> ClientCredentials<'a> {
             basic: basic_credentials(req),
         };
         if let Some(g) = c.guard {
-            g.admit(c.addr, c.id()).map_err(slow_down)?;
+            g.admit(c.addr, c.id()).map_err(Refusal::SlowDown)?;
         }
         Ok(c)
     }
@@ -201,7 +221,7 @@ impl<'a> ClientCredentials<'a> {
     }
 
     /// The client, or 401 `invalid_client` (a failure the guard counts).
-    fn check<'c>(&self, ctx: &'c Ctx) -> Result<&'c ClientConfig, HttpResponse> {
+    fn check<'c>(&self, ctx: &'c Ctx) -> Result<&'c ClientConfig, Refusal> {
         let found = self
             .basic
             .as_ref()
@@ -212,7 +232,7 @@ impl<'a> ClientCredentials<'a> {
                 None => g.failed(self.addr, self.id()),
             }
         }
-        found.ok_or_else(|| oauth_error(401, "invalid_client"))
+        found.ok_or(Refusal::InvalidClient)
     }
 }
 
@@ -235,7 +255,7 @@ impl<'a> ClientCredentials<'a> {
 pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
     let creds = match ClientCredentials::admit(&req) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.response(),
     };
     let body =
         match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
@@ -245,7 +265,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>)
         };
     let client = match creds.check(&ctx) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.response(),
     };
     match grant_type(&body).as_deref() {
         Some("client_credentials") => {}
@@ -328,7 +348,7 @@ fn revoke_param(body: &[u8]) -> Option<String> {
 pub async fn revoke(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
     let creds = match ClientCredentials::admit(&req) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.response(),
     };
     let body =
         match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
@@ -338,7 +358,7 @@ pub async fn revoke(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         };
     let client = match creds.check(&ctx) {
         Ok(c) => c,
-        Err(r) => return r,
+        Err(r) => return r.response(),
     };
     let Some(token) = revoke_param(&body) else {
         return oauth_error(400, "invalid_request");
