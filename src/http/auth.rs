@@ -292,7 +292,7 @@ pub struct RevokeRequest {
     #[schema(required = true, value_type = String)]
     pub token: Option<String>,
     /// Accepted and ignored (RFC 7009 section 2.1): every token here is an access token.
-    #[schema(value_type = String)]
+    #[schema(required = false, value_type = String)]
     pub token_type_hint: Option<String>,
 }
 
@@ -319,6 +319,10 @@ fn form_decode(v: &str) -> Option<String> {
 /// The `token` of a form (`token=...`) or JSON (`{"token":"..."}`) body.
 fn revoke_param(body: &[u8]) -> Option<String> {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        // A hint is ignored, but one of the wrong type makes the request invalid.
+        if v.get("token_type_hint").is_some_and(|h| !h.is_string()) {
+            return None;
+        }
         return v.get("token")?.as_str().map(str::to_string);
     }
     let text = std::str::from_utf8(body).ok()?;
@@ -389,6 +393,14 @@ mod tests {
         );
         assert_eq!(revoke_param(br#"{"token":"xyz"}"#).as_deref(), Some("xyz"));
         assert_eq!(revoke_param(br#"{"token":5}"#), None);
+        assert_eq!(
+            revoke_param(br#"{"token":"xyz","token_type_hint":"access_token"}"#).as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(
+            revoke_param(br#"{"token":"xyz","token_type_hint":null}"#),
+            None
+        );
         assert_eq!(revoke_param(b"tokens=abc"), None);
         assert_eq!(revoke_param(b"token=%zz"), None);
         assert_eq!(revoke_param(b""), None);
