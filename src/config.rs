@@ -580,6 +580,10 @@ mod tests {
         });
         assert!(same, "two wallet plans of one characteristic");
         assert!(c.client("sandbox").is_some());
+        // The token endpoints are guarded out of the box.
+        let s = &c.security;
+        assert!(s.auth_rate_per_second > 0 && s.auth_failures_before_lockout > 0);
+        assert_eq!(s.max_live_tokens, 100);
     }
 
     #[test]

@@ -20,8 +20,6 @@
 //!   token valid across restarts; they were never in a client's token list, so they do not count
 //!   towards `max_live_tokens`. They can be revoked, and the sweeper deletes them once expired.
 //!   Changing `pan_key` changes every fingerprint, so it also kills every current-layout token.
-//!
-//! [`secret_fingerprint`]: secret_fingerprint
 
 use super::Ctx;
 use crate::config::{ClientConfig, Scope};
