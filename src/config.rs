@@ -71,6 +71,9 @@ pub enum Durability {
 pub struct StorageConfig {
     pub data_dir: PathBuf,
     pub durability: Durability,
+    /// Seconds between two runs of the sweeper that deletes expired bearer tokens and stored
+    /// responses past their retention.
+    pub sweep_interval_seconds: u64,
 }
 
 impl Default for StorageConfig {
@@ -78,6 +81,7 @@ impl Default for StorageConfig {
         StorageConfig {
             data_dir: "data/db".into(),
             durability: Durability::Flush,
+            sweep_interval_seconds: 3600,
         }
     }
 }
@@ -87,6 +91,19 @@ impl Default for StorageConfig {
 pub struct SecurityConfig {
     pub pan_key: String,
     pub token_ttl_seconds: u64,
+    /// Live bearer tokens a client may hold; minting one more revokes its oldest.
+    pub max_live_tokens: u32,
+    /// Token requests (`/authentication`, `/authentication/revoke`) a second per client id and,
+    /// separately, per source address; 0 = no limit.
+    pub auth_rate_per_second: u32,
+    /// Token requests at once above the steady rate (bucket size); 0 = the per-second rate.
+    pub auth_burst: u32,
+    /// Consecutive wrong secrets of a client id, or from an address, that lock it; 0 = no lockout.
+    pub auth_failures_before_lockout: u32,
+    /// The first lockout window; each further failure locks for twice the previous window.
+    pub auth_lockout_seconds: u64,
+    /// The longest lockout window.
+    pub auth_lockout_max_seconds: u64,
 }
 
 impl std::fmt::Debug for SecurityConfig {
@@ -94,6 +111,15 @@ impl std::fmt::Debug for SecurityConfig {
         f.debug_struct("SecurityConfig")
             .field("pan_key", &"<redacted>")
             .field("token_ttl_seconds", &self.token_ttl_seconds)
+            .field("max_live_tokens", &self.max_live_tokens)
+            .field("auth_rate_per_second", &self.auth_rate_per_second)
+            .field("auth_burst", &self.auth_burst)
+            .field(
+                "auth_failures_before_lockout",
+                &self.auth_failures_before_lockout,
+            )
+            .field("auth_lockout_seconds", &self.auth_lockout_seconds)
+            .field("auth_lockout_max_seconds", &self.auth_lockout_max_seconds)
             .finish()
     }
 }
@@ -103,6 +129,12 @@ impl Default for SecurityConfig {
         SecurityConfig {
             pan_key: String::new(),
             token_ttl_seconds: 86400,
+            max_live_tokens: 100,
+            auth_rate_per_second: 20,
+            auth_burst: 40,
+            auth_failures_before_lockout: 10,
+            auth_lockout_seconds: 2,
+            auth_lockout_max_seconds: 300,
         }
     }
 }
@@ -389,6 +421,21 @@ impl Config {
         if self.security.token_ttl_seconds == 0 {
             return err("security.token_ttl_seconds must be greater than 0");
         }
+        if self.security.max_live_tokens == 0 {
+            return err("security.max_live_tokens must be greater than 0");
+        }
+        let sec = &self.security;
+        if sec.auth_failures_before_lockout > 0
+            && !(0 < sec.auth_lockout_seconds
+                && sec.auth_lockout_seconds <= sec.auth_lockout_max_seconds)
+        {
+            return err(
+                "security: with a lockout, 0 < auth_lockout_seconds <= auth_lockout_max_seconds",
+            );
+        }
+        if self.storage.sweep_interval_seconds == 0 {
+            return err("storage.sweep_interval_seconds must be greater than 0");
+        }
         crate::vault::Vault::from_hex_key(&self.pan_key())
             .map_err(|e| ConfigError(format!("security.pan_key: {e}")))?;
         let s = &self.screening;
@@ -533,6 +580,10 @@ mod tests {
         });
         assert!(same, "two wallet plans of one characteristic");
         assert!(c.client("sandbox").is_some());
+        // The token endpoints are guarded out of the box.
+        let s = &c.security;
+        assert!(s.auth_rate_per_second > 0 && s.auth_failures_before_lockout > 0);
+        assert_eq!(s.max_live_tokens, 100);
     }
 
     #[test]
@@ -577,6 +628,16 @@ mod tests {
             ("pan_key = \"", "pan_key = \"00"),
             ("header_timeout_ms = 5000", "header_timeout_ms = 0"),
             ("rate_limit_per_second = 0", "rate_limit_per_second = -1"),
+            ("max_live_tokens = 100", "max_live_tokens = 0"),
+            ("auth_lockout_seconds = 2", "auth_lockout_seconds = 0"),
+            (
+                "auth_lockout_max_seconds = 300",
+                "auth_lockout_max_seconds = 1",
+            ),
+            (
+                "sweep_interval_seconds = 3600",
+                "sweep_interval_seconds = 0",
+            ),
         ] {
             let text = SHIPPED.replacen(from, to, 1);
             assert_ne!(text, SHIPPED, "{from}");

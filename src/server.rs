@@ -2,6 +2,7 @@
 //! requests in flight, flush and return.
 
 use crate::config::Config;
+use crate::http::auth_guard::AuthGuard;
 use crate::http::rate_limit::RateLimiter;
 use crate::metrics::Metrics;
 use crate::ops::Ctx;
@@ -23,12 +24,17 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let metrics = Arc::new(Metrics::new());
     // One limiter for every worker, so a client's rate does not multiply by the worker count.
     let limiter = RateLimiter::from_config(&ctx.config.server).map(web::Data::new);
+    let guard = AuthGuard::from_config(&ctx.config.security).map(web::Data::new);
     let header_timeout = Duration::from_millis(ctx.config.server.header_timeout_ms);
     let app_ctx = ctx.clone();
     let server = HttpServer::new(move || {
         let app = App::new();
         let app = match &limiter {
             Some(l) => app.app_data(l.clone()),
+            None => app,
+        };
+        let app = match &guard {
+            Some(g) => app.app_data(g.clone()),
             None => app,
         };
         app.configure(crate::http::configure(app_ctx.clone(), metrics.clone()))

@@ -140,6 +140,8 @@ pub enum DomainError {
     Storage(String),
     /// Missing, malformed, unknown or expired credentials.
     Unauthorized,
+    /// More than one `Authorization` header: refused rather than picking one.
+    DuplicateAuthorization,
     /// A valid client used outside its programs or scopes.
     OutOfScope,
     /// A body over `max_body_bytes`.

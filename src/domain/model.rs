@@ -352,6 +352,11 @@ pub struct StoredResponse {
 pub struct TokenGrant {
     pub client_id: String,
     pub expires_at: i64,
+    /// A keyed fingerprint of the client's secret when the token was minted
+    /// ([`crate::ops::auth::secret_fingerprint`]): a token whose fingerprint is not that of the
+    /// client's secret in the config is refused. `None` only for a grant stored by a version
+    /// before fingerprints (a legacy record, see `store::decode_grant`).
+    pub secret_fingerprint: Option<[u8; 32]>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

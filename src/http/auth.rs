@@ -1,14 +1,17 @@
-//! `POST /authentication` (client credentials, RFC 6749) and the bearer-token extractor of each
-//! dialect, which refuses in that dialect's envelope (401, or 429 once the client has spent its
-//! rate limit).
+//! `POST /authentication` (client credentials, RFC 6749), `POST /authentication/revoke` (RFC
+//! 7009) and the bearer-token extractor of each dialect, which refuses in that dialect's envelope
+//! (401; 400 for more than one `Authorization` header; 429 once the client has spent its rate
+//! limit). Both token endpoints pass the [`AuthGuard`] (rate per client id and per address,
+//! lockout after wrong secrets) before a secret is looked at.
 
+use super::auth_guard::AuthGuard;
 use super::errors::{BaasError, DeviceError, SandboxError};
 use super::rate_limit::{retry_after_secs, RateLimiter};
 use crate::config::{ClientConfig, Scope};
 use crate::domain::error::DomainError;
-use crate::ops::auth::{authenticate, check_client, issue_token, AuthFailure};
+use crate::ops::auth::{authenticate, check_client, issue_token, revoke_token, AuthFailure};
 use crate::ops::Ctx;
-use actix_web::http::header::AUTHORIZATION;
+use actix_web::http::header::{AUTHORIZATION, RETRY_AFTER};
 use actix_web::{dev::Payload, web, FromRequest, HttpRequest, HttpResponse, ResponseError};
 use base64::Engine;
 use serde::{Deserialize, Serialize};
@@ -45,10 +48,22 @@ pub struct Caller<D> {
     _dialect: PhantomData<D>,
 }
 
-fn bearer(req: &HttpRequest) -> Option<&str> {
-    let v = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, token) = v.split_once(' ')?;
-    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+/// The one `Authorization` header of a request, if any; two or more are refused, not "the
+/// first one wins".
+fn authorization(req: &HttpRequest) -> Result<Option<&str>, DomainError> {
+    let mut all = req.headers().get_all(AUTHORIZATION);
+    let first = all.next();
+    if all.next().is_some() {
+        return Err(DomainError::DuplicateAuthorization);
+    }
+    Ok(first.and_then(|v| v.to_str().ok()))
+}
+
+fn bearer(req: &HttpRequest) -> Result<Option<&str>, DomainError> {
+    Ok(authorization(req)?.and_then(|v| {
+        let (scheme, token) = v.split_once(' ')?;
+        scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+    }))
 }
 
 /// Takes one of the client's tokens from the server's [`RateLimiter`], if there is one.
@@ -75,14 +90,15 @@ impl<D: Dialect> FromRequest for Caller<D> {
             ))
             .into()));
         };
-        let result = match bearer(req) {
-            None => Err(DomainError::Unauthorized),
-            Some(token) => authenticate(ctx, token, D::SCOPE).map_err(|f| match f {
-                AuthFailure::Unrecognised => DomainError::Unauthorized,
-                AuthFailure::OutOfScope => DomainError::OutOfScope,
-            }),
-        }
-        .and_then(|client| within_rate(req, client));
+        let result = bearer(req)
+            .and_then(|b| b.ok_or(DomainError::Unauthorized))
+            .and_then(|token| {
+                authenticate(ctx, token, D::SCOPE).map_err(|f| match f {
+                    AuthFailure::Unrecognised => DomainError::Unauthorized,
+                    AuthFailure::OutOfScope => DomainError::OutOfScope,
+                })
+            })
+            .and_then(|client| within_rate(req, client));
         ready(
             result
                 .map(|client| Caller {
@@ -120,7 +136,7 @@ fn oauth_error(status: u16, error: &str) -> HttpResponse {
 }
 
 fn basic_credentials(req: &HttpRequest) -> Option<(String, String)> {
-    let v = req.headers().get(AUTHORIZATION)?.to_str().ok()?;
+    let v = authorization(req).ok()??;
     let (scheme, b64) = v.split_once(' ')?;
     if !scheme.eq_ignore_ascii_case("basic") {
         return None;
@@ -145,6 +161,81 @@ fn grant_type(body: &[u8]) -> Option<String> {
     })
 }
 
+/// `429 {"error":"slow_down"}` with `Retry-After`.
+fn slow_down(wait: std::time::Duration) -> HttpResponse {
+    HttpResponse::TooManyRequests()
+        .insert_header(("Cache-Control", "no-store"))
+        .insert_header((RETRY_AFTER, retry_after_secs(wait).to_string()))
+        .json(json!({ "error": "slow_down" }))
+}
+
+/// Why a token endpoint refused the client's credentials.
+enum Refusal {
+    /// Two `Authorization` headers: 400 `invalid_request`.
+    DuplicateAuthorization,
+    /// The guard's answer: 429 `slow_down` after this long.
+    SlowDown(std::time::Duration),
+    /// 401 `invalid_client`.
+    InvalidClient,
+}
+
+impl Refusal {
+    fn response(self) -> HttpResponse {
+        match self {
+            Refusal::DuplicateAuthorization => oauth_error(400, "invalid_request"),
+            Refusal::SlowDown(wait) => slow_down(wait),
+            Refusal::InvalidClient => oauth_error(401, "invalid_client"),
+        }
+    }
+}
+
+/// The client credentials of a request to a token endpoint, in two steps around reading the
+/// body: [`admit`](Self::admit) asks the guard before anything else is done, and
+/// [`check`](Self::check) checks the secret and tells the guard how it went.
+struct ClientCredentials<'a> {
+    guard: Option<&'a AuthGuard>,
+    addr: Option<std::net::IpAddr>,
+    basic: Option<(String, String)>,
+}
+
+impl<'a> ClientCredentials<'a> {
+    /// Refuses two `Authorization` headers (400 `invalid_request`) and a request the guard does
+    /// not let through now (429 `slow_down`).
+    fn admit(req: &'a HttpRequest) -> Result<Self, Refusal> {
+        if authorization(req).is_err() {
+            return Err(Refusal::DuplicateAuthorization);
+        }
+        let c = ClientCredentials {
+            guard: req.app_data::<web::Data<AuthGuard>>().map(|g| g.get_ref()),
+            addr: req.peer_addr().map(|a| a.ip()),
+            basic: basic_credentials(req),
+        };
+        if let Some(g) = c.guard {
+            g.admit(c.addr, c.id()).map_err(Refusal::SlowDown)?;
+        }
+        Ok(c)
+    }
+
+    fn id(&self) -> Option<&str> {
+        self.basic.as_ref().map(|(id, _)| id.as_str())
+    }
+
+    /// The client, or 401 `invalid_client` (a failure the guard counts).
+    fn check<'c>(&self, ctx: &'c Ctx) -> Result<&'c ClientConfig, Refusal> {
+        let found = self
+            .basic
+            .as_ref()
+            .and_then(|(id, secret)| check_client(ctx, id, secret).ok());
+        if let Some(g) = self.guard {
+            match found {
+                Some(_) => g.succeeded(self.addr, self.id()),
+                None => g.failed(self.addr, self.id()),
+            }
+        }
+        found.ok_or(Refusal::InvalidClient)
+    }
+}
+
 /// Client credentials grant: `Authorization: Basic base64(id:secret)` and a body
 /// `grant_type=client_credentials` (form) or `{"grant_type":"client_credentials"}` (JSON).
 #[utoipa::path(
@@ -154,24 +245,27 @@ fn grant_type(body: &[u8]) -> Option<String> {
     request_body(content = TokenRequest, description = "`grant_type=client_credentials` as a form or JSON"),
     responses(
         (status = 200, description = "A bearer token", body = TokenResponse),
-        (status = 400, description = "`{\"error\":\"unsupported_grant_type\"}` or `invalid_request`"),
+        (status = 400, description = "`{\"error\":\"unsupported_grant_type\"}` or `invalid_request` (also for two `Authorization` headers)"),
         (status = 401, description = "`{\"error\":\"invalid_client\"}`"),
         (status = 413, description = "Body over max_body_bytes"),
+        (status = 429, description = "`{\"error\":\"slow_down\"}`: too many token requests from this client id or address (auth_rate_per_second), or locked after consecutive wrong secrets (auth_failures_before_lockout); see Retry-After"),
     ),
     security(("basic" = []))
 )]
 pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
+    let creds = match ClientCredentials::admit(&req) {
+        Ok(c) => c,
+        Err(r) => return r.response(),
+    };
     let body =
         match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
             Ok(b) => b,
             Err(DomainError::PayloadTooLarge) => return oauth_error(413, "invalid_request"),
             Err(_) => return oauth_error(400, "invalid_request"),
         };
-    let Some((id, secret)) = basic_credentials(&req) else {
-        return oauth_error(401, "invalid_client");
-    };
-    let Ok(client) = check_client(&ctx, &id, &secret) else {
-        return oauth_error(401, "invalid_client");
+    let client = match creds.check(&ctx) {
+        Ok(c) => c,
+        Err(r) => return r.response(),
     };
     match grant_type(&body).as_deref() {
         Some("client_credentials") => {}
@@ -192,6 +286,123 @@ pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>)
         })
 }
 
+#[derive(Deserialize, utoipa::ToSchema)]
+pub struct RevokeRequest {
+    /// The access token to revoke.
+    #[schema(required = true, value_type = String)]
+    pub token: Option<String>,
+    /// Accepted and ignored (RFC 7009 section 2.1): every token here is an access token.
+    #[schema(required = false, value_type = String)]
+    pub token_type_hint: Option<String>,
+}
+
+/// Decodes one `application/x-www-form-urlencoded` value (`+` and `%XX`).
+fn form_decode(v: &str) -> Option<String> {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'+' => out.push(b' '),
+            b'%' => {
+                let hex = std::str::from_utf8(b.get(i + 1..i + 3)?).ok()?;
+                out.push(u8::from_str_radix(hex, 16).ok()?);
+                i += 2;
+            }
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok()
+}
+
+/// The `token` of a form (`token=...`) or JSON (`{"token":"..."}`) body.
+fn revoke_param(body: &[u8]) -> Option<String> {
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {
+        // A hint is ignored, but one of the wrong type makes the request invalid.
+        if v.get("token_type_hint").is_some_and(|h| !h.is_string()) {
+            return None;
+        }
+        return v.get("token")?.as_str().map(str::to_string);
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&').find_map(|pair| {
+        let (k, v) = pair.split_once('=')?;
+        (k == "token").then(|| form_decode(v))?
+    })
+}
+
+/// Token revocation (RFC 7009): with the client's Basic credentials, revokes one of its access
+/// tokens; the token then gets 401 in every dialect. An unknown, expired, already revoked or
+/// another client's token is answered alike (200) and changes nothing.
+#[utoipa::path(
+    post,
+    path = "/authentication/revoke",
+    tag = "authentication",
+    request_body(content = RevokeRequest, description = "`token=...` as a form or `{\"token\":\"...\"}` as JSON"),
+    responses(
+        (status = 200, description = "Revoked, or there was nothing of this client's to revoke; empty body"),
+        (status = 400, description = "`{\"error\":\"invalid_request\"}`: no `token`, or two `Authorization` headers"),
+        (status = 401, description = "`{\"error\":\"invalid_client\"}`"),
+        (status = 413, description = "Body over max_body_bytes"),
+        (status = 429, description = "`{\"error\":\"slow_down\"}`, as for `POST /authentication`; see Retry-After"),
+    ),
+    security(("basic" = []))
+)]
+pub async fn revoke(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
+    let creds = match ClientCredentials::admit(&req) {
+        Ok(c) => c,
+        Err(r) => return r.response(),
+    };
+    let body =
+        match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
+            Ok(b) => b,
+            Err(DomainError::PayloadTooLarge) => return oauth_error(413, "invalid_request"),
+            Err(_) => return oauth_error(400, "invalid_request"),
+        };
+    let client = match creds.check(&ctx) {
+        Ok(c) => c,
+        Err(r) => return r.response(),
+    };
+    let Some(token) = revoke_param(&body) else {
+        return oauth_error(400, "invalid_request");
+    };
+    match revoke_token(&ctx, client, token.trim()).await {
+        Ok(_) => HttpResponse::Ok()
+            .insert_header(("Cache-Control", "no-store"))
+            .finish(),
+        Err(e) => super::errors::SandboxError(e).error_response(),
+    }
+}
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/authentication", web::post().to(token));
+    cfg.route("/authentication", web::post().to(token))
+        .route("/authentication/revoke", web::post().to(revoke));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_revoke_token_comes_from_a_form_or_json() {
+        assert_eq!(revoke_param(b"token=abc-_1").as_deref(), Some("abc-_1"));
+        assert_eq!(
+            revoke_param(b"token_type_hint=access_token&token=a%2Bb+c").as_deref(),
+            Some("a+b c")
+        );
+        assert_eq!(revoke_param(br#"{"token":"xyz"}"#).as_deref(), Some("xyz"));
+        assert_eq!(revoke_param(br#"{"token":5}"#), None);
+        assert_eq!(
+            revoke_param(br#"{"token":"xyz","token_type_hint":"access_token"}"#).as_deref(),
+            Some("xyz")
+        );
+        assert_eq!(
+            revoke_param(br#"{"token":"xyz","token_type_hint":null}"#),
+            None
+        );
+        assert_eq!(revoke_param(b"tokens=abc"), None);
+        assert_eq!(revoke_param(b"token=%zz"), None);
+        assert_eq!(revoke_param(b""), None);
+    }
 }

@@ -225,6 +225,12 @@ pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
         E::UserNotFound => (404, 20, 0, s("User not found")),
         E::EnrollmentNotFound => (404, 30, 0, s("Enrollment not found")),
         E::Unauthorized => (401, 401, 0, s("Unauthorized")),
+        E::DuplicateAuthorization => (
+            400,
+            100,
+            0,
+            s("Exactly one Authorization header is allowed"),
+        ),
         E::OutOfScope => (401, 401, 0, s("out of credential scopes")),
         E::PayloadTooLarge => (413, 413, 0, s("Request body is larger than max_body_bytes")),
         E::BodyTimeout => (408, 408, 0, s("Request body was not received in time")),
@@ -287,6 +293,7 @@ pub fn device_row(e: &E) -> (u16, &'static str, String) {
         E::WalletLink => (400, "GPRW014", s("Error while creating device wallet link.")),
         E::MalformedBody(why) => (400, "INVALID_REQUEST", why.clone()),
         E::Unauthorized | E::OutOfScope => (401, "UNAUTHORIZED", s("We couldn't recognize you.")),
+        E::DuplicateAuthorization => (400, "INVALID_REQUEST", s("Exactly one Authorization header is allowed.")),
         E::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE", s("Request body is larger than max_body_bytes.")),
         E::BodyTimeout => (408, "REQUEST_TIMEOUT", s("Request body was not received in time.")),
         E::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", s("Method not allowed.")),
@@ -321,6 +328,12 @@ pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
             "Unauthorized",
             "missing, unknown or expired credentials, or a client without the sandbox scope"
                 .to_string(),
+        ),
+        E::DuplicateAuthorization => (
+            400,
+            "INVALID_REQUEST",
+            "Bad Request",
+            "exactly one Authorization header is allowed".to_string(),
         ),
         E::PayloadTooLarge => (
             413,

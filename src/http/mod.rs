@@ -2,6 +2,7 @@
 //! counts requests and echoes correlation headers, and the OpenAPI document.
 
 pub mod auth;
+pub mod auth_guard;
 pub mod baas;
 pub mod body;
 pub mod device;

@@ -22,6 +22,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
     ),
     paths(
         super::auth::token,
+        super::auth::revoke,
         super::baas::post_enrollment,
         super::baas::get_account,
         super::baas::get_user,
@@ -108,7 +109,7 @@ pub struct Problem {
 #[schema(example = json!({"error": "invalid_client"}))]
 #[allow(dead_code)]
 pub struct OAuthError {
-    /// `invalid_client`, `unsupported_grant_type` or `invalid_request`.
+    /// `invalid_client`, `unsupported_grant_type`, `invalid_request` or `slow_down` (429).
     pub error: String,
 }
 

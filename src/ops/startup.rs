@@ -1,5 +1,6 @@
 //! What runs once at start-up (finishing work a crash interrupted) and in the background
-//! (sweeping stored responses past their retention).
+//! (sweeping stored responses past their retention and expired bearer tokens, every
+//! `storage.sweep_interval_seconds`).
 
 use super::Ctx;
 use crate::domain::error::DomainResult;
@@ -56,18 +57,61 @@ pub async fn sweep_responses(ctx: &Ctx, cutoff: i64) -> DomainResult<u64> {
     }
 }
 
-/// Sweeps expired stored responses once an hour.
+/// Deletes the bearer tokens expired at `now` (legacy grants included), with their entries in
+/// their clients' token lists, and drops them from the token cache. Answers how many.
+pub async fn sweep_tokens(ctx: &Ctx, now: i64) -> DomainResult<u64> {
+    let mut swept = 0;
+    loop {
+        let expired = ctx.store.expired_tokens(now, SWEEP_BATCH)?;
+        if expired.is_empty() {
+            return Ok(swept);
+        }
+        let gone = ctx
+            .store
+            .commit(|tx| {
+                let mut gone = Vec::new();
+                for h in &expired {
+                    // Still expired inside the commit: a hash is never reused by a new token.
+                    if tx.remove_token(h)?.is_some() {
+                        if let Ok(h) = <[u8; 32]>::try_from(h.as_slice()) {
+                            gone.push(h);
+                        }
+                    }
+                }
+                Ok(gone)
+            })
+            .await?;
+        ctx.tokens.forget(&gone);
+        swept += expired.len() as u64;
+        if expired.len() < SWEEP_BATCH {
+            return Ok(swept);
+        }
+    }
+}
+
+/// Runs the sweepers once: stored responses past retention, expired tokens.
+pub async fn sweep_once(ctx: &Ctx) {
+    let now = crate::domain::model::now();
+    match sweep_responses(ctx, now - RESPONSE_RETENTION_SECS).await {
+        Ok(0) => {}
+        Ok(n) => log::info!("swept {n} stored responses past retention"),
+        Err(e) => log::warn!("sweeping stored responses failed: {e}"),
+    }
+    match sweep_tokens(ctx, now).await {
+        Ok(0) => {}
+        Ok(n) => log::info!("swept {n} expired bearer tokens"),
+        Err(e) => log::warn!("sweeping expired tokens failed: {e}"),
+    }
+}
+
+/// Sweeps every `storage.sweep_interval_seconds` (the first run at start-up).
 pub fn spawn_sweeper(ctx: Ctx) -> tokio::task::JoinHandle<()> {
     actix_web::rt::spawn(async move {
-        let mut tick = tokio::time::interval(std::time::Duration::from_secs(3600));
+        let every = std::time::Duration::from_secs(ctx.config.storage.sweep_interval_seconds);
+        let mut tick = tokio::time::interval(every);
         loop {
             tick.tick().await;
-            let cutoff = crate::domain::model::now() - RESPONSE_RETENTION_SECS;
-            match sweep_responses(&ctx, cutoff).await {
-                Ok(0) => {}
-                Ok(n) => log::info!("swept {n} stored responses past retention"),
-                Err(e) => log::warn!("sweeping stored responses failed: {e}"),
-            }
+            sweep_once(&ctx).await;
         }
     })
 }

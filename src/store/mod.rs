@@ -9,13 +9,14 @@
 //! | users, accounts, devices, wallets, reviews | entity id (a user's is derived from its program and SSN, a card's from its number) | record |
 //! | kits | program `\0` mappingIdentifier | [`Kit`] |
 //! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
-//! | tokens | SHA-256 of the bearer token | [`TokenGrant`] |
+//! | tokens | SHA-256 of the bearer token | [`TokenGrant`] (or a legacy grant, see [`decode_grant`]) |
 //! | idx_alias | alias | device ids carrying it (one alias may name several cards) |
 //! | idx_pack | program `\0` card pack ID | [`Owner`] (a kit until assigned, then its card) |
 //! | idx_number | HMAC of the card number | [`Owner`]: a kit not yet assigned (or a card of a store written before card ids were derived) |
 //! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
 //! | idx_ssn | program `\0` HMAC of the SSN | user id; read only: written by stores before user ids were derived |
 //! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
+//! | idx_tokens_by_client | client id | [`IndexedToken`]s of the client, oldest first (legacy grants are not listed) |
 //!
 //! Index values are lists or owners rather than one key per pair: a rule such as the 15-wallet
 //! cap reads a card's wallets with one get inside the same closure that adds one, and the
@@ -55,10 +56,12 @@ pub enum TreeId {
     IdxWalletsByCard,
     IdxSsn,
     Meta,
+    /// Appended last: a tree's discriminant is its id in journal records.
+    IdxTokensByClient,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 14] = [
+    pub const ALL: [TreeId; 15] = [
         TreeId::Users,
         TreeId::Accounts,
         TreeId::Devices,
@@ -73,6 +76,7 @@ impl TreeId {
         TreeId::IdxWalletsByCard,
         TreeId::IdxSsn,
         TreeId::Meta,
+        TreeId::IdxTokensByClient,
     ];
 
     pub fn name(self) -> &'static str {
@@ -91,6 +95,7 @@ impl TreeId {
             TreeId::IdxWalletsByCard => "idx_wallets_by_card",
             TreeId::IdxSsn => "idx_ssn",
             TreeId::Meta => "meta",
+            TreeId::IdxTokensByClient => "idx_tokens_by_client",
         }
     }
 }
@@ -140,6 +145,39 @@ impl Counted {
 pub enum Owner {
     Device(String),
     Kit { program: String, mapping_id: String },
+}
+
+/// An entry of a client's token list: the token's hash and when it expires (the expiry is there
+/// so that minting can tell live tokens from expired ones without reading each grant).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct IndexedToken {
+    pub hash: [u8; 32],
+    pub expires_at: i64,
+}
+
+/// A token grant as stored before grants carried the client's secret fingerprint.
+#[derive(Deserialize)]
+struct LegacyTokenGrant {
+    client_id: String,
+    expires_at: i64,
+}
+
+/// Decodes a stored token grant of either layout: the current one, or the legacy one (client id
+/// and expiry only), which decodes with `secret_fingerprint: None`. The two cannot be mistaken
+/// for each other: bincode is not self-describing, so a legacy record read as current ends before
+/// the fingerprint, and a current one read as legacy has bytes left over; both are refused.
+pub fn decode_grant(bytes: &[u8]) -> Result<crate::domain::model::TokenGrant, codec::CodecError> {
+    match codec::decode(bytes) {
+        Ok(g) => Ok(g),
+        Err(current) => match codec::decode::<LegacyTokenGrant>(bytes) {
+            Ok(l) => Ok(crate::domain::model::TokenGrant {
+                client_id: l.client_id,
+                expires_at: l.expires_at,
+                secret_fingerprint: None,
+            }),
+            Err(_) => Err(current),
+        },
+    }
 }
 
 /// Key of a kit.
@@ -338,16 +376,49 @@ impl Store {
         &self,
         t: TreeId,
     ) -> impl Iterator<Item = DomainResult<(Vec<u8>, T)>> + '_ {
+        self.scan_raw(t).map(|r| {
+            let (k, v) = r?;
+            let val = codec::decode(&v).map_err(storage_err)?;
+            Ok((k, val))
+        })
+    }
+
+    /// A tree's raw values in key order, durable batches not yet in the tree included.
+    fn scan_raw(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, sled::IVec)>> + '_ {
         let pending = self.inner.batcher.durable_writes(t as u8);
         let tree = self
             .tree(t)
             .iter()
             .map(|r| r.map(|(k, v)| (k.to_vec(), v)).map_err(storage_err));
-        merge::Merged::new(tree, pending).map(|r| {
+        merge::Merged::new(tree, pending)
+    }
+
+    /// Every stored token grant by token hash, legacy ones included ([`decode_grant`]).
+    pub fn token_grants(
+        &self,
+    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, crate::domain::model::TokenGrant)>> + '_ {
+        self.scan_raw(TreeId::Tokens).map(|r| {
             let (k, v) = r?;
-            let val = codec::decode(&v).map_err(storage_err)?;
-            Ok((k, val))
+            Ok((k, decode_grant(&v).map_err(storage_err)?))
         })
+    }
+
+    /// Hashes of tokens expired at `now`, at most `limit`.
+    pub fn expired_tokens(&self, now: i64, limit: usize) -> DomainResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for r in self.token_grants() {
+            let (k, g) = r?;
+            if g.expires_at <= now {
+                out.push(k);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
     }
 
     /// Stored responses last written before `cutoff` (Unix seconds), at most `limit`.
@@ -761,16 +832,119 @@ mod tests {
             store
                 .transact(|tx| {
                     tx.put_token(
-                        b"hash",
+                        &[5; 32],
                         &TokenGrant {
                             client_id: "c".into(),
                             expires_at: 9,
+                            secret_fingerprint: Some([7; 32]),
                         },
                     )
                 })
                 .unwrap();
         }
         let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        assert_eq!(store.token(b"hash").unwrap().unwrap().client_id, "c");
+        assert_eq!(store.token(&[5; 32]).unwrap().unwrap().client_id, "c");
+    }
+
+    /// Waits until every committed batch is in the trees (the journal is empty), so that a
+    /// write behind the store's back is not undone by the applier.
+    fn settle(store: &Store) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !store.inner.journal.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(store.inner.journal.is_empty());
+    }
+
+    fn grant(client: &str, expires_at: i64) -> TokenGrant {
+        TokenGrant {
+            client_id: client.into(),
+            expires_at,
+            secret_fingerprint: Some([7; 32]),
+        }
+    }
+
+    #[test]
+    fn token_grants_of_both_layouts_decode_and_their_bytes_are_pinned() {
+        // Version byte, "c" (length 1), expires_at 9 (zigzag varint 18), then Some + 32 bytes.
+        let mut current = vec![1u8, 1, b'c', 18, 1];
+        current.extend_from_slice(&[7; 32]);
+        assert_eq!(codec::encode(&grant("c", 9)), current);
+        assert_eq!(decode_grant(&current).unwrap(), grant("c", 9));
+        // A grant written by the version before fingerprints.
+        let legacy = [1u8, 1, b'c', 18];
+        assert_eq!(
+            decode_grant(&legacy).unwrap(),
+            TokenGrant {
+                client_id: "c".into(),
+                expires_at: 9,
+                secret_fingerprint: None,
+            }
+        );
+        assert!(decode_grant(&current[..current.len() - 1]).is_err());
+        assert!(decode_grant(&[1u8, 1, b'c']).is_err());
+    }
+
+    #[test]
+    fn token_lists_stay_in_step_and_verify_checks_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(dir.path(), Durability::Flush).unwrap();
+        store
+            .transact(|tx| {
+                tx.put_token(&[1; 32], &grant("a", 10))?;
+                tx.put_token(&[2; 32], &grant("a", 20))?;
+                tx.put_token(&[3; 32], &grant("b", 30))
+            })
+            .unwrap();
+        let hashes = |c: &str| -> Vec<[u8; 32]> {
+            store
+                .client_tokens(c)
+                .unwrap()
+                .iter()
+                .map(|t| t.hash)
+                .collect()
+        };
+        assert_eq!(hashes("a"), vec![[1; 32], [2; 32]]);
+        // A legacy grant (no fingerprint, not listed) is fine as it is.
+        settle(&store);
+        store
+            .tree(TreeId::Tokens)
+            .insert([9; 32], vec![1u8, 1, b'a', 18])
+            .unwrap();
+        assert!(verify::verify(&store).unwrap().is_clean());
+        let removed = store
+            .transact(|tx| {
+                let first = tx.remove_token(&[1; 32])?;
+                let again = tx.remove_token(&[1; 32])?;
+                tx.remove_token(&[3; 32])?;
+                tx.remove_token(&[9; 32])?;
+                Ok((first, again))
+            })
+            .unwrap();
+        assert_eq!(removed, (Some(grant("a", 10)), None));
+        assert_eq!(hashes("a"), vec![[2; 32]]);
+        assert!(hashes("b").is_empty());
+        assert!(store
+            .raw(TreeId::IdxTokensByClient, b"b")
+            .unwrap()
+            .is_none());
+        let report = verify::verify(&store).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert!(report.counts.contains(&("tokens", 1)));
+        // A current grant missing from its list, and a list naming a missing token: damage,
+        // written into the trees once the applier has written every batch there.
+        settle(&store);
+        store
+            .tree(TreeId::Tokens)
+            .insert([4; 32], codec::encode(&grant("a", 40)))
+            .unwrap();
+        store.tree(TreeId::Tokens).remove([2; 32]).unwrap();
+        let problems = verify::verify(&store).unwrap().problems;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("is not in its client's token list"),
+            "{problems:?}"
+        );
+        assert!(problems[1].contains("names missing token"), "{problems:?}");
     }
 }

@@ -5,8 +5,8 @@
 
 use super::batch::{Overlay, Sealed};
 use super::{
-    codec, kit_key, read_counts, storage_err, write_counts, Counted, Owner, Store, TreeId,
-    COUNTS_KEY,
+    codec, kit_key, read_counts, storage_err, write_counts, Counted, IndexedToken, Owner, Store,
+    TreeId, COUNTS_KEY,
 };
 use crate::domain::error::DomainError;
 use crate::domain::model::*;
@@ -69,8 +69,20 @@ pub trait Reader {
     fn response(&self, key: &[u8]) -> Result<Option<StoredResponse>, Self::Err> {
         self.get(TreeId::Enrollments, key)
     }
+    /// A token grant, of either stored layout ([`super::decode_grant`]).
     fn token(&self, hash: &[u8]) -> Result<Option<TokenGrant>, Self::Err> {
-        self.get(TreeId::Tokens, hash)
+        match self.raw(TreeId::Tokens, hash)? {
+            None => Ok(None),
+            Some(v) => super::decode_grant(&v).map(Some).map_err(|e| {
+                DomainError::Storage(format!("{}: {e}", TreeId::Tokens.name())).into()
+            }),
+        }
+    }
+    /// The tokens listed for a client, oldest first (grants of the legacy layout are not).
+    fn client_tokens(&self, client_id: &str) -> Result<Vec<IndexedToken>, Self::Err> {
+        Ok(self
+            .get::<Vec<IndexedToken>>(TreeId::IdxTokensByClient, client_id.as_bytes())?
+            .unwrap_or_default())
     }
     /// Ids of the cards carrying `alias`.
     fn alias_devices(&self, alias: &str) -> Result<Vec<String>, Self::Err> {
@@ -346,7 +358,35 @@ impl<'a> Tx<'a> {
         self.put(TreeId::Reviews, r.user_id.as_bytes(), r)
     }
 
-    pub fn put_token(&self, hash: &[u8], g: &TokenGrant) -> TxResult<()> {
+    /// Stores a new token grant and appends it to its client's token list.
+    pub fn put_token(&self, hash: &[u8; 32], g: &TokenGrant) -> TxResult<()> {
+        let mut list = self.client_tokens(&g.client_id)?;
+        list.retain(|t| t.hash != *hash);
+        list.push(IndexedToken {
+            hash: *hash,
+            expires_at: g.expires_at,
+        });
+        self.put(TreeId::IdxTokensByClient, g.client_id.as_bytes(), &list)?;
         self.put(TreeId::Tokens, hash, g)
+    }
+
+    /// Removes a token grant and its entry in its client's token list; answers the grant, if
+    /// there was one.
+    pub fn remove_token(&self, hash: &[u8]) -> TxResult<Option<TokenGrant>> {
+        let Some(g) = self.token(hash)? else {
+            return Ok(None);
+        };
+        let mut list = self.client_tokens(&g.client_id)?;
+        let before = list.len();
+        list.retain(|t| t.hash[..] != *hash);
+        if list.len() != before {
+            if list.is_empty() {
+                self.del(TreeId::IdxTokensByClient, g.client_id.as_bytes())?;
+            } else {
+                self.put(TreeId::IdxTokensByClient, g.client_id.as_bytes(), &list)?;
+            }
+        }
+        self.del(TreeId::Tokens, hash)?;
+        Ok(Some(g))
     }
 }

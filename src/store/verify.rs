@@ -4,7 +4,7 @@
 //! entity; every counter must equal the number of records; cross-references (account -> user,
 //! card -> account, wallet -> card) must resolve.
 
-use super::{kit_key, Counted, Owner, Reader, Store, TreeId};
+use super::{kit_key, Counted, IndexedToken, Owner, Reader, Store, TreeId};
 use crate::domain::error::DomainResult;
 use crate::domain::model::*;
 use std::collections::{HashMap, HashSet};
@@ -72,6 +72,9 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
     let numbers: Vec<(Vec<u8>, Owner)> = all(store, TreeId::IdxNumber, &mut p);
     let by_card: Vec<(Vec<u8>, Vec<String>)> = all(store, TreeId::IdxWalletsByCard, &mut p);
     let ssns: Vec<(Vec<u8>, String)> = all(store, TreeId::IdxSsn, &mut p);
+    let tokens = token_grants(store, &mut p);
+    let token_lists: Vec<(Vec<u8>, Vec<IndexedToken>)> =
+        all(store, TreeId::IdxTokensByClient, &mut p);
 
     for (k, u) in &users {
         if id(k) != u.id {
@@ -235,6 +238,8 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
         }
     }
 
+    check_tokens(&tokens, &token_lists, &mut p);
+
     let actual = [
         (Counted::Users, users.len()),
         (Counted::Accounts, accounts.len()),
@@ -255,8 +260,72 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
         }
         counts.push((c.tree().name(), n as u64));
     }
+    counts.push((TreeId::Tokens.name(), tokens.len() as u64));
     Ok(Report {
         counts,
         problems: p,
     })
+}
+
+/// Every token grant, legacy ones included; an undecodable one is a problem.
+fn token_grants(store: &Store, problems: &mut Vec<String>) -> Vec<(Vec<u8>, TokenGrant)> {
+    let mut out = Vec::new();
+    for r in store.token_grants() {
+        match r {
+            Ok(kv) => out.push(kv),
+            Err(e) => problems.push(format!("tokens: undecodable record: {e}")),
+        }
+    }
+    out
+}
+
+/// Every token of the current layout is listed under its client with its expiry, and every
+/// listed token exists and is that client's. Grants of the legacy layout (stored before
+/// fingerprints) were never listed and need not be.
+fn check_tokens(
+    tokens: &[(Vec<u8>, TokenGrant)],
+    lists: &[(Vec<u8>, Vec<IndexedToken>)],
+    p: &mut Vec<String>,
+) {
+    let short = |h: &[u8]| hex::encode(&h[..h.len().min(8)]);
+    let mut listed: HashMap<&[u8], (String, i64)> = HashMap::new();
+    for (k, list) in lists {
+        let client = id(k);
+        if list.is_empty() {
+            p.push(format!("token list of client {client} is empty"));
+        }
+        for t in list {
+            if listed
+                .insert(&t.hash[..], (client.clone(), t.expires_at))
+                .is_some()
+            {
+                p.push(format!("token {} is listed twice", short(&t.hash)));
+            }
+        }
+    }
+    let stored: HashSet<&[u8]> = tokens.iter().map(|(k, _)| k.as_slice()).collect();
+    for (k, g) in tokens {
+        match listed.get(k.as_slice()) {
+            Some((c, exp)) if *c == g.client_id && *exp == g.expires_at => {}
+            Some((c, _)) => p.push(format!(
+                "token {} of client {} is listed under client {c} or with another expiry",
+                short(k),
+                g.client_id
+            )),
+            None if g.secret_fingerprint.is_some() => p.push(format!(
+                "token {} of client {} is not in its client's token list",
+                short(k),
+                g.client_id
+            )),
+            None => {}
+        }
+    }
+    for (h, (c, _)) in &listed {
+        if !stored.contains(h) {
+            p.push(format!(
+                "token list of client {c} names missing token {}",
+                short(h)
+            ));
+        }
+    }
 }
