@@ -74,6 +74,11 @@ pub struct StorageConfig {
     /// Seconds between two runs of the sweeper that deletes expired bearer tokens and stored
     /// responses past their retention.
     pub sweep_interval_seconds: u64,
+    /// Free bytes the store's filesystem must keep: below it, requests that would write answer
+    /// 503 (reads go on), so that sled never meets a full disk; 0 = no floor.
+    pub min_free_bytes: u64,
+    /// Requests that may wait for the store's writer at once; one more answers 503.
+    pub max_pending_writes: usize,
 }
 
 impl Default for StorageConfig {
@@ -82,6 +87,8 @@ impl Default for StorageConfig {
             data_dir: "data/db".into(),
             durability: Durability::Flush,
             sweep_interval_seconds: 3600,
+            min_free_bytes: 64 << 20,
+            max_pending_writes: 4096,
         }
     }
 }
@@ -432,6 +439,9 @@ impl Config {
             return err(
                 "security: with a lockout, 0 < auth_lockout_seconds <= auth_lockout_max_seconds",
             );
+        }
+        if self.storage.max_pending_writes == 0 {
+            return err("storage.max_pending_writes must be greater than 0");
         }
         if self.storage.sweep_interval_seconds == 0 {
             return err("storage.sweep_interval_seconds must be greater than 0");

@@ -394,3 +394,43 @@ fn rate_limit_is_off_in_the_shipped_config() {
         assert_eq!(r.status, 200, "{}", r.text);
     }
 }
+
+/// Contract section 7: past `storage.max_pending_writes` requests waiting for the store, one
+/// more answers 503 with `Retry-After` in its dialect's envelope, and nothing of it is written.
+#[test]
+fn past_the_write_queue_bound_requests_answer_503_with_retry_after() {
+    use common::baas::{assert_row, body, Baas};
+    let b = std::sync::Arc::new(Baas::on(Server::start_with(&[(
+        "max_pending_writes = 4096",
+        "max_pending_writes = 1",
+    )])));
+    let answers: Vec<Answer> = (0..24)
+        .map(|_| {
+            let b = b.clone();
+            std::thread::spawn(move || b.enroll(&body()))
+        })
+        .collect::<Vec<_>>()
+        .into_iter()
+        .map(|t| t.join().unwrap())
+        .collect();
+    let ok = answers.iter().filter(|a| a.status == 200).count();
+    let full: Vec<&Answer> = answers.iter().filter(|a| a.status == 503).collect();
+    assert_eq!(ok + full.len(), answers.len(), "only 200 or 503");
+    assert!(
+        ok >= 1 && !full.is_empty(),
+        "{ok} ok, {} refused",
+        full.len()
+    );
+    for a in full {
+        assert_row(a, 503, 503, 0, Some("Storage unavailable"));
+        assert_eq!(a.header("retry-after"), Some("1"));
+    }
+    let m = send("GET", &b.s.url("/metrics"), &[], None);
+    let accounts: u64 = m
+        .text
+        .lines()
+        .find_map(|l| l.strip_prefix("issuebox_entities{entity=\"accounts\"} "))
+        .and_then(|v| v.trim().parse().ok())
+        .unwrap();
+    assert_eq!(accounts, ok as u64, "a refused request wrote nothing");
+}

@@ -231,12 +231,13 @@ fn cards_and_wallets_of_other_programs_do_not_exist_for_a_client() {
         404,
         "NOT_FOUND",
     );
+    // A program path outside the client's programs: 401, as for any program it may not use.
     let a = branch.call(
         "POST",
         "/sandbox/programs/PARTNER2/devices",
         Some(&json!({"productCode": "GPR100", "cardType": "PRIMARY"})),
     );
-    assert_problem(&a, 404, "NOT_FOUND");
+    assert_problem(&a, 401, "UNAUTHORIZED");
     let f = branch.fetch(json!({"identifier": id(&p2)}));
     assert_eq!(f.body["code"], "GPR102");
 }

@@ -140,32 +140,8 @@ pub enum DomainError {
     Storage(String),
     /// Missing, malformed, unknown or expired credentials.
     Unauthorized,
-    /// More than one `Authorization` header: refused rather than picking one.
-    DuplicateAuthorization,
     /// A valid client used outside its programs or scopes.
     OutOfScope,
-    /// A body over `max_body_bytes`.
-    PayloadTooLarge,
-    /// A known path asked with a method it does not have.
-    MethodNotAllowed,
-    /// A path no route matches (a trailing slash, `//`, an unknown segment): 404.
-    NoSuchRoute,
-    /// A body not sent in full within `body_timeout_ms`.
-    BodyTimeout,
-    /// The client spent its rate limit; it may try again after this many seconds.
-    TooManyRequests {
-        retry_after_secs: u64,
-    },
-}
-
-impl DomainError {
-    /// Seconds for a `Retry-After` header, for the errors that have one.
-    pub fn retry_after(&self) -> Option<u64> {
-        match self {
-            DomainError::TooManyRequests { retry_after_secs } => Some(*retry_after_secs),
-            _ => None,
-        }
-    }
 }
 
 impl std::fmt::Display for DomainError {

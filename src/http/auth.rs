@@ -5,7 +5,7 @@
 //! lockout after wrong secrets) before a secret is looked at.
 
 use super::auth_guard::AuthGuard;
-use super::errors::{BaasError, DeviceError, SandboxError};
+use super::errors::{BaasError, DeviceError, Failure, SandboxError, Transport};
 use super::rate_limit::{retry_after_secs, RateLimiter};
 use crate::config::{ClientConfig, Scope};
 use crate::domain::error::DomainError;
@@ -22,7 +22,7 @@ use std::marker::PhantomData;
 /// A dialect: the scope its endpoints need and the error type that renders its envelope.
 pub trait Dialect {
     const SCOPE: Scope;
-    type Error: ResponseError + From<DomainError> + 'static;
+    type Error: ResponseError + From<Failure> + From<DomainError> + 'static;
 }
 
 pub struct Baas;
@@ -50,16 +50,16 @@ pub struct Caller<D> {
 
 /// The one `Authorization` header of a request, if any; two or more are refused, not "the
 /// first one wins".
-fn authorization(req: &HttpRequest) -> Result<Option<&str>, DomainError> {
+fn authorization(req: &HttpRequest) -> Result<Option<&str>, Failure> {
     let mut all = req.headers().get_all(AUTHORIZATION);
     let first = all.next();
     if all.next().is_some() {
-        return Err(DomainError::DuplicateAuthorization);
+        return Err(Transport::DuplicateAuthorization.into());
     }
     Ok(first.and_then(|v| v.to_str().ok()))
 }
 
-fn bearer(req: &HttpRequest) -> Result<Option<&str>, DomainError> {
+fn bearer(req: &HttpRequest) -> Result<Option<&str>, Failure> {
     Ok(authorization(req)?.and_then(|v| {
         let (scheme, token) = v.split_once(' ')?;
         scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
@@ -67,14 +67,15 @@ fn bearer(req: &HttpRequest) -> Result<Option<&str>, DomainError> {
 }
 
 /// Takes one of the client's tokens from the server's [`RateLimiter`], if there is one.
-fn within_rate(req: &HttpRequest, client: ClientConfig) -> Result<ClientConfig, DomainError> {
+fn within_rate(req: &HttpRequest, client: ClientConfig) -> Result<ClientConfig, Failure> {
     match req.app_data::<web::Data<RateLimiter>>() {
         None => Ok(client),
         Some(limiter) => match limiter.check(&client.id) {
             Ok(()) => Ok(client),
-            Err(wait) => Err(DomainError::TooManyRequests {
+            Err(wait) => Err(Transport::TooManyRequests {
                 retry_after_secs: retry_after_secs(wait),
-            }),
+            }
+            .into()),
         },
     }
 }
@@ -91,11 +92,13 @@ impl<D: Dialect> FromRequest for Caller<D> {
             .into()));
         };
         let result = bearer(req)
-            .and_then(|b| b.ok_or(DomainError::Unauthorized))
+            .and_then(|b| b.ok_or(DomainError::Unauthorized.into()))
             .and_then(|token| {
-                authenticate(ctx, token, D::SCOPE).map_err(|f| match f {
-                    AuthFailure::Unrecognised => DomainError::Unauthorized,
-                    AuthFailure::OutOfScope => DomainError::OutOfScope,
+                authenticate(ctx, token, D::SCOPE).map_err(|f| {
+                    Failure::from(match f {
+                        AuthFailure::Unrecognised => DomainError::Unauthorized,
+                        AuthFailure::OutOfScope => DomainError::OutOfScope,
+                    })
                 })
             })
             .and_then(|client| within_rate(req, client));
@@ -260,7 +263,9 @@ pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>)
     let body =
         match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
             Ok(b) => b,
-            Err(DomainError::PayloadTooLarge) => return oauth_error(413, "invalid_request"),
+            Err(Failure::Transport(Transport::PayloadTooLarge)) => {
+                return oauth_error(413, "invalid_request")
+            }
             Err(_) => return oauth_error(400, "invalid_request"),
         };
     let client = match creds.check(&ctx) {
@@ -274,7 +279,7 @@ pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>)
     }
     let issued = match issue_token(&ctx, client).await {
         Ok(t) => t,
-        Err(e) => return super::errors::SandboxError(e).error_response(),
+        Err(e) => return super::errors::SandboxError::from(e).error_response(),
     };
     HttpResponse::Ok()
         .insert_header(("Cache-Control", "no-store"))
@@ -357,7 +362,9 @@ pub async fn revoke(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
     let body =
         match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
             Ok(b) => b,
-            Err(DomainError::PayloadTooLarge) => return oauth_error(413, "invalid_request"),
+            Err(Failure::Transport(Transport::PayloadTooLarge)) => {
+                return oauth_error(413, "invalid_request")
+            }
             Err(_) => return oauth_error(400, "invalid_request"),
         };
     let client = match creds.check(&ctx) {
@@ -371,7 +378,7 @@ pub async fn revoke(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>
         Ok(_) => HttpResponse::Ok()
             .insert_header(("Cache-Control", "no-store"))
             .finish(),
-        Err(e) => super::errors::SandboxError(e).error_response(),
+        Err(e) => super::errors::SandboxError::from(e).error_response(),
     }
 }
 

@@ -184,7 +184,10 @@ fn not_found(e: E) -> BaasError {
         E::AccountNotFound | E::UserNotFound | E::EnrollmentNotFound
     )
     .then_some(404);
-    BaasError { error: e, status }
+    BaasError {
+        error: e.into(),
+        status,
+    }
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

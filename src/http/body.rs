@@ -1,6 +1,7 @@
 //! Reading request bodies: the size limit, the time limit, and JSON errors that name the
 //! offending field.
 
+use super::errors::{Failure, Transport};
 use crate::domain::error::DomainError;
 use crate::ops::Ctx;
 use actix_web::{web, HttpRequest};
@@ -15,21 +16,21 @@ pub async fn read_limited(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
-) -> Result<web::Bytes, DomainError> {
+) -> Result<web::Bytes, Failure> {
     let ms = req
         .app_data::<web::Data<Ctx>>()
         .map(|c| c.config.server.body_timeout_ms)
         .unwrap_or(30_000);
     tokio::time::timeout(Duration::from_millis(ms), read_all(req, payload, limit))
         .await
-        .map_err(|_| DomainError::BodyTimeout)?
+        .map_err(|_| Transport::BodyTimeout)?
 }
 
 async fn read_all(
     req: &HttpRequest,
     mut payload: web::Payload,
     limit: usize,
-) -> Result<web::Bytes, DomainError> {
+) -> Result<web::Bytes, Failure> {
     if let Some(len) = req
         .headers()
         .get(actix_web::http::header::CONTENT_LENGTH)
@@ -37,15 +38,18 @@ async fn read_all(
         .and_then(|v| v.parse::<usize>().ok())
     {
         if len > limit {
-            return Err(DomainError::PayloadTooLarge);
+            return Err(Transport::PayloadTooLarge.into());
         }
     }
     let mut buf = web::BytesMut::new();
     while let Some(chunk) = payload.next().await {
-        let chunk = chunk
-            .map_err(|_| DomainError::MalformedBody("request body could not be read".into()))?;
+        let chunk = chunk.map_err(|_| {
+            Failure::from(DomainError::MalformedBody(
+                "request body could not be read".into(),
+            ))
+        })?;
         if buf.len() + chunk.len() > limit {
-            return Err(DomainError::PayloadTooLarge);
+            return Err(Transport::PayloadTooLarge.into());
         }
         buf.extend_from_slice(&chunk);
     }
@@ -59,9 +63,9 @@ pub async fn json<T: DeserializeOwned>(
     req: &HttpRequest,
     payload: web::Payload,
     limit: usize,
-) -> Result<T, DomainError> {
+) -> Result<T, Failure> {
     let bytes = read_limited(req, payload, limit).await?;
-    parse_json(&bytes)
+    Ok(parse_json(&bytes)?)
 }
 
 #[cfg(test)]

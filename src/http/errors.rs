@@ -1,15 +1,99 @@
-//! One table per dialect: domain error -> (HTTP status, the dialect's code, its message).
+//! One table per dialect: failure -> (HTTP status, the dialect's code, its message).
 //!
 //! Handlers return `Result<_, BaasError | DeviceError | SandboxError>`; these types render the
-//! dialect's envelope. Nothing else builds an error body.
+//! dialect's envelope. Nothing else builds an error body. A failure is a domain error (from the
+//! use cases) or a [`Transport`] refusal of the HTTP layer itself. Every table matches every
+//! variant by name (no catch-all arm), so a new variant does not compile until each dialect has
+//! its answer; variants that cannot reach a dialect are listed in that table's last arm.
 
 use crate::domain::error::{DeviceField, DomainError as E};
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, ResponseError};
 use serde_json::json;
 
+/// Refusals of the HTTP layer, before or around a use case: they are no domain errors.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Transport {
+    /// A body over `max_body_bytes`.
+    PayloadTooLarge,
+    /// A known path asked with a method it does not have.
+    MethodNotAllowed,
+    /// A path no route matches (a trailing slash, `//`, an unknown segment): 404.
+    NoSuchRoute,
+    /// A body not sent in full within `body_timeout_ms`.
+    BodyTimeout,
+    /// The client spent its rate limit; it may try again after this many seconds.
+    TooManyRequests { retry_after_secs: u64 },
+    /// More than one `Authorization` header: refused rather than picking one.
+    DuplicateAuthorization,
+}
+
+/// What a dialect answers for: a domain error or a transport refusal.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Failure {
+    Domain(E),
+    Transport(Transport),
+}
+
+impl From<E> for Failure {
+    fn from(e: E) -> Self {
+        Failure::Domain(e)
+    }
+}
+
+impl From<Transport> for Failure {
+    fn from(t: Transport) -> Self {
+        Failure::Transport(t)
+    }
+}
+
+impl Failure {
+    /// Seconds for a `Retry-After` header, for the failures that have one.
+    fn retry_after(&self) -> Option<u64> {
+        match self {
+            Failure::Transport(Transport::TooManyRequests { retry_after_secs }) => {
+                Some(*retry_after_secs)
+            }
+            // The store may write again a moment later (contract section 7).
+            Failure::Domain(E::Storage(_)) => Some(1),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Failure::Domain(e) => write!(f, "{e}"),
+            Failure::Transport(t) => write!(f, "{t:?}"),
+        }
+    }
+}
+
 /// `(HTTP status, code, subCode, description)` of the BaaS dialect.
-pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
+pub fn baas_row(f: &Failure) -> (u16, u32, u32, String) {
+    let s = |x: &str| x.to_string();
+    match f {
+        Failure::Domain(e) => baas_domain_row(e),
+        Failure::Transport(t) => match t {
+            Transport::DuplicateAuthorization => (
+                400,
+                100,
+                0,
+                s("Exactly one Authorization header is allowed"),
+            ),
+            Transport::PayloadTooLarge => {
+                (413, 413, 0, s("Request body is larger than max_body_bytes"))
+            }
+            Transport::BodyTimeout => (408, 408, 0, s("Request body was not received in time")),
+            Transport::MethodNotAllowed => (405, 405, 0, s("Method not allowed")),
+            Transport::NoSuchRoute => (404, 404, 0, s("No such endpoint")),
+            Transport::TooManyRequests { .. } => (429, 429, 0, s("Too many requests")),
+        },
+    }
+}
+
+fn baas_domain_row(e: &E) -> (u16, u32, u32, String) {
     let s = |x: &str| x.to_string();
     match e {
         E::RequestIdInvalid => (
@@ -225,25 +309,66 @@ pub fn baas_row(e: &E) -> (u16, u32, u32, String) {
         E::UserNotFound => (404, 20, 0, s("User not found")),
         E::EnrollmentNotFound => (404, 30, 0, s("Enrollment not found")),
         E::Unauthorized => (401, 401, 0, s("Unauthorized")),
-        E::DuplicateAuthorization => (
-            400,
-            100,
-            0,
-            s("Exactly one Authorization header is allowed"),
-        ),
         E::OutOfScope => (401, 401, 0, s("out of credential scopes")),
-        E::PayloadTooLarge => (413, 413, 0, s("Request body is larger than max_body_bytes")),
-        E::BodyTimeout => (408, 408, 0, s("Request body was not received in time")),
-        E::MethodNotAllowed => (405, 405, 0, s("Method not allowed")),
-        E::NoSuchRoute => (404, 404, 0, s("No such endpoint")),
-        E::TooManyRequests { .. } => (429, 429, 0, s("Too many requests")),
-        _ => (500, 500, 0, s("Internal error")),
+        E::Storage(_) => (503, 503, 0, s("Storage unavailable")),
+        // Device and sandbox failures: no BaaS use case returns them.
+        E::MissingDeviceKey
+        | E::InvalidLength(_)
+        | E::WalletPlanMandatory
+        | E::DuplicateWalletPlans
+        | E::TooManyWallets
+        | E::InvalidAlias
+        | E::DuplicateAlias
+        | E::DeviceNotFound
+        | E::InvalidDevice
+        | E::DeviceFinalStatus
+        | E::NotGpr
+        | E::PlanNotAttached
+        | E::InvalidPromotion
+        | E::ExistingPlan
+        | E::SameCharacteristic
+        | E::WalletCreate
+        | E::WalletLink
+        | E::NotFound(_)
+        | E::Conflict(_)
+        | E::Invalid(_) => (500, 500, 0, s("Internal error")),
     }
 }
 
 /// `(HTTP status, code, message)` of the device dialect; messages exactly as the contract.
-pub fn device_row(e: &E) -> (u16, &'static str, String) {
+pub fn device_row(f: &Failure) -> (u16, &'static str, String) {
     let s = |x: &str| x.to_string();
+    let e = match f {
+        Failure::Domain(e) => e,
+        Failure::Transport(t) => {
+            return match t {
+                Transport::DuplicateAuthorization => (
+                    400,
+                    "INVALID_REQUEST",
+                    s("Exactly one Authorization header is allowed."),
+                ),
+                Transport::PayloadTooLarge => (
+                    413,
+                    "PAYLOAD_TOO_LARGE",
+                    s("Request body is larger than max_body_bytes."),
+                ),
+                Transport::BodyTimeout => (
+                    408,
+                    "REQUEST_TIMEOUT",
+                    s("Request body was not received in time."),
+                ),
+                Transport::MethodNotAllowed => {
+                    (405, "METHOD_NOT_ALLOWED", s("Method not allowed."))
+                }
+                Transport::NoSuchRoute => (404, "NOT_FOUND", s("No such endpoint.")),
+                Transport::TooManyRequests { .. } => (
+                    429,
+                    "TOO_MANY_REQUESTS",
+                    s("Too many requests; try again after the Retry-After seconds."),
+                ),
+            }
+        }
+    };
     match e {
         E::MissingDeviceKey => (
             400,
@@ -293,22 +418,71 @@ pub fn device_row(e: &E) -> (u16, &'static str, String) {
         E::WalletLink => (400, "GPRW014", s("Error while creating device wallet link.")),
         E::MalformedBody(why) => (400, "INVALID_REQUEST", why.clone()),
         E::Unauthorized | E::OutOfScope => (401, "UNAUTHORIZED", s("We couldn't recognize you.")),
-        E::DuplicateAuthorization => (400, "INVALID_REQUEST", s("Exactly one Authorization header is allowed.")),
-        E::PayloadTooLarge => (413, "PAYLOAD_TOO_LARGE", s("Request body is larger than max_body_bytes.")),
-        E::BodyTimeout => (408, "REQUEST_TIMEOUT", s("Request body was not received in time.")),
-        E::MethodNotAllowed => (405, "METHOD_NOT_ALLOWED", s("Method not allowed.")),
-        E::NoSuchRoute => (404, "NOT_FOUND", s("No such endpoint.")),
-        E::TooManyRequests { .. } => (
-            429,
-            "TOO_MANY_REQUESTS",
-            s("Too many requests; try again after the Retry-After seconds."),
+        E::Storage(_) => (
+            503,
+            "SERVICE_UNAVAILABLE",
+            s("Storage unavailable; try again after the Retry-After seconds."),
         ),
-        _ => (500, "INTERNAL_ERROR", s("Internal error.")),
+        // BaaS and sandbox failures: no device use case returns them.
+        E::RequestIdInvalid
+        | E::ProgramUnknown
+        | E::AccountIdentifierInvalid
+        | E::Required(_)
+        | E::TooLong(_)
+        | E::BadCharacters(_)
+        | E::CardNumberInProfile(_)
+        | E::BadState
+        | E::BadZip
+        | E::BadSsn
+        | E::NameScript(_)
+        | E::BadEmail
+        | E::BadPhone
+        | E::TooManyEntries
+        | E::BadAddressType
+        | E::BadPhoneType
+        | E::BadTermsIdentifier
+        | E::BadDateOfBirth
+        | E::SsnAndSuffix
+        | E::DuplicateAddressType
+        | E::MultipleDefaultAddresses
+        | E::NoHomeAddress
+        | E::InstantIssueTypeMissing
+        | E::InstantIssueTypeInvalid
+        | E::MappingIdMissing
+        | E::MappingIdInvalid
+        | E::MappingIdHoldsCardNumber
+        | E::CardAliasInvalid
+        | E::ProductUnknown
+        | E::InstantIssueNotSupported
+        | E::InstantIssuePhysicalNotSupported
+        | E::PackageLookup
+        | E::PackageNotFound
+        | E::PackageInUse
+        | E::TermsNotAccepted
+        | E::SsnHoldsAccount
+        | E::AccountNotFound
+        | E::ProfileChanged
+        | E::AccountNotHealthy
+        | E::AlreadyUpgraded
+        | E::AccountNotMatched
+        | E::UpgradeNotAllowed
+        | E::UpgradeProvider
+        | E::Locked
+        | E::RequestIdReused
+        | E::UserNotFound
+        | E::EnrollmentNotFound
+        | E::NotFound(_)
+        | E::Conflict(_)
+        | E::Invalid(_) => (500, "INTERNAL_ERROR", s("Internal error.")),
     }
 }
 
 /// `(HTTP status, code, title, detail)` of the sandbox API (RFC 9457 problem details).
-pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
+pub fn sandbox_row(f: &Failure) -> (u16, &'static str, &'static str, String) {
+    let e = match f {
+        Failure::Domain(e) => e,
+        Failure::Transport(t) => return sandbox_transport_row(t),
+    };
     match e {
         E::NotFound(what) => (404, "NOT_FOUND", "Not Found", format!("no such {what}")),
         E::Conflict(why) => (409, "CONFLICT", "Conflict", why.clone()),
@@ -329,43 +503,75 @@ pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
             "missing, unknown or expired credentials, or a client without the sandbox scope"
                 .to_string(),
         ),
-        E::DuplicateAuthorization => (
-            400,
-            "INVALID_REQUEST",
-            "Bad Request",
-            "exactly one Authorization header is allowed".to_string(),
+        E::Storage(_) => (
+            503,
+            "SERVICE_UNAVAILABLE",
+            "Service Unavailable",
+            "storage unavailable; try again after the Retry-After seconds".to_string(),
         ),
-        E::PayloadTooLarge => (
-            413,
-            "PAYLOAD_TOO_LARGE",
-            "Payload Too Large",
-            "request body is larger than max_body_bytes".to_string(),
-        ),
-        E::MethodNotAllowed => (
-            405,
-            "METHOD_NOT_ALLOWED",
-            "Method Not Allowed",
-            "the path does not take this method; see Allow".to_string(),
-        ),
-        E::NoSuchRoute => (
-            404,
-            "NOT_FOUND",
-            "Not Found",
-            "no such endpoint".to_string(),
-        ),
-        E::BodyTimeout => (
-            408,
-            "REQUEST_TIMEOUT",
-            "Request Timeout",
-            "request body was not received in time".to_string(),
-        ),
-        E::TooManyRequests { .. } => (
-            429,
-            "TOO_MANY_REQUESTS",
-            "Too Many Requests",
-            "too many requests; try again after the Retry-After seconds".to_string(),
-        ),
-        _ => (
+        // BaaS and device failures: no sandbox use case returns them.
+        E::RequestIdInvalid
+        | E::AccountIdentifierInvalid
+        | E::Required(_)
+        | E::TooLong(_)
+        | E::BadCharacters(_)
+        | E::CardNumberInProfile(_)
+        | E::BadState
+        | E::BadZip
+        | E::BadSsn
+        | E::NameScript(_)
+        | E::BadEmail
+        | E::BadPhone
+        | E::TooManyEntries
+        | E::BadAddressType
+        | E::BadPhoneType
+        | E::BadTermsIdentifier
+        | E::BadDateOfBirth
+        | E::SsnAndSuffix
+        | E::DuplicateAddressType
+        | E::MultipleDefaultAddresses
+        | E::NoHomeAddress
+        | E::InstantIssueTypeMissing
+        | E::InstantIssueTypeInvalid
+        | E::MappingIdMissing
+        | E::MappingIdInvalid
+        | E::MappingIdHoldsCardNumber
+        | E::CardAliasInvalid
+        | E::InstantIssueNotSupported
+        | E::InstantIssuePhysicalNotSupported
+        | E::PackageLookup
+        | E::PackageNotFound
+        | E::PackageInUse
+        | E::TermsNotAccepted
+        | E::SsnHoldsAccount
+        | E::AccountNotFound
+        | E::ProfileChanged
+        | E::AccountNotHealthy
+        | E::AlreadyUpgraded
+        | E::AccountNotMatched
+        | E::UpgradeNotAllowed
+        | E::UpgradeProvider
+        | E::Locked
+        | E::RequestIdReused
+        | E::UserNotFound
+        | E::EnrollmentNotFound
+        | E::MissingDeviceKey
+        | E::InvalidLength(_)
+        | E::WalletPlanMandatory
+        | E::DuplicateWalletPlans
+        | E::TooManyWallets
+        | E::InvalidAlias
+        | E::DuplicateAlias
+        | E::DeviceNotFound
+        | E::InvalidDevice
+        | E::DeviceFinalStatus
+        | E::NotGpr
+        | E::PlanNotAttached
+        | E::InvalidPromotion
+        | E::ExistingPlan
+        | E::SameCharacteristic
+        | E::WalletCreate
+        | E::WalletLink => (
             500,
             "INTERNAL_ERROR",
             "Internal Server Error",
@@ -374,41 +580,99 @@ pub fn sandbox_row(e: &E) -> (u16, &'static str, &'static str, String) {
     }
 }
 
+fn sandbox_transport_row(t: &Transport) -> (u16, &'static str, &'static str, String) {
+    match t {
+        Transport::DuplicateAuthorization => (
+            400,
+            "INVALID_REQUEST",
+            "Bad Request",
+            "exactly one Authorization header is allowed".to_string(),
+        ),
+        Transport::PayloadTooLarge => (
+            413,
+            "PAYLOAD_TOO_LARGE",
+            "Payload Too Large",
+            "request body is larger than max_body_bytes".to_string(),
+        ),
+        Transport::MethodNotAllowed => (
+            405,
+            "METHOD_NOT_ALLOWED",
+            "Method Not Allowed",
+            "the path does not take this method; see Allow".to_string(),
+        ),
+        Transport::NoSuchRoute => (
+            404,
+            "NOT_FOUND",
+            "Not Found",
+            "no such endpoint".to_string(),
+        ),
+        Transport::BodyTimeout => (
+            408,
+            "REQUEST_TIMEOUT",
+            "Request Timeout",
+            "request body was not received in time".to_string(),
+        ),
+        Transport::TooManyRequests { .. } => (
+            429,
+            "TOO_MANY_REQUESTS",
+            "Too Many Requests",
+            "too many requests; try again after the Retry-After seconds".to_string(),
+        ),
+    }
+}
+
 fn status(code: u16) -> StatusCode {
     StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
 }
 
-fn log_internal(e: &E) {
-    if let E::Storage(why) = e {
+fn log_internal(f: &Failure) {
+    if let Failure::Domain(E::Storage(why)) = f {
         log::error!("storage failure: {why}");
     }
 }
 
-/// A response builder for `st`, with `Retry-After` when the error has one.
-fn builder(st: u16, e: &E) -> actix_web::HttpResponseBuilder {
+/// A response builder for `st`, with `Retry-After` when the failure has one.
+fn builder(st: u16, f: &Failure) -> actix_web::HttpResponseBuilder {
     let mut b = HttpResponse::build(status(st));
-    if let Some(secs) = e.retry_after() {
+    if let Some(secs) = f.retry_after() {
         b.insert_header((actix_web::http::header::RETRY_AFTER, secs.to_string()));
     }
     b
+}
+
+/// `From` a domain error, a transport refusal and a failure, for a dialect's error type.
+macro_rules! dialect_error_from {
+    ($t:ident, $wrap:expr) => {
+        impl From<Failure> for $t {
+            fn from(f: Failure) -> Self {
+                $wrap(f)
+            }
+        }
+        impl From<E> for $t {
+            fn from(e: E) -> Self {
+                $wrap(Failure::Domain(e))
+            }
+        }
+        impl From<Transport> for $t {
+            fn from(t: Transport) -> Self {
+                $wrap(Failure::Transport(t))
+            }
+        }
+    };
 }
 
 /// A BaaS failure; `status` overrides the table's HTTP status (reads answer 404 for a missing
 /// account where enrollment answers 400).
 #[derive(Debug)]
 pub struct BaasError {
-    pub error: E,
+    pub error: Failure,
     pub status: Option<u16>,
 }
 
-impl From<E> for BaasError {
-    fn from(error: E) -> Self {
-        BaasError {
-            error,
-            status: None,
-        }
-    }
-}
+dialect_error_from!(BaasError, |error| BaasError {
+    error,
+    status: None
+});
 
 impl std::fmt::Display for BaasError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -440,13 +704,9 @@ impl ResponseError for BaasError {
 
 /// A device-dialect failure: `{"code","message"}`.
 #[derive(Debug)]
-pub struct DeviceError(pub E);
+pub struct DeviceError(pub Failure);
 
-impl From<E> for DeviceError {
-    fn from(e: E) -> Self {
-        DeviceError(e)
-    }
-}
+dialect_error_from!(DeviceError, DeviceError);
 
 impl std::fmt::Display for DeviceError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -467,13 +727,9 @@ impl ResponseError for DeviceError {
 
 /// A sandbox failure as `application/problem+json`.
 #[derive(Debug)]
-pub struct SandboxError(pub E);
+pub struct SandboxError(pub Failure);
 
-impl From<E> for SandboxError {
-    fn from(e: E) -> Self {
-        SandboxError(e)
-    }
-}
+dialect_error_from!(SandboxError, SandboxError);
 
 impl std::fmt::Display for SandboxError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -494,5 +750,56 @@ impl ResponseError for SandboxError {
                 json!({"type": "about:blank", "title": title, "status": st, "detail": detail, "code": code})
                     .to_string(),
             )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Contract section 7: a store that cannot write answers 503 with `Retry-After` in every
+    /// dialect, never 500.
+    #[test]
+    fn a_storage_failure_is_503_with_retry_after_in_every_dialect() {
+        let e = || E::Storage("disk full".into());
+        let answers = [
+            BaasError::from(e()).error_response(),
+            DeviceError::from(e()).error_response(),
+            SandboxError::from(e()).error_response(),
+        ];
+        for r in &answers {
+            assert_eq!(r.status().as_u16(), 503);
+            assert_eq!(r.headers().get("retry-after").unwrap(), "1");
+        }
+        assert_eq!(
+            baas_row(&e().into()),
+            (503, 503, 0, "Storage unavailable".to_string())
+        );
+        assert_eq!(device_row(&e().into()).1, "SERVICE_UNAVAILABLE");
+        assert_eq!(sandbox_row(&e().into()).1, "SERVICE_UNAVAILABLE");
+        // The reason stays in the log, never in the answer.
+        assert!(!baas_row(&e().into()).3.contains("disk"));
+    }
+
+    #[test]
+    fn transport_refusals_keep_their_statuses() {
+        let t = Transport::TooManyRequests {
+            retry_after_secs: 7,
+        };
+        let r = DeviceError::from(t).error_response();
+        assert_eq!(r.status().as_u16(), 429);
+        assert_eq!(r.headers().get("retry-after").unwrap(), "7");
+        for (t, st) in [
+            (Transport::PayloadTooLarge, 413),
+            (Transport::MethodNotAllowed, 405),
+            (Transport::NoSuchRoute, 404),
+            (Transport::BodyTimeout, 408),
+            (Transport::DuplicateAuthorization, 400),
+        ] {
+            let f = Failure::from(t);
+            assert_eq!(baas_row(&f).0, st);
+            assert_eq!(device_row(&f).0, st);
+            assert_eq!(sandbox_row(&f).0, st);
+        }
     }
 }

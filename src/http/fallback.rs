@@ -3,9 +3,8 @@
 //! this list cannot drift from the routes the document describes. Any other path answers 404 in
 //! the envelope of the dialect its prefix belongs to ([`no_such_route`]).
 
-use super::errors::{BaasError, DeviceError, SandboxError};
+use super::errors::{BaasError, DeviceError, SandboxError, Transport};
 use super::openapi::ApiDoc;
-use crate::domain::error::DomainError;
 use actix_web::http::header::ALLOW;
 use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use utoipa::OpenApi;
@@ -13,9 +12,9 @@ use utoipa::OpenApi;
 /// The 405 answer of a path whose operations carry `tag`.
 fn not_allowed(tag: &str, allow: &str) -> HttpResponse {
     let mut res = match tag {
-        "baas" => BaasError::from(DomainError::MethodNotAllowed).error_response(),
-        "device" => DeviceError(DomainError::MethodNotAllowed).error_response(),
-        "sandbox" => SandboxError(DomainError::MethodNotAllowed).error_response(),
+        "baas" => BaasError::from(Transport::MethodNotAllowed).error_response(),
+        "device" => DeviceError::from(Transport::MethodNotAllowed).error_response(),
+        "sandbox" => SandboxError::from(Transport::MethodNotAllowed).error_response(),
         "authentication" => {
             HttpResponse::MethodNotAllowed().json(serde_json::json!({"error": "invalid_request"}))
         }
@@ -37,11 +36,11 @@ pub async fn no_such_route(req: HttpRequest) -> HttpResponse {
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
     if under("/programs") {
-        BaasError::from(DomainError::NoSuchRoute).error_response()
+        BaasError::from(Transport::NoSuchRoute).error_response()
     } else if under("/deviceapi") {
-        DeviceError(DomainError::NoSuchRoute).error_response()
+        DeviceError::from(Transport::NoSuchRoute).error_response()
     } else {
-        SandboxError(DomainError::NoSuchRoute).error_response()
+        SandboxError::from(Transport::NoSuchRoute).error_response()
     }
 }
 

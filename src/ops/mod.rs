@@ -49,6 +49,10 @@ impl Ctx {
             sdn.names()
         );
         let store = Store::open(&config.storage.data_dir, config.storage.durability)?;
+        store.set_limits(
+            config.storage.min_free_bytes,
+            config.storage.max_pending_writes,
+        );
         Ok(Ctx {
             config: Arc::new(config),
             store,

@@ -23,6 +23,7 @@
 //! store's layered view answers single keys (range scans merge pending writes only in
 //! [`Store::scan`]).
 
+mod admission;
 mod batch;
 pub mod codec;
 mod merge;
@@ -229,6 +230,8 @@ struct Inner {
     trees: Vec<sled::Tree>,
     durability: Durability,
     batcher: Arc<Batcher>,
+    /// The free-space floor and the bound on waiting requests (see [`admission`]).
+    admission: admission::Admission,
     /// Whether idx_ssn held entries at open: only a store written before user ids were derived
     /// has any, and only then is it worth a read when a user is looked up by SSN.
     legacy_ssn_index: bool,
@@ -266,9 +269,16 @@ impl Store {
                 trees,
                 durability,
                 batcher,
+                admission: admission::Admission::new(dir.to_path_buf()),
                 legacy_ssn_index,
             }),
         })
+    }
+
+    /// Refuse writes (503) while the store's filesystem has less than `min_free_bytes` free,
+    /// and requests past `max_pending` waiting for the store at once (see [`admission`]).
+    pub fn set_limits(&self, min_free_bytes: u64, max_pending: usize) {
+        self.inner.admission.set(min_free_bytes, max_pending);
     }
 
     /// Opens and closes the store at `dir` once more, after it was closed cleanly, so that the
@@ -297,6 +307,10 @@ impl Store {
         let tx = Tx::new(self, &st.gathering, b.sealed_layers());
         let out = f(&tx).map_err(TxFail::into_domain)?;
         let writes = tx.into_writes();
+        if !writes.is_empty() {
+            // Refused here, nothing of `f` reaches the store.
+            self.inner.admission.space_for_writes()?;
+        }
         let wait = if writes.is_empty() {
             b.pending_generation(&st)
         } else {
@@ -310,6 +324,7 @@ impl Store {
     /// and, under `durability = "flush"`, on disk. Concurrent requests share one sled
     /// transaction and one flush (see [`batch`]).
     pub async fn commit<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        let _waiting = self.inner.admission.enter()?;
         let (out, wait) = self.run(f)?;
         if let Some(g) = wait {
             self.inner.batcher.wait(g).await?;

@@ -382,3 +382,14 @@ pub fn many_plans_edit(n: usize) -> (&'static str, String) {
     }
     (WGBP_PLAN, to)
 }
+
+impl Server {
+    /// Starts with its store in `data_dir` (for a store on a filesystem a test mounted) and
+    /// config edits.
+    pub fn start_in(data_dir: &Path, edits: &[(&str, &str)]) -> Server {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let config_path = dir.path().join("config.toml");
+        std::fs::write(&config_path, config_text(data_dir, edits)).unwrap();
+        Self::spawn(dir, config_path, &[])
+    }
+}
