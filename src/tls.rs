@@ -80,7 +80,7 @@ fn read(key: &str, path: &Path) -> Result<Vec<u8>, ConfigError> {
 fn pem_reason(e: pem::Error) -> String {
     match e {
         pem::Error::MissingSectionEnd { end_marker } => format!(
-            "a PEM section has no `{}` line",
+            "a PEM section has no `-----END {}-----` line",
             String::from_utf8_lossy(&end_marker)
         ),
         pem::Error::IllegalSectionStart { line } => format!(
