@@ -594,6 +594,30 @@ mod tests {
     }
 
     #[test]
+    fn tls_files_come_in_pairs_and_are_read_at_load() {
+        let c = Config::parse(SHIPPED).unwrap();
+        assert!(c.server.tls_cert_file.is_none() && c.server.tls_key_file.is_none());
+        for (lines, needle) in [
+            (
+                "tls_cert_file = \"c.pem\"",
+                "server.tls_key_file is missing",
+            ),
+            (
+                "tls_key_file = \"k.pem\"",
+                "server.tls_cert_file is missing",
+            ),
+            (
+                "tls_cert_file = \"/nonexistent/c.pem\"\ntls_key_file = \"k.pem\"",
+                "/nonexistent/c.pem: cannot read",
+            ),
+        ] {
+            let text = SHIPPED.replacen("[storage]", &format!("{lines}\n[storage]"), 1);
+            let e = Config::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{lines}: {e}");
+        }
+    }
+
+    #[test]
     fn strict_dates() {
         assert!(parse_ymd("1990-01-31").is_some());
         assert!(parse_ymd("1990-02-30").is_none());
