@@ -41,6 +41,11 @@ pub struct ServerConfig {
     /// Requests a client may make at once above the steady rate (token bucket size); 0 = the
     /// per-second rate.
     pub rate_limit_burst: u32,
+    /// PEM certificate chain (end-entity first). With `tls_key_file` the listener speaks TLS
+    /// only; one without the other is a config error.
+    pub tls_cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) of the chain's first certificate.
+    pub tls_key_file: Option<PathBuf>,
 }
 
 impl Default for ServerConfig {
@@ -53,6 +58,8 @@ impl Default for ServerConfig {
             body_timeout_ms: 30000,
             rate_limit_per_second: 0,
             rate_limit_burst: 0,
+            tls_cert_file: None,
+            tls_key_file: None,
         }
     }
 }
@@ -415,8 +422,10 @@ impl Config {
         self.clients.iter().find(|c| c.id == id)
     }
 
-    /// Checks every code, range and cross-reference.
+    /// Checks every code, range and cross-reference, and that the TLS certificate and key (when
+    /// set) load and belong together.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::tls::server_config(&self.server)?;
         if self.server.max_body_bytes == 0 {
             return err("server.max_body_bytes must be greater than 0");
         }
@@ -652,6 +661,30 @@ mod tests {
             let text = SHIPPED.replacen(from, to, 1);
             assert_ne!(text, SHIPPED, "{from}");
             assert!(Config::parse(&text).is_err(), "{to} accepted");
+        }
+    }
+
+    #[test]
+    fn tls_files_come_in_pairs_and_are_read_at_load() {
+        let c = Config::parse(SHIPPED).unwrap();
+        assert!(c.server.tls_cert_file.is_none() && c.server.tls_key_file.is_none());
+        for (lines, needle) in [
+            (
+                "tls_cert_file = \"c.pem\"",
+                "server.tls_key_file is missing",
+            ),
+            (
+                "tls_key_file = \"k.pem\"",
+                "server.tls_cert_file is missing",
+            ),
+            (
+                "tls_cert_file = \"/nonexistent/c.pem\"\ntls_key_file = \"k.pem\"",
+                "/nonexistent/c.pem: cannot read",
+            ),
+        ] {
+            let text = SHIPPED.replacen("[storage]", &format!("{lines}\n[storage]"), 1);
+            let e = Config::parse(&text).unwrap_err().to_string();
+            assert!(e.contains(needle), "{lines}: {e}");
         }
     }
 

@@ -11,4 +11,5 @@ pub mod ops;
 pub mod screening;
 pub mod server;
 pub mod store;
+pub mod tls;
 pub mod vault;

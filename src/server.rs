@@ -10,7 +10,8 @@ use actix_web::{web, App, HttpServer};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// Serves `config` until a shutdown signal. Prints `listening on <addr>` once bound.
+/// Serves `config` until a shutdown signal. Prints `listening on <addr>` once bound (the same
+/// line with TLS; the scheme is logged separately).
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let workers = match config.server.workers {
         0 => std::thread::available_parallelism()
@@ -19,6 +20,8 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         n => n,
     };
     let bind = config.server.bind.clone();
+    // With a certificate and key the port speaks TLS only: no plain-HTTP listener at all.
+    let tls = crate::tls::server_config(&config.server)?;
     let ctx = Ctx::open(config)?;
     crate::ops::startup::recover(&ctx).await?;
     let metrics = Arc::new(Metrics::new());
@@ -49,10 +52,17 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     .client_disconnect_timeout(Duration::from_secs(1))
     .keep_alive(Duration::from_secs(5))
     .max_connections(10_000)
-    .shutdown_timeout(30)
-    .bind(&bind)?;
+    .shutdown_timeout(30);
+    let server = match tls {
+        Some(tls) => server.bind_rustls_0_23(&bind, tls)?,
+        None => server.bind(&bind)?,
+    };
     for addr in server.addrs() {
         println!("listening on {addr}");
+    }
+    match &ctx.config.server.tls_cert_file {
+        Some(cert) => log::info!("serving https only (TLS, certificate {})", cert.display()),
+        None => log::info!("serving plain http (no server.tls_cert_file)"),
     }
     log::info!(
         "issuebox {} serving with {workers} workers, durability {:?}",
