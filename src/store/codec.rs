@@ -121,6 +121,37 @@ mod tests {
         }
     }
 
+    /// bincode-serde writes an enum variant as its index, a u32, which the standard config
+    /// encodes as a varint: one byte equal to the index below 251. A `u8` is always one byte, as
+    /// is. So a stored enum may switch from its position to an explicit `u8` tag equal to that
+    /// position without changing a byte of any record already stored (as long as tags stay below
+    /// 251, and every stored enum has fewer than ten variants).
+    #[test]
+    fn a_u8_tag_encodes_and_decodes_like_a_variant_index_below_251() {
+        struct Variant(u32);
+        impl Serialize for Variant {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_unit_variant("E", self.0, "V")
+            }
+        }
+        for i in 0..=250u8 {
+            assert_eq!(encode(&Variant(i.into())), vec![FORMAT_VERSION, i]);
+            assert_eq!(encode(&i), vec![FORMAT_VERSION, i]);
+        }
+        assert_eq!(encode(&Variant(251)).len(), 1 + 3, "a varint from 251 on");
+
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        enum Three {
+            A,
+            B,
+            C,
+        }
+        assert_eq!(encode(&Three::A), vec![FORMAT_VERSION, 0]);
+        assert_eq!(encode(&Three::C), vec![FORMAT_VERSION, 2]);
+        assert_eq!(decode::<u8>(&encode(&Three::B)), Ok(1));
+        assert_eq!(decode::<Three>(&encode(&2u8)), Ok(Three::C));
+    }
+
     #[test]
     fn round_trip_keeps_every_field() {
         let bytes = encode(&sample());

@@ -24,6 +24,8 @@
 
 mod batch;
 pub mod codec;
+#[cfg(test)]
+mod golden;
 mod merge;
 mod tx;
 pub mod verify;
