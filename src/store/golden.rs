@@ -4,10 +4,11 @@
 //! values, the counters, journal records) a fixed, fully populated set of fixtures — every
 //! variant of every stored enum appears somewhere, options both `Some` and `None` — must encode
 //! to exactly the bytes committed in `src/store/golden/<record>.hex`, and those bytes must decode
-//! back to the fixture. The files were first written by the code that wrote the stores in use, so
-//! these tests fail when a field is moved, added or removed, when an enum variant is reordered or
-//! its tag changed, or when bincode's encoding changes under us: any of those would make every
-//! existing store misread.
+//! back to the fixture. The files were first written by the code that wrote the stores in use
+//! (enums still stored by position), and the explicit enum tags that replaced positions left
+//! them unchanged. These tests fail when a field is moved, added or removed, when an enum tag
+//! changes (or an enum loses its explicit tags and a variant is reordered), or when bincode's
+//! encoding changes under us: any of those would make every existing store misread.
 //!
 //! File format: one fixture per line, `<label> <hex>`, the hex being the whole stored value
 //! (version byte included); lines starting with `#` are comments.
@@ -631,5 +632,76 @@ fn journal_records_keep_their_encoding() {
     assert_eq!(back.len(), values.len());
     for ((tag, key, value), (t, k, v)) in back.into_iter().zip(values) {
         assert_eq!((tag, &key, &value), (t as u8, &k, &v), "{t:?}");
+    }
+}
+
+/// Every enum stored by tag: tags `0..n` each name one variant and come back as themselves, and
+/// any other tag is refused, as a decode error of the record holding it.
+#[test]
+fn stored_tags_round_trip_and_unknown_tags_are_refused() {
+    fn tags<E>(n: u8)
+    where
+        E: TryFrom<u8, Error = codec::UnknownTag> + Into<u8> + Debug,
+    {
+        let known: Vec<u8> = (0..=255).filter(|t| E::try_from(*t).is_ok()).collect();
+        assert_eq!(
+            known,
+            (0..n).collect::<Vec<_>>(),
+            "{}",
+            std::any::type_name::<E>()
+        );
+        for t in known {
+            assert_eq!(E::try_from(t).unwrap().into(), t);
+        }
+    }
+    tags::<UserStatus>(3);
+    tags::<AccountStatus>(3);
+    tags::<DeviceStatus>(DeviceStatus::ALL.len() as u8);
+    tags::<CardType>(3);
+    tags::<FormFactor>(2);
+    tags::<WalletStatus>(3);
+    tags::<KitStatus>(3);
+    tags::<ReviewState>(4);
+    tags::<AccountType>(2);
+    tags::<WalletUsage>(2);
+    tags::<WalletKind>(3);
+
+    let v = codec::FORMAT_VERSION;
+    assert!(matches!(
+        codec::decode::<KitStatus>(&[v, 3]),
+        Err(codec::CodecError::Malformed(m)) if m.contains("unknown KitStatus tag 3")
+    ));
+    #[derive(Debug, serde::Deserialize)]
+    struct Stored {
+        #[serde(with = "codec::tag")]
+        _kind: WalletKind,
+    }
+    assert!(codec::decode::<Stored>(&[v, 2]).is_ok());
+    assert!(matches!(
+        codec::decode::<Stored>(&[v, 3]),
+        Err(codec::CodecError::Malformed(m)) if m.contains("unknown WalletKind tag 3")
+    ));
+    let mut kit = codec::encode(&Owner::Kit {
+        program: s("P"),
+        mapping_id: s("M"),
+    });
+    kit[1] = 2;
+    assert!(matches!(
+        codec::decode::<Owner>(&kit),
+        Err(codec::CodecError::Malformed(m)) if m.contains("unknown Owner tag 2")
+    ));
+    // A kit owner cut short is refused too.
+    assert!(codec::decode::<Owner>(&kit[..4]).is_err());
+}
+
+/// A tree's tag is its index among the open trees and its slot in `TreeId::ALL`; a counter's is
+/// its slot in the stored counts and in `Counted::ALL`.
+#[test]
+fn tree_and_counter_tags_are_their_positions() {
+    for (i, t) in TreeId::ALL.iter().enumerate() {
+        assert_eq!(*t as usize, i, "{t:?}");
+    }
+    for (i, c) in Counted::ALL.iter().enumerate() {
+        assert_eq!(c.index(), i, "{c:?}");
     }
 }
