@@ -188,7 +188,7 @@ fn evasion_on_the_full_list(_: &mut Criterion) {
         .and_then(|v| v.parse().ok())
         .unwrap_or(3);
     let (review, decline) = (0.88, 0.97);
-    let mut rng = evasion::Rng(0x5eed_0f_e7a5_1011);
+    let mut rng = evasion::Rng(0x005e_ed0f_e7a5_1011);
     let (mut screened, mut milder) = (0u64, Vec::new());
     let started = std::time::Instant::now();
     for name in list.listed_names_in_natural_order() {
