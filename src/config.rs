@@ -233,12 +233,17 @@ pub struct Program {
     pub promotion_plans: Vec<PromotionPlan>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// Read by name from the configuration; stored in records by its tag (`stored_tags!` below,
+/// fields marked `#[serde(with = "crate::store::codec::tag")]`). It has no `Serialize` on
+/// purpose: a record field of this type that forgets the tag does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum AccountType {
     Gpr,
     Dda,
 }
+
+crate::store::codec::stored_tags!(AccountType { Gpr = 0, Dda = 1 });
 
 impl AccountType {
     pub fn as_str(self) -> &'static str {
@@ -269,20 +274,30 @@ pub struct DevicePlan {
     pub code: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+/// Read by name from the configuration; stored in records by its tag (`stored_tags!` below,
+/// fields marked `#[serde(with = "crate::store::codec::tag")]`). It has no `Serialize` on
+/// purpose: a record field of this type that forgets the tag does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WalletUsage {
     Open,
     Closed,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, serde::Serialize)]
+crate::store::codec::stored_tags!(WalletUsage { Open = 0, Closed = 1 });
+
+/// Read by name from the configuration; stored in records by its tag (`stored_tags!` below,
+/// fields marked `#[serde(with = "crate::store::codec::tag")]`). It has no `Serialize` on
+/// purpose: a record field of this type that forgets the tag does not compile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum WalletKind {
     Default,
     Mcg,
     Merchant,
 }
+
+crate::store::codec::stored_tags!(WalletKind { Default = 0, Mcg = 1, Merchant = 2 });
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

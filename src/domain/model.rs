@@ -2,8 +2,14 @@
 //! the stored outcome of an enrollment request, bearer tokens and OFAC reviews.
 //!
 //! Times are Unix seconds (UTC); dialects format them as RFC 3339.
+//!
+//! These records are what the store writes. Each enum among them is stored by the explicit tag
+//! its `stored_tags!` table gives every variant (see `store::codec`), never by its position:
+//! variants may be reordered freely, but a tag once stored never changes. The tests of
+//! `store::golden` pin the stored bytes of every record.
 
 use crate::config::{AccountType, WalletKind, WalletUsage};
+use crate::store::codec::stored_tags;
 use crate::vault::{Fingerprint, SealedPan};
 use serde::{Deserialize, Serialize};
 
@@ -26,11 +32,14 @@ pub struct Phone {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum UserStatus {
     Active,
     Pending,
     Closed,
 }
+
+stored_tags!(UserStatus { Active = 0, Pending = 1, Closed = 2 });
 
 impl UserStatus {
     pub fn as_str(self) -> &'static str {
@@ -95,11 +104,14 @@ pub struct User {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum AccountStatus {
     Normal,
     Pending,
     Closed,
 }
+
+stored_tags!(AccountStatus { Normal = 0, Pending = 1, Closed = 2 });
 
 impl AccountStatus {
     pub fn as_str(self) -> &'static str {
@@ -134,6 +146,7 @@ pub struct Account {
     pub reference_number: String,
     pub program: String,
     pub product: String,
+    #[serde(with = "crate::store::codec::tag")]
     pub account_type: AccountType,
     pub status: AccountStatus,
     pub status_reasons: Vec<String>,
@@ -147,6 +160,7 @@ pub struct Account {
 
 /// Device (card) status of the device dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum DeviceStatus {
     Normal,
     NotActivated,
@@ -158,6 +172,18 @@ pub enum DeviceStatus {
     Cancelled,
     Expired,
 }
+
+stored_tags!(DeviceStatus {
+    Normal = 0,
+    NotActivated = 1,
+    Blocked = 2,
+    Lost = 3,
+    Stolen = 4,
+    Replaced = 5,
+    Upgrade = 6,
+    Cancelled = 7,
+    Expired = 8,
+});
 
 impl DeviceStatus {
     pub const ALL: [DeviceStatus; 9] = [
@@ -203,11 +229,14 @@ impl DeviceStatus {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum CardType {
     Primary,
     Supplementary,
     AddOn,
 }
+
+stored_tags!(CardType { Primary = 0, Supplementary = 1, AddOn = 2 });
 
 impl CardType {
     pub fn as_str(self) -> &'static str {
@@ -226,10 +255,13 @@ impl CardType {
 
 /// BaaS `paymentInstrumentType`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum FormFactor {
     Virtual,
     Emv,
 }
+
+stored_tags!(FormFactor { Virtual = 0, Emv = 1 });
 
 impl FormFactor {
     pub fn as_str(self) -> &'static str {
@@ -259,11 +291,14 @@ pub struct Device {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum WalletStatus {
     Normal,
     Inactive,
     Closed,
 }
+
+stored_tags!(WalletStatus { Normal = 0, Inactive = 1, Closed = 2 });
 
 impl WalletStatus {
     pub fn as_str(self) -> &'static str {
@@ -293,18 +328,23 @@ pub struct Wallet {
     pub plan: String,
     pub promotion: Option<String>,
     pub currency: String,
+    #[serde(with = "crate::store::codec::tag")]
     pub usage: WalletUsage,
+    #[serde(with = "crate::store::codec::tag")]
     pub kind: WalletKind,
     pub status: WalletStatus,
     pub created_at: i64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum KitStatus {
     Available,
     Reserved,
     Assigned,
 }
+
+stored_tags!(KitStatus { Available = 0, Reserved = 1, Assigned = 2 });
 
 impl KitStatus {
     pub fn as_str(self) -> &'static str {
@@ -360,6 +400,7 @@ pub struct TokenGrant {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "u8", try_from = "u8")]
 pub enum ReviewState {
     Pending,
     /// Decided `clear`; the completion of its enrollments may still be under way.
@@ -367,6 +408,8 @@ pub enum ReviewState {
     Cleared,
     Declined,
 }
+
+stored_tags!(ReviewState { Pending = 0, Clearing = 1, Cleared = 2, Declined = 3 });
 
 impl ReviewState {
     pub fn as_str(self) -> &'static str {

@@ -2,6 +2,17 @@
 //!
 //! Every value is `[FORMAT_VERSION] ++ bincode-2(serde)`. The version byte lets the format move
 //! later (a migration reads the old byte, writes the new) without touching the domain types.
+//!
+//! bincode-serde would store an enum variant by its position, so reordering the variants of a
+//! stored enum would silently misread every existing store. Every stored enum therefore carries
+//! explicit tags instead: unit-only enums get a `u8` tag per variant from one table
+//! ([`stored_tags!`]), stored with `#[serde(into = "u8", try_from = "u8")]` on the enum (model
+//! enums, which have no other serde form) or `#[serde(with = "codec::tag")]` on the stored field
+//! (catalog enums, whose serde form is their name in the configuration); the one enum with data,
+//! [`Owner`](super::Owner), writes and reads its variant index by hand. The tags equal the
+//! positions the variants had when stores were first written, and a `u8` below 251 encodes as the
+//! same one byte as bincode's varint variant index, so existing stores decode byte for byte.
+//! `src/store/golden.rs` pins the bytes of every record type.
 
 use serde::{de::DeserializeOwned, Serialize};
 
@@ -31,6 +42,81 @@ impl std::fmt::Display for CodecError {
 }
 
 impl std::error::Error for CodecError {}
+
+/// A stored enum tag that names no variant: the record is refused, nothing panics.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnknownTag {
+    pub enum_name: &'static str,
+    pub tag: u8,
+}
+
+impl std::fmt::Display for UnknownTag {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "unknown {} tag {}", self.enum_name, self.tag)
+    }
+}
+
+impl std::error::Error for UnknownTag {}
+
+/// Gives a unit-only stored enum its stored tags, from one table listing every variant:
+/// `From<E> for u8` and `TryFrom<u8> for E` (an unknown tag is an [`UnknownTag`] error).
+///
+/// ```ignore
+/// stored_tags!(KitStatus { Available = 0, Reserved = 1, Assigned = 2 });
+/// ```
+///
+/// A variant missing from the table does not compile (non-exhaustive match), nor, under
+/// `-D warnings`, does a tag given twice (unreachable pattern). A tag once stored never changes
+/// and is never reused; a new variant takes a new tag.
+macro_rules! stored_tags {
+    ($enum:ident { $($variant:ident = $tag:literal),+ $(,)? }) => {
+        impl From<$enum> for u8 {
+            fn from(v: $enum) -> u8 {
+                match v {
+                    $($enum::$variant => $tag,)+
+                }
+            }
+        }
+
+        impl TryFrom<u8> for $enum {
+            type Error = $crate::store::codec::UnknownTag;
+            fn try_from(tag: u8) -> Result<$enum, Self::Error> {
+                match tag {
+                    $($tag => Ok($enum::$variant),)+
+                    tag => Err($crate::store::codec::UnknownTag {
+                        enum_name: stringify!($enum),
+                        tag,
+                    }),
+                }
+            }
+        }
+    };
+}
+pub(crate) use stored_tags;
+
+/// `#[serde(with = "crate::store::codec::tag")]` on a stored field whose enum has
+/// [`stored_tags!`] but keeps another serde form elsewhere (a catalog enum is read by name from
+/// the configuration): the field is stored as the variant's `u8` tag.
+pub mod tag {
+    use super::UnknownTag;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<T, S>(v: &T, s: S) -> Result<S::Ok, S::Error>
+    where
+        T: Copy + Into<u8>,
+        S: Serializer,
+    {
+        s.serialize_u8((*v).into())
+    }
+
+    pub fn deserialize<'de, T, D>(d: D) -> Result<T, D::Error>
+    where
+        T: TryFrom<u8, Error = UnknownTag>,
+        D: Deserializer<'de>,
+    {
+        T::try_from(u8::deserialize(d)?).map_err(serde::de::Error::custom)
+    }
+}
 
 /// Encodes a record with its version byte.
 pub fn encode<T: Serialize>(value: &T) -> Vec<u8> {
@@ -119,6 +205,37 @@ mod tests {
             tags: vec!["x".into(), "ü".into()],
             opt: None,
         }
+    }
+
+    /// bincode-serde writes an enum variant as its index, a u32, which the standard config
+    /// encodes as a varint: one byte equal to the index below 251. A `u8` is always one byte, as
+    /// is. So a stored enum may switch from its position to an explicit `u8` tag equal to that
+    /// position without changing a byte of any record already stored (as long as tags stay below
+    /// 251, and every stored enum has fewer than ten variants).
+    #[test]
+    fn a_u8_tag_encodes_and_decodes_like_a_variant_index_below_251() {
+        struct Variant(u32);
+        impl Serialize for Variant {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_unit_variant("E", self.0, "V")
+            }
+        }
+        for i in 0..=250u8 {
+            assert_eq!(encode(&Variant(i.into())), vec![FORMAT_VERSION, i]);
+            assert_eq!(encode(&i), vec![FORMAT_VERSION, i]);
+        }
+        assert_eq!(encode(&Variant(251)).len(), 1 + 3, "a varint from 251 on");
+
+        #[derive(Debug, PartialEq, Serialize, Deserialize)]
+        enum Three {
+            A,
+            B,
+            C,
+        }
+        assert_eq!(encode(&Three::A), vec![FORMAT_VERSION, 0]);
+        assert_eq!(encode(&Three::C), vec![FORMAT_VERSION, 2]);
+        assert_eq!(decode::<u8>(&encode(&Three::B)), Ok(1));
+        assert_eq!(decode::<Three>(&encode(&2u8)), Ok(Three::C));
     }
 
     #[test]

@@ -26,6 +26,8 @@
 mod admission;
 mod batch;
 pub mod codec;
+#[cfg(test)]
+mod golden;
 mod merge;
 mod tx;
 pub mod verify;
@@ -40,25 +42,27 @@ use serde::{Deserialize, Serialize};
 use std::path::Path;
 use std::sync::Arc;
 
-/// Every tree of the store; the discriminant is its position in [`Store::trees`].
+/// Every tree of the store; the discriminant is its position in [`Store::trees`] (and in
+/// [`TreeId::ALL`]) and the tag that names the tree in journal records: fixed, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum TreeId {
-    Users,
-    Accounts,
-    Devices,
-    Wallets,
-    Kits,
-    Enrollments,
-    Tokens,
-    Reviews,
-    IdxAlias,
-    IdxPack,
-    IdxNumber,
-    IdxWalletsByCard,
-    IdxSsn,
-    Meta,
+    Users = 0,
+    Accounts = 1,
+    Devices = 2,
+    Wallets = 3,
+    Kits = 4,
+    Enrollments = 5,
+    Tokens = 6,
+    Reviews = 7,
+    IdxAlias = 8,
+    IdxPack = 9,
+    IdxNumber = 10,
+    IdxWalletsByCard = 11,
+    IdxSsn = 12,
+    Meta = 13,
     /// Appended last: a tree's discriminant is its id in journal records.
-    IdxTokensByClient,
+    IdxTokensByClient = 14,
 }
 
 impl TreeId {
@@ -101,16 +105,18 @@ impl TreeId {
     }
 }
 
-/// Entities whose number is kept in the `meta` tree.
+/// Entities whose number is kept in the `meta` tree; the discriminant is the counter's slot in
+/// the stored `counts` value (and its position in [`Counted::ALL`]): fixed, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Counted {
-    Users,
-    Accounts,
-    Devices,
-    Wallets,
-    Kits,
-    Enrollments,
-    Reviews,
+    Users = 0,
+    Accounts = 1,
+    Devices = 2,
+    Wallets = 3,
+    Kits = 4,
+    Enrollments = 5,
+    Reviews = 6,
 }
 
 impl Counted {
@@ -142,7 +148,11 @@ impl Counted {
 }
 
 /// What a card pack ID or a card number index entry points at.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+///
+/// Stored as its variant tag ([`OWNER_DEVICE`], [`OWNER_KIT`]) then the variant's fields, in
+/// bincode's enum layout: the serde impls below write and read the tag by hand, since serde's
+/// derive would use the variant's position.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
     Device(String),
     Kit { program: String, mapping_id: String },
@@ -178,6 +188,74 @@ pub fn decode_grant(bytes: &[u8]) -> Result<crate::domain::model::TokenGrant, co
             }),
             Err(_) => Err(current),
         },
+    }
+}
+
+/// Stored tag of [`Owner::Device`]; never changes.
+const OWNER_DEVICE: u32 = 0;
+/// Stored tag of [`Owner::Kit`]; never changes.
+const OWNER_KIT: u32 = 1;
+
+impl Serialize for Owner {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStructVariant;
+        match self {
+            Owner::Device(id) => s.serialize_newtype_variant("Owner", OWNER_DEVICE, "Device", id),
+            Owner::Kit {
+                program,
+                mapping_id,
+            } => {
+                let mut v = s.serialize_struct_variant("Owner", OWNER_KIT, "Kit", 2)?;
+                v.serialize_field("program", program)?;
+                v.serialize_field("mapping_id", mapping_id)?;
+                v.end()
+            }
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Owner {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Owner, D::Error> {
+        use serde::de::{EnumAccess, Error, SeqAccess, VariantAccess, Visitor};
+        const FIELDS: &[&str] = &["program", "mapping_id"];
+
+        struct OwnerVisitor;
+        impl<'de> Visitor<'de> for OwnerVisitor {
+            type Value = Owner;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("an index owner")
+            }
+            fn visit_enum<A: EnumAccess<'de>>(self, a: A) -> Result<Owner, A::Error> {
+                let (tag, v): (u32, _) = a.variant()?;
+                match tag {
+                    OWNER_DEVICE => v.newtype_variant().map(Owner::Device),
+                    OWNER_KIT => v.struct_variant(FIELDS, KitVisitor),
+                    tag => Err(A::Error::custom(format!("unknown Owner tag {tag}"))),
+                }
+            }
+        }
+
+        struct KitVisitor;
+        impl<'de> Visitor<'de> for KitVisitor {
+            type Value = Owner;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a kit's program and mapping identifier")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Owner, A::Error> {
+                let mut next = |i| {
+                    seq.next_element()?
+                        .ok_or_else(|| A::Error::invalid_length(i, &self))
+                };
+                let program = next(0)?;
+                let mapping_id = next(1)?;
+                Ok(Owner::Kit {
+                    program,
+                    mapping_id,
+                })
+            }
+        }
+
+        d.deserialize_enum("Owner", &["Device", "Kit"], OwnerVisitor)
     }
 }
 
