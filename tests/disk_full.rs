@@ -110,8 +110,8 @@ fn a_full_disk_answers_503_keeps_every_2xx_and_recovers_without_a_restart() {
         return;
     };
     let data = mnt.0.join("db");
-    let floor_edit = format!("sweep_interval_seconds = 3600\nmin_free_bytes = {FLOOR}");
-    let srv = Server::start_in(&data, &[("sweep_interval_seconds = 3600", &floor_edit)]);
+    let floor_edit = format!("min_free_bytes = {FLOOR}");
+    let srv = Server::start_in(&data, &[("min_free_bytes = 67108864", &floor_edit)]);
     let b = Arc::new(Baas::on(srv));
     let seen = Arc::new(Mutex::new(Seen::default()));
     let stop = Arc::new(AtomicBool::new(false));

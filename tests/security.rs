@@ -305,7 +305,6 @@ fn hidden(p: &str) -> Vec<String> {
         format!("{}-{}-{}-{}", &p[..4], &p[4..8], &p[8..12], &p[12..]),
         format!("{}.{}.{}", &p[..6], &p[6..12], &p[12..]),
         full_width,
-        format!("{p}7"),
     ]
 }
 

@@ -130,33 +130,32 @@ fn digit_value(c: char) -> Option<u8> {
 }
 
 /// True when free text holds a card number: after NFKC, with spaces, dashes, dots and
-/// underscores removed, a run of digits (of any script) holds a Luhn-valid stretch of 13-19
-/// digits. Every stretch of a longer run is checked, so a card number cannot hide by touching
-/// other digits. The one rule for every free-text field a client sets (contract section 3).
+/// underscores removed, a run of 13-19 digits (of any script) passes Luhn. The one rule for
+/// every free-text field a client sets (contract section 3). Only whole runs are checked, as the
+/// contract says: stretches inside a longer run would refuse most runs of 14 or more digits
+/// (one of their several stretches passes Luhn by chance).
 pub fn holds_card_number(s: &str) -> bool {
     use unicode_normalization::UnicodeNormalization;
     let mut run: Vec<u8> = Vec::new();
-    let check = |run: &[u8]| {
-        run.len() >= 13
-            && (0..run.len()).any(|at| {
-                (13..=19)
-                    .filter(|n| at + n <= run.len())
-                    .any(|n| luhn_digits(&run[at..at + n]))
-            })
-    };
-    for c in s.nfkc() {
+    let check = |run: &[u8]| (13..=19).contains(&run.len()) && luhn_digits(run);
+    let mut feed = |c: char| {
         if let Some(d) = digit_value(c) {
             run.push(d);
-        } else if c.is_whitespace() || is_dash_or_dot(c) {
-            continue;
-        } else {
+        } else if !(c.is_whitespace() || is_dash_or_dot(c)) {
             if check(&run) {
                 return true;
             }
             run.clear();
         }
-    }
-    check(&run)
+        false
+    };
+    // NFKC leaves ASCII as it is: most input takes the short way.
+    let found = if s.is_ascii() {
+        s.chars().any(&mut feed)
+    } else {
+        s.nfkc().any(&mut feed)
+    };
+    found || check(&run)
 }
 
 /// Separators a card number is commonly written with: dashes of every kind, dots, underscores.
@@ -172,7 +171,8 @@ fn is_dash_or_dot(c: char) -> bool {
 /// with accents is one script; digits, spaces and punctuation belong to none).
 pub fn is_single_script_name(s: &str) -> bool {
     use unicode_security::MixedScript;
-    s.chars().any(char::is_alphabetic) && s.is_single_script()
+    // ASCII letters are all Latin.
+    s.chars().any(char::is_alphabetic) && (s.is_ascii() || s.is_single_script())
 }
 
 /// An email address: 3-254 characters (RFC 5321), one `@` with 1-64 characters before it, and a
@@ -265,5 +265,58 @@ mod tests {
         assert!(!is_card_alias(""));
         assert!(!is_card_alias(&"x".repeat(25)));
         assert!(is_mapping_identifier("KIT_0000-1") && !is_mapping_identifier("KIT 1"));
+    }
+
+    #[test]
+    fn card_numbers_are_found_however_they_are_written() {
+        let pan = "4111111111111111";
+        for hidden in [
+            pan.to_string(),
+            format!("card {pan} here"),
+            "4111 1111 1111 1111".to_string(),
+            "4111-1111-1111-1111".to_string(),
+            "4111.1111.1111.1111".to_string(),
+            "4111_1111_1111_1111".to_string(),
+            "４１１１１１１１１１１１１１１１".to_string(), // full width (NFKC)
+            "٤١١١١١١١١١١١١١١١".to_string(),                 // Arabic-Indic digits
+        ] {
+            assert!(holds_card_number(&hidden), "{hidden}");
+        }
+        for clean in [
+            "4111111111111112",     // Luhn fails
+            "41111111111111111111", // 20 digits
+            "411111111111",         // 12 digits
+            "CUST-000123",
+            "1 Main St, Apt 4",
+            "",
+        ] {
+            assert!(!holds_card_number(clean), "{clean}");
+        }
+    }
+
+    #[test]
+    fn names_emails_and_phones() {
+        assert!(is_single_script_name("José-María O'Brien"));
+        assert!(is_single_script_name("Владимир"));
+        assert!(!is_single_script_name("Nicolаs")); // Cyrillic а among Latin
+        assert!(!is_single_script_name("  -. "));
+        assert!(is_email("jane@example.com") && is_email("a@b.co"));
+        for bad in [
+            "a@b",
+            "@example.com",
+            "a@@b.com",
+            "a b@c.com",
+            "a@.com",
+            "a@b.com.",
+        ] {
+            assert!(!is_email(bad), "{bad}");
+        }
+        assert!(!is_email(&format!("{}@example.com", "x".repeat(65))));
+        assert!(is_phone("+442071838750") && is_phone("6265551212"));
+        assert!(!is_phone("626-555-1212") && !is_phone("123456") && !is_phone(&"1".repeat(16)));
+        let today = time::macros::date!(2026 - 11 - 29);
+        assert!(is_birth_date(time::macros::date!(1900 - 01 - 01), today));
+        assert!(!is_birth_date(time::macros::date!(1899 - 12 - 31), today));
+        assert!(!is_birth_date(time::macros::date!(2026 - 11 - 30), today));
     }
 }
