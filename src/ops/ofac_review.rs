@@ -17,9 +17,24 @@ use crate::domain::model::*;
 use crate::store::{Reader, TreeId, Tx, TxResult};
 use serde::{Deserialize, Serialize};
 
-/// Set to any value, the server aborts right after recording a `clear` decision and before
-/// completing it: the crash the start-up recovery exists for. For tests only.
+/// Set to any value, a debug build of the server aborts right after recording a `clear` decision
+/// and before completing it: the crash the start-up recovery exists for (`tests/ofac.rs`). For
+/// tests only: the check is compiled only with `debug_assertions` (see [`crash_if_asked`]), so a
+/// release binary neither reads the variable nor contains its name.
+#[cfg(debug_assertions)]
 pub const CRASH_AFTER_DECISION_ENV: &str = "ISSUEBOX_TEST_CRASH_AFTER_OFAC_DECISION";
+
+/// The test hook of [`CRASH_AFTER_DECISION_ENV`]; in a release build, nothing.
+#[cfg(debug_assertions)]
+fn crash_if_asked() {
+    if std::env::var_os(CRASH_AFTER_DECISION_ENV).is_some() {
+        log::warn!("{CRASH_AFTER_DECISION_ENV} is set: aborting between decision and completion");
+        std::process::abort();
+    }
+}
+
+#[cfg(not(debug_assertions))]
+fn crash_if_asked() {}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
@@ -118,10 +133,7 @@ pub async fn decide(
     if decision == Decision::Decline {
         return Ok(view(&review));
     }
-    if std::env::var_os(CRASH_AFTER_DECISION_ENV).is_some() {
-        log::warn!("{CRASH_AFTER_DECISION_ENV} is set: aborting between decision and completion");
-        std::process::abort();
-    }
+    crash_if_asked();
     complete(ctx, user_id).await.map(|r| view(&r))
 }
 
