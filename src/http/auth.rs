@@ -241,6 +241,26 @@ impl<'a> ClientCredentials<'a> {
 
 /// Client credentials grant: `Authorization: Basic base64(id:secret)` and a body
 /// `grant_type=client_credentials` (form) or `{"grant_type":"client_credentials"}` (JSON).
+/// The steps both token endpoints take: the guard admits the request, the body is read, the
+/// client's secret is checked (and the guard told how it went). Any refusal is the answer.
+async fn client_and_body<'a>(
+    req: &HttpRequest,
+    payload: web::Payload,
+    ctx: &'a Ctx,
+) -> Result<(&'a ClientConfig, web::Bytes), HttpResponse> {
+    let creds = ClientCredentials::admit(req).map_err(Refusal::response)?;
+    let body = match super::body::read_limited(req, payload, ctx.config.server.max_body_bytes).await
+    {
+        Ok(b) => b,
+        Err(Failure::Transport(Transport::PayloadTooLarge)) => {
+            return Err(oauth_error(413, "invalid_request"))
+        }
+        Err(_) => return Err(oauth_error(400, "invalid_request")),
+    };
+    let client = creds.check(ctx).map_err(Refusal::response)?;
+    Ok((client, body))
+}
+
 #[utoipa::path(
     post,
     path = "/authentication",
@@ -256,21 +276,9 @@ impl<'a> ClientCredentials<'a> {
     security(("basic" = []))
 )]
 pub async fn token(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
-    let creds = match ClientCredentials::admit(&req) {
-        Ok(c) => c,
-        Err(r) => return r.response(),
-    };
-    let body =
-        match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
-            Ok(b) => b,
-            Err(Failure::Transport(Transport::PayloadTooLarge)) => {
-                return oauth_error(413, "invalid_request")
-            }
-            Err(_) => return oauth_error(400, "invalid_request"),
-        };
-    let client = match creds.check(&ctx) {
-        Ok(c) => c,
-        Err(r) => return r.response(),
+    let (client, body) = match client_and_body(&req, payload, &ctx).await {
+        Ok(cb) => cb,
+        Err(refused) => return refused,
     };
     match grant_type(&body).as_deref() {
         Some("client_credentials") => {}
@@ -355,21 +363,9 @@ fn revoke_param(body: &[u8]) -> Option<String> {
     security(("basic" = []))
 )]
 pub async fn revoke(req: HttpRequest, payload: web::Payload, ctx: web::Data<Ctx>) -> HttpResponse {
-    let creds = match ClientCredentials::admit(&req) {
-        Ok(c) => c,
-        Err(r) => return r.response(),
-    };
-    let body =
-        match super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await {
-            Ok(b) => b,
-            Err(Failure::Transport(Transport::PayloadTooLarge)) => {
-                return oauth_error(413, "invalid_request")
-            }
-            Err(_) => return oauth_error(400, "invalid_request"),
-        };
-    let client = match creds.check(&ctx) {
-        Ok(c) => c,
-        Err(r) => return r.response(),
+    let (client, body) = match client_and_body(&req, payload, &ctx).await {
+        Ok(cb) => cb,
+        Err(refused) => return refused,
     };
     let Some(token) = revoke_param(&body) else {
         return oauth_error(400, "invalid_request");
