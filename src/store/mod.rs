@@ -399,8 +399,8 @@ impl Store {
 
     /// One request's writes, all or nothing: `f` runs serialised with every other writer and
     /// sees their writes; the answer comes once the batch holding its writes is in the store
-    /// and, under `durability = "flush"`, on disk. Concurrent requests share one sled
-    /// transaction and one flush (see [`batch`]).
+    /// and, under `durability = "flush"`, on disk. Concurrent requests share one journal
+    /// record and one flush (see [`batch`]).
     pub async fn commit<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<T> {
         let _waiting = self.inner.admission.enter()?;
         let (out, wait) = self.run(f)?;
