@@ -9,7 +9,7 @@ pub mod device;
 pub mod errors;
 pub mod fallback;
 pub mod openapi;
-pub mod ops;
+pub mod operations;
 pub mod rate_limit;
 pub mod sandbox;
 pub mod sandbox_cards;
@@ -79,7 +79,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
             .service(
                 web::scope("")
                     .wrap(middleware::from_fn(observe))
-                    .configure(ops::routes)
+                    .configure(operations::routes)
                     .configure(auth::routes)
                     .configure(baas::routes)
                     .configure(sandbox::routes)

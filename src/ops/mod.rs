@@ -16,6 +16,7 @@ pub mod kits;
 pub mod ofac_review;
 pub mod sandbox_cards;
 pub mod startup;
+pub mod store_figures;
 
 use crate::config::Config;
 use crate::screening::SdnList;

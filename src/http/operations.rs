@@ -30,16 +30,10 @@ pub async fn health() -> HttpResponse {
 #[utoipa::path(get, path = "/metrics", tag = "operations",
     responses((status = 200, description = "Prometheus text exposition format", content_type = "text/plain", body = String)))]
 pub async fn metrics(ctx: web::Data<Ctx>, m: web::Data<Metrics>) -> HttpResponse {
-    let counts: Vec<(&str, u64)> = ctx
-        .store
-        .counts()
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(c, n)| (c.tree().name(), n))
-        .collect();
+    let f = crate::ops::store_figures::read(&ctx);
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(m.render(&counts, ctx.store.size_on_disk(), ctx.store.commit_stats()))
+        .body(m.render(&f.counts, f.bytes_on_disk, f.commits))
 }
 
 /// The OpenAPI 3.1 document of every endpoint, generated from the code.
