@@ -73,10 +73,7 @@ pub async fn post_enrollment(
 ) -> Result<HttpResponse, BaasError> {
     let rid = request_id(&req)?;
     let program = path.into_inner();
-    if ctx.config.program(&program).is_none() {
-        return Err(E::ProgramUnknown.into());
-    }
-    crate::ops::auth::check_program(&caller.client, &program)?;
+    // The use case checks the program and the client's scope.
     let body = super::body::read_limited(&req, payload, ctx.config.server.max_body_bytes).await?;
     Ok(reply(
         enroll(&ctx, &caller.client, &program, &rid, &body).await?,
