@@ -99,12 +99,7 @@ fn drive(
 }
 
 fn accounts_counted(b: &Baas) -> u64 {
-    let m = send("GET", &b.s.url("/metrics"), &[], None);
-    m.text
-        .lines()
-        .find_map(|l| l.strip_prefix("issuebox_entities{entity=\"accounts\"} "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap()
+    b.s.entity_count("accounts")
 }
 
 /// The harness's loss check: every acknowledged account the restarted server does not have.

@@ -274,18 +274,7 @@ fn attempt(label: impl Into<String>, req: Req, expect: Expect) -> Attempt {
 }
 
 fn entity_counts(s: &Server) -> BTreeMap<String, u64> {
-    let m = send("GET", &s.url("/metrics"), &[], None);
-    let out: BTreeMap<String, u64> = m
-        .text
-        .lines()
-        .filter_map(|l| l.strip_prefix("issuebox_entities{entity=\""))
-        .filter_map(|l| {
-            let (name, n) = l.split_once("\"} ")?;
-            Some((name.to_string(), n.trim().parse().ok()?))
-        })
-        .collect();
-    assert!(out.contains_key("accounts"), "{}", m.text);
-    out
+    s.entity_counts()
 }
 
 /// Everything the sandbox client can read of a world.

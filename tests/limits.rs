@@ -425,12 +425,6 @@ fn past_the_write_queue_bound_requests_answer_503_with_retry_after() {
         assert_row(a, 503, 503, 0, Some("Storage unavailable"));
         assert_eq!(a.header("retry-after"), Some("1"));
     }
-    let m = send("GET", &b.s.url("/metrics"), &[], None);
-    let accounts: u64 = m
-        .text
-        .lines()
-        .find_map(|l| l.strip_prefix("issuebox_entities{entity=\"accounts\"} "))
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap();
+    let accounts = b.s.entity_count("accounts");
     assert_eq!(accounts, ok as u64, "a refused request wrote nothing");
 }

@@ -33,13 +33,7 @@ fn user_of(a: &Answer) -> String {
 }
 
 fn count(b: &Baas, entity: &str) -> u64 {
-    let m = send("GET", &b.s.url("/metrics"), &[], None);
-    let needle = format!("issuebox_entities{{entity=\"{entity}\"}} ");
-    m.text
-        .lines()
-        .find_map(|l| l.strip_prefix(&needle))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap()
+    b.s.entity_count(entity)
 }
 
 #[test]

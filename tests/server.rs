@@ -34,7 +34,7 @@ fn health_metrics_and_openapi_answer_without_auth() {
     assert!(m
         .text
         .contains("issuebox_http_request_duration_seconds_bucket"));
-    assert!(m.text.contains("issuebox_entities{entity=\"accounts\"} 0"));
+    assert_eq!(s.entity_count("accounts"), 0);
     assert!(m.text.contains("issuebox_store_bytes"));
 }
 

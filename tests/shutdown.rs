@@ -56,12 +56,7 @@ fn drive(url: &str, auth: &str, stop: &AtomicBool, out: &Mutex<Vec<Outcome>>) {
 }
 
 fn accounts_counted(s: &Server) -> u64 {
-    let m = send("GET", &s.url("/metrics"), &[], None);
-    m.text
-        .lines()
-        .find_map(|l| l.strip_prefix("issuebox_entities{entity=\"accounts\"} "))
-        .and_then(|n| n.trim().parse().ok())
-        .unwrap()
+    s.entity_count("accounts")
 }
 
 fn verify(s: &Server) {

@@ -393,3 +393,29 @@ impl Server {
         Self::spawn(dir, config_path, &[])
     }
 }
+
+impl Server {
+    /// The `issuebox_entities` gauge of `/metrics`, by entity.
+    pub fn entity_counts(&self) -> std::collections::BTreeMap<String, u64> {
+        let m = send("GET", &self.url("/metrics"), &[], None);
+        let out: std::collections::BTreeMap<String, u64> = m
+            .text
+            .lines()
+            .filter_map(|l| l.strip_prefix("issuebox_entities{entity=\""))
+            .filter_map(|l| {
+                let (name, n) = l.split_once("\"} ")?;
+                Some((name.to_string(), n.trim().parse().ok()?))
+            })
+            .collect();
+        assert!(out.contains_key("accounts"), "{}", m.text);
+        out
+    }
+
+    /// One entity's count from `/metrics` (`accounts`, `devices`, …).
+    pub fn entity_count(&self, entity: &str) -> u64 {
+        self.entity_counts()
+            .get(entity)
+            .copied()
+            .unwrap_or_else(|| panic!("no count of {entity}"))
+    }
+}
