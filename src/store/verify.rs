@@ -57,26 +57,75 @@ fn id(k: &[u8]) -> String {
     String::from_utf8_lossy(k).into_owned()
 }
 
+/// Every record and index entry of the store, read once.
+struct Contents {
+    users: Vec<(Vec<u8>, User)>,
+    accounts: Vec<(Vec<u8>, Account)>,
+    devices: Vec<(Vec<u8>, Device)>,
+    wallets: Vec<(Vec<u8>, Wallet)>,
+    kits: Vec<(Vec<u8>, Kit)>,
+    responses: Vec<(Vec<u8>, StoredResponse)>,
+    reviews: Vec<(Vec<u8>, Review)>,
+    aliases: Vec<(Vec<u8>, Vec<String>)>,
+    packs: Vec<(Vec<u8>, Owner)>,
+    numbers: Vec<(Vec<u8>, Owner)>,
+    by_card: Vec<(Vec<u8>, Vec<String>)>,
+    ssns: Vec<(Vec<u8>, String)>,
+    tokens: Vec<(Vec<u8>, TokenGrant)>,
+    token_lists: Vec<(Vec<u8>, Vec<IndexedToken>)>,
+}
+
+impl Contents {
+    /// Reads every tree; an undecodable record is a problem, and is left out.
+    fn read(store: &Store, p: &mut Vec<String>) -> Contents {
+        Contents {
+            users: all(store, TreeId::Users, p),
+            accounts: all(store, TreeId::Accounts, p),
+            devices: all(store, TreeId::Devices, p),
+            wallets: all(store, TreeId::Wallets, p),
+            kits: all(store, TreeId::Kits, p),
+            responses: all(store, TreeId::Enrollments, p),
+            reviews: all(store, TreeId::Reviews, p),
+            aliases: all(store, TreeId::IdxAlias, p),
+            packs: all(store, TreeId::IdxPack, p),
+            numbers: all(store, TreeId::IdxNumber, p),
+            by_card: all(store, TreeId::IdxWalletsByCard, p),
+            ssns: all(store, TreeId::IdxSsn, p),
+            tokens: token_grants(store, p),
+            token_lists: all(store, TreeId::IdxTokensByClient, p),
+        }
+    }
+
+    fn device_ids(&self) -> HashSet<&str> {
+        self.devices.iter().map(|(_, d)| d.id.as_str()).collect()
+    }
+}
+
 /// Walks the store and reports every inconsistency.
 pub fn verify(store: &Store) -> DomainResult<Report> {
     let mut p = Vec::new();
-    let users: Vec<(Vec<u8>, User)> = all(store, TreeId::Users, &mut p);
-    let accounts: Vec<(Vec<u8>, Account)> = all(store, TreeId::Accounts, &mut p);
-    let devices: Vec<(Vec<u8>, Device)> = all(store, TreeId::Devices, &mut p);
-    let wallets: Vec<(Vec<u8>, Wallet)> = all(store, TreeId::Wallets, &mut p);
-    let kits: Vec<(Vec<u8>, Kit)> = all(store, TreeId::Kits, &mut p);
-    let responses: Vec<(Vec<u8>, StoredResponse)> = all(store, TreeId::Enrollments, &mut p);
-    let reviews: Vec<(Vec<u8>, Review)> = all(store, TreeId::Reviews, &mut p);
-    let aliases: Vec<(Vec<u8>, Vec<String>)> = all(store, TreeId::IdxAlias, &mut p);
-    let packs: Vec<(Vec<u8>, Owner)> = all(store, TreeId::IdxPack, &mut p);
-    let numbers: Vec<(Vec<u8>, Owner)> = all(store, TreeId::IdxNumber, &mut p);
-    let by_card: Vec<(Vec<u8>, Vec<String>)> = all(store, TreeId::IdxWalletsByCard, &mut p);
-    let ssns: Vec<(Vec<u8>, String)> = all(store, TreeId::IdxSsn, &mut p);
-    let tokens = token_grants(store, &mut p);
-    let token_lists: Vec<(Vec<u8>, Vec<IndexedToken>)> =
-        all(store, TreeId::IdxTokensByClient, &mut p);
+    let c = Contents::read(store, &mut p);
+    check_users(store, &c, &mut p)?;
+    check_accounts(store, &c, &mut p)?;
+    check_cards(store, &c, &mut p)?;
+    check_kits_and_owners(store, &c, &mut p)?;
+    check_wallets(store, &c, &mut p)?;
+    for (_, r) in &c.reviews {
+        if store.user(&r.user_id)?.is_none() {
+            p.push(format!("review of missing user {}", r.user_id));
+        }
+    }
+    check_tokens(&c.tokens, &c.token_lists, &mut p);
+    let counts = check_counts(store, &c, &mut p)?;
+    Ok(Report {
+        counts,
+        problems: p,
+    })
+}
 
-    for (k, u) in &users {
+/// Users against their SSN lookup and accounts; the legacy SSN index against users.
+fn check_users(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
+    for (k, u) in &c.users {
         if id(k) != u.id {
             p.push(format!("user key {} holds user {}", id(k), u.id));
         }
@@ -93,13 +142,18 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             }
         }
     }
-    for (k, uid) in &ssns {
+    for (k, uid) in &c.ssns {
         match store.user(uid)? {
             Some(u) if super::ssn_key(&u.program, &u.ssn_fingerprint) == *k => {}
             _ => p.push(format!("SSN index entry points at missing user {uid}")),
         }
     }
-    for (_, a) in &accounts {
+    Ok(())
+}
+
+/// Accounts against their user and cards.
+fn check_accounts(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
+    for (_, a) in &c.accounts {
         match store.user(&a.user_id)? {
             Some(u) if u.account_ids.contains(&a.id) => {}
             _ => p.push(format!(
@@ -117,8 +171,13 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             }
         }
     }
-    let device_ids: HashSet<&str> = devices.iter().map(|(_, d)| d.id.as_str()).collect();
-    for (k, d) in &devices {
+    Ok(())
+}
+
+/// Cards against their number, pack ID and alias lookups and their account; alias entries
+/// against cards.
+fn check_cards(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
+    for (k, d) in &c.devices {
         if id(k) != d.id {
             p.push(format!("device key {} holds device {}", id(k), d.id));
         }
@@ -148,7 +207,7 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             }
         }
     }
-    for (k, ids) in &aliases {
+    for (k, ids) in &c.aliases {
         for d in ids {
             match store.device(d)? {
                 Some(dev) if dev.alias.as_deref().map(str::as_bytes) == Some(k.as_slice()) => {}
@@ -159,8 +218,14 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             }
         }
     }
+    Ok(())
+}
+
+/// Kits against their pack ID and number entries; every such entry against its card or kit.
+fn check_kits_and_owners(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
+    let device_ids = c.device_ids();
     let mut kit_by_key: HashMap<Vec<u8>, &Kit> = HashMap::new();
-    for (k, kit) in &kits {
+    for (k, kit) in &c.kits {
         kit_by_key.insert(k.clone(), kit);
         let expected = match (kit.status, &kit.device_id) {
             (KitStatus::Assigned, Some(dev)) => Owner::Device(dev.clone()),
@@ -183,7 +248,7 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             ));
         }
     }
-    for (tree, entries) in [("pack ID", &packs), ("card-number", &numbers)] {
+    for (tree, entries) in [("pack ID", &c.packs), ("card-number", &c.numbers)] {
         for (k, owner) in entries.iter() {
             let ok = match owner {
                 Owner::Device(d) => device_ids.contains(d.as_str()),
@@ -200,8 +265,14 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             }
         }
     }
+    Ok(())
+}
+
+/// Wallets against their card and the wallets-by-card index, both ways.
+fn check_wallets(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
+    let device_ids = c.device_ids();
     let mut listed: HashSet<&str> = HashSet::new();
-    for (k, ids) in &by_card {
+    for (k, ids) in &c.by_card {
         if !device_ids.contains(id(k).as_str()) {
             p.push(format!(
                 "wallet index lists wallets of missing card {}",
@@ -212,7 +283,7 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             listed.insert(w.as_str());
         }
     }
-    for (_, w) in &wallets {
+    for (_, w) in &c.wallets {
         if !device_ids.contains(w.device_id.as_str()) {
             p.push(format!(
                 "wallet {} belongs to missing card {}",
@@ -226,28 +297,29 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
             ));
         }
     }
-    let wallet_ids: HashSet<&str> = wallets.iter().map(|(_, w)| w.id.as_str()).collect();
+    let wallet_ids: HashSet<&str> = c.wallets.iter().map(|(_, w)| w.id.as_str()).collect();
     for w in listed {
         if !wallet_ids.contains(w) {
             p.push(format!("wallets-by-card index lists missing wallet {w}"));
         }
     }
-    for (_, r) in &reviews {
-        if store.user(&r.user_id)?.is_none() {
-            p.push(format!("review of missing user {}", r.user_id));
-        }
-    }
+    Ok(())
+}
 
-    check_tokens(&tokens, &token_lists, &mut p);
-
+/// The counters against the trees; answers the counts by tree (tokens included).
+fn check_counts(
+    store: &Store,
+    c: &Contents,
+    p: &mut Vec<String>,
+) -> DomainResult<Vec<(&'static str, u64)>> {
     let actual = [
-        (Counted::Users, users.len()),
-        (Counted::Accounts, accounts.len()),
-        (Counted::Devices, devices.len()),
-        (Counted::Wallets, wallets.len()),
-        (Counted::Kits, kits.len()),
-        (Counted::Enrollments, responses.len()),
-        (Counted::Reviews, reviews.len()),
+        (Counted::Users, c.users.len()),
+        (Counted::Accounts, c.accounts.len()),
+        (Counted::Devices, c.devices.len()),
+        (Counted::Wallets, c.wallets.len()),
+        (Counted::Kits, c.kits.len()),
+        (Counted::Enrollments, c.responses.len()),
+        (Counted::Reviews, c.reviews.len()),
     ];
     let mut counts = Vec::new();
     for (c, n) in actual {
@@ -260,11 +332,8 @@ pub fn verify(store: &Store) -> DomainResult<Report> {
         }
         counts.push((c.tree().name(), n as u64));
     }
-    counts.push((TreeId::Tokens.name(), tokens.len() as u64));
-    Ok(Report {
-        counts,
-        problems: p,
-    })
+    counts.push((TreeId::Tokens.name(), c.tokens.len() as u64));
+    Ok(counts)
 }
 
 /// Every token grant, legacy ones included; an undecodable one is a problem.
