@@ -125,14 +125,6 @@ fn acc(a: &Answer) -> String {
         .to_string()
 }
 
-fn instant(b: Value, kit: &str) -> Value {
-    with(
-        b,
-        "/instantIssue",
-        json!({"type": "CBS", "mappingIdentifier": kit}),
-    )
-}
-
 const ATTACH: &str = "/deviceapi/apis/v1/services/cardholder/accounts";
 const FETCH: &str = "/deviceapi/apis/v1/services/wallet/fetchwallet";
 

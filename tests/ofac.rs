@@ -5,32 +5,7 @@
 mod common;
 use common::baas::*;
 use common::*;
-use serde_json::{json, Value};
-
-fn named(first: &str, middle: Option<&str>, last: &str) -> Value {
-    let mut b = with(body(), "/userData/profileData/firstName", json!(first));
-    b = with(b, "/userData/profileData/lastName", json!(last));
-    with(
-        b,
-        "/userData/profileData/middleName",
-        middle.map(|m| json!(m)).unwrap_or(Value::Null),
-    )
-}
-
-fn instant(b: Value, kit: &str) -> Value {
-    with(
-        b,
-        "/instantIssue",
-        json!({"type": "CBS", "mappingIdentifier": kit}),
-    )
-}
-
-fn user_of(a: &Answer) -> String {
-    a.body["account"]["accountHolders"][0]["user"]["userIdentifier"]
-        .as_str()
-        .unwrap()
-        .to_string()
-}
+use serde_json::json;
 
 fn count(b: &Baas, entity: &str) -> u64 {
     b.s.entity_count(entity)
@@ -41,7 +16,7 @@ fn an_exact_sdn_name_is_declined_and_creates_nothing() {
     let b = Baas::start();
     b.load_kit("KITX", "GPR100");
     let r = b.enroll(&instant(
-        named("Gilberto", Some("Jose"), "Rodriguez Orejuela"),
+        named(body(), "Gilberto", Some("Jose"), "Rodriguez Orejuela"),
         "KITX",
     ));
     assert_row(&r, 200, 2, 32, Some("OFAC Hard Decline"));
@@ -63,7 +38,7 @@ fn close_variants_wait_for_review_and_clean_names_pass() {
         ("Nicolas", None, "Maduro Morso"),        // two letters swapped
         ("Robert", Some("Gabriel"), "Mugabi"),    // one-letter typo
     ] {
-        let r = b.enroll(&named(first, middle, last));
+        let r = b.enroll(&named(body(), first, middle, last));
         assert_row(&r, 200, 1, 31, Some("OFAC Partial Match"));
         let a = &r.body["account"];
         assert_eq!(a["status"], "pending", "{first} {last}");
@@ -75,7 +50,7 @@ fn close_variants_wait_for_review_and_clean_names_pass() {
     }
     for (first, last) in [("Jane", "Doe"), ("Michael", "Miller"), ("Linda", "Taylor")] {
         assert_row(
-            &b.enroll(&named(first, None, last)),
+            &b.enroll(&named(body(), first, None, last)),
             200,
             0,
             0,
@@ -97,7 +72,10 @@ fn clearing_completes_the_pending_enrollment_once_and_replays_the_final_outcome(
     let b = Baas::start();
     b.load_kit("KITP", "GPR100");
     let rid = uuid();
-    let req = instant(named("Gilberto", None, "Rodriguez Orejuela"), "KITP");
+    let req = instant(
+        named(body(), "Gilberto", None, "Rodriguez Orejuela"),
+        "KITP",
+    );
     let r = b.post("SANDBOX", &rid, &req);
     assert_row(&r, 200, 1, 31, None);
     assert_eq!(
@@ -162,7 +140,7 @@ fn declining_closes_the_account_and_frees_the_kit() {
     let b = Baas::start();
     b.load_kit("KITD", "GPR100");
     let rid = uuid();
-    let req = instant(named("Nicolas", None, "Maduro Morso"), "KITD");
+    let req = instant(named(body(), "Nicolas", None, "Maduro Morso"), "KITD");
     let r = b.post("SANDBOX", &rid, &req);
     assert_row(&r, 200, 1, 31, None);
     let user = user_of(&r);
@@ -222,7 +200,7 @@ fn declining_closes_the_account_and_frees_the_kit() {
 #[test]
 fn five_concurrent_clears_complete_once() {
     let b = Baas::start();
-    let r = b.enroll(&named("Gilberto", None, "Rodriguez Orejuela"));
+    let r = b.enroll(&named(body(), "Gilberto", None, "Rodriguez Orejuela"));
     assert_row(&r, 200, 1, 31, None);
     let user = user_of(&r);
     let path = format!("/sandbox/ofac/reviews/{user}");
@@ -263,7 +241,7 @@ fn a_clearance_interrupted_by_a_crash_is_finished_at_start_up() {
     let b = Baas::on(s);
     b.load_kit("KITC", "GPR100");
     let r = b.enroll(&instant(
-        named("Gilberto", None, "Rodriguez Orejuela"),
+        named(body(), "Gilberto", None, "Rodriguez Orejuela"),
         "KITC",
     ));
     assert_row(&r, 200, 1, 31, None);

@@ -12,16 +12,6 @@ use common::*;
 use serde_json::{json, Value};
 use std::sync::Arc;
 
-fn named(b: Value, first: &str, middle: Option<&str>, last: &str) -> Value {
-    let b = with(b, "/userData/profileData/firstName", json!(first));
-    let b = with(b, "/userData/profileData/lastName", json!(last));
-    with(
-        b,
-        "/userData/profileData/middleName",
-        middle.map(|m| json!(m)).unwrap_or(Value::Null),
-    )
-}
-
 fn ssn_of(b: &Value) -> String {
     b["userData"]["identifyingData"]["ssn"]
         .as_str()
@@ -37,13 +27,6 @@ fn account_of(a: &Answer) -> String {
     a.body["account"]["accountIdentifier"]
         .as_str()
         .unwrap_or_else(|| panic!("no account in {}", a.text))
-        .to_string()
-}
-
-fn user_of(a: &Answer) -> String {
-    a.body["account"]["accountHolders"][0]["user"]["userIdentifier"]
-        .as_str()
-        .unwrap()
         .to_string()
 }
 

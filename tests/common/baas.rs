@@ -147,3 +147,31 @@ pub fn no_full_pan(text: &str) {
         );
     }
 }
+
+/// `b` with another first, middle (None removes it) and last name.
+pub fn named(b: Value, first: &str, middle: Option<&str>, last: &str) -> Value {
+    let b = with(b, "/userData/profileData/firstName", json!(first));
+    let b = with(b, "/userData/profileData/lastName", json!(last));
+    with(
+        b,
+        "/userData/profileData/middleName",
+        middle.map(|m| json!(m)).unwrap_or(Value::Null),
+    )
+}
+
+/// `b` as an instant-issue enrollment of kit `kit`.
+pub fn instant(b: Value, kit: &str) -> Value {
+    with(
+        b,
+        "/instantIssue",
+        json!({"type": "CBS", "mappingIdentifier": kit}),
+    )
+}
+
+/// The holder's `userIdentifier` in an enrollment answer.
+pub fn user_of(a: &Answer) -> String {
+    a.body["account"]["accountHolders"][0]["user"]["userIdentifier"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no user in {}", a.text))
+        .to_string()
+}
