@@ -1,23 +1,14 @@
 //! Stored responses are swept after their retention, except those of enrollments still waiting
 //! for an OFAC decision; a swept requestId is then evaluated afresh.
 
+mod common;
+
 use issuebox::config::Config;
 use issuebox::ops::{enroll::enroll, startup::sweep_responses, Ctx};
 use serde_json::json;
 
 fn ctx(dir: &std::path::Path) -> Ctx {
-    let root = env!("CARGO_MANIFEST_DIR");
-    let text = std::fs::read_to_string(format!("{root}/config.toml"))
-        .unwrap()
-        .replace(
-            "data_dir = \"data/db\"",
-            &format!("data_dir = {:?}", dir.display().to_string()),
-        )
-        .replace(
-            "sdn_file = \"data/ofac/sdn.csv\"",
-            &format!("sdn_file = \"{root}/data/ofac/sdn.csv\""),
-        );
-    Ctx::open(Config::parse(&text).unwrap()).unwrap()
+    Ctx::open(Config::parse(&common::config_text(dir, &[])).unwrap()).unwrap()
 }
 
 fn body(first: &str, last: &str, ssn: &str) -> Vec<u8> {
