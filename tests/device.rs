@@ -50,163 +50,137 @@ fn wallet_list(api: &Api, device: Value) -> Vec<(String, String)> {
 
 // ---------------------------------------------------------------- rows 1-12: the request alone
 
+/// Rows 1-12 look at the request alone, so one server answers them all (a server per row cost
+/// twelve processes); each row still asserts the exact status, code and message over HTTP.
 #[test]
-fn row01_no_device_key_is_missing_required_field() {
+fn rows_01_to_12_answer_from_the_request_alone() {
     let s = Server::start();
     let api = Api::new(&s);
-    let msg = "Missing Required Field identifier or packID or alias or number.";
-    for body in [
-        json!({"wallets": wallets(&["WUSD"])}),
-        json!({"device": null, "wallets": wallets(&["WUSD"])}),
-        json!({"device": {}, "wallets": wallets(&["WUSD"])}),
-        json!({"device": {"identifier": "", "number": null, "packID": "", "alias": ""}, "wallets": []}),
-    ] {
-        assert_err(&api.attach(body), 400, "MISSING_REQUIRED_FIELD", msg);
+    // row01 no device key is missing required field
+    {
+        let msg = "Missing Required Field identifier or packID or alias or number.";
+        for body in [
+            json!({"wallets": wallets(&["WUSD"])}),
+            json!({"device": null, "wallets": wallets(&["WUSD"])}),
+            json!({"device": {}, "wallets": wallets(&["WUSD"])}),
+            json!({"device": {"identifier": "", "number": null, "packID": "", "alias": ""}, "wallets": []}),
+        ] {
+            assert_err(&api.attach(body), 400, "MISSING_REQUIRED_FIELD", msg);
+        }
     }
-}
-
-#[test]
-fn row02_number_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    for n in ["40000099123456", "40000099123456789012"] {
-        let a = api.attach(json!({"device": {"number": n, "identifier": "x"}, "wallets": []}));
+    // row02 number length
+    {
+        for n in ["40000099123456", "40000099123456789012"] {
+            let a = api.attach(json!({"device": {"number": n, "identifier": "x"}, "wallets": []}));
+            assert_err(
+                &a,
+                400,
+                LEN,
+                "Device Number size must be between 15 and 19.",
+            );
+        }
+    }
+    // row03 identifier length
+    {
+        for id in ["1234567890123", &"a".repeat(37)] {
+            let a = api.attach(json!({"device": {"identifier": id, "packID": "x"}, "wallets": []}));
+            assert_err(&a, 400, LEN, "Id size must be between 14 and 36.");
+        }
+    }
+    // row04 pack id length
+    {
+        for p in ["PACK00001", &"P".repeat(25)] {
+            let a = api.attach(json!({"device": {"packID": p, "alias": "a".repeat(30)}}));
+            assert_err(&a, 400, LEN, "Card Pack ID size must be between 10 and 24.");
+        }
+    }
+    // row05 alias length
+    {
+        let a =
+            api.attach(json!({"device": {"alias": "a".repeat(25)}, "programCode": "X".repeat(11)}));
+        assert_err(&a, 400, LEN, "Alias size must be between 1 and 24.");
+    }
+    // row06 program code length
+    {
+        let a = api.attach(json!({"device": {"alias": "A"}, "programCode": "X".repeat(11), "devicePlanCode": "X".repeat(11)}));
+        assert_err(&a, 400, LEN, "Program Code size must be between 1 and 10.");
+    }
+    // row07 device plan code length
+    {
+        let a = api.attach(json!({"device": {"alias": "A"}, "devicePlanCode": "X".repeat(11), "wallets": [{"planCode": "X".repeat(11)}]}));
         assert_err(
             &a,
             400,
             LEN,
-            "Device Number size must be between 15 and 19.",
+            "Device Plan Code size must be between 1 and 10.",
         );
     }
-}
-
-#[test]
-fn row03_identifier_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    for id in ["1234567890123", &"a".repeat(37)] {
-        let a = api.attach(json!({"device": {"identifier": id, "packID": "x"}, "wallets": []}));
-        assert_err(&a, 400, LEN, "Id size must be between 14 and 36.");
+    // row08 plan code length in wallet order
+    {
+        // A wallet without a plan (row 10) and a short promotion do not hide a long plan later on.
+        let a = api.attach(json!({"device": {"alias": "A"}, "wallets": [
+            {"promotionCode": "P".repeat(11)}, {"planCode": "WUSD"}, {"planCode": "ELEVENCHARS"}
+        ]}));
+        assert_err(
+            &a,
+            400,
+            LEN,
+            "Plan Code Code size must be between 1 and 10.",
+        );
     }
-}
-
-#[test]
-fn row04_pack_id_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    for p in ["PACK00001", &"P".repeat(25)] {
-        let a = api.attach(json!({"device": {"packID": p, "alias": "a".repeat(30)}}));
-        assert_err(&a, 400, LEN, "Card Pack ID size must be between 10 and 24.");
+    // row09 promotion code length
+    {
+        let a = api.attach(json!({"device": {"alias": "A"}, "wallets": [
+            {}, {"planCode": "WUSD", "promotionCode": "ELEVENCHARS"}
+        ]}));
+        assert_err(
+            &a,
+            400,
+            LEN,
+            "Promotion Code size must be between 1 and 10.",
+        );
     }
-}
-
-#[test]
-fn row05_alias_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    let a = api.attach(json!({"device": {"alias": "a".repeat(25)}, "programCode": "X".repeat(11)}));
-    assert_err(&a, 400, LEN, "Alias size must be between 1 and 24.");
-}
-
-#[test]
-fn row06_program_code_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    let a = api.attach(json!({"device": {"alias": "A"}, "programCode": "X".repeat(11), "devicePlanCode": "X".repeat(11)}));
-    assert_err(&a, 400, LEN, "Program Code size must be between 1 and 10.");
-}
-
-#[test]
-fn row07_device_plan_code_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    let a = api.attach(json!({"device": {"alias": "A"}, "devicePlanCode": "X".repeat(11), "wallets": [{"planCode": "X".repeat(11)}]}));
-    assert_err(
-        &a,
-        400,
-        LEN,
-        "Device Plan Code size must be between 1 and 10.",
-    );
-}
-
-#[test]
-fn row08_plan_code_length_in_wallet_order() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    // A wallet without a plan (row 10) and a short promotion do not hide a long plan later on.
-    let a = api.attach(json!({"device": {"alias": "A"}, "wallets": [
-        {"promotionCode": "P".repeat(11)}, {"planCode": "WUSD"}, {"planCode": "ELEVENCHARS"}
-    ]}));
-    assert_err(
-        &a,
-        400,
-        LEN,
-        "Plan Code Code size must be between 1 and 10.",
-    );
-}
-
-#[test]
-fn row09_promotion_code_length() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    let a = api.attach(json!({"device": {"alias": "A"}, "wallets": [
-        {}, {"planCode": "WUSD", "promotionCode": "ELEVENCHARS"}
-    ]}));
-    assert_err(
-        &a,
-        400,
-        LEN,
-        "Promotion Code size must be between 1 and 10.",
-    );
-}
-
-#[test]
-fn row10_no_wallets_or_a_wallet_without_plan() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    for ws in [
-        Value::Null,
-        json!([]),
-        json!([{"planCode": "WUSD"}, {"promotionCode": "PROMO1"}]),
-        json!([{"planCode": ""}]),
-        json!([{"planCode": null}]),
-        json!([null]),
-    ] {
-        let a = api.attach(json!({"device": {"alias": "A"}, "wallets": ws}));
+    // row10 no wallets or a wallet without plan
+    {
+        for ws in [
+            Value::Null,
+            json!([]),
+            json!([{"planCode": "WUSD"}, {"promotionCode": "PROMO1"}]),
+            json!([{"planCode": ""}]),
+            json!([{"planCode": null}]),
+            json!([null]),
+        ] {
+            let a = api.attach(json!({"device": {"alias": "A"}, "wallets": ws}));
+            assert_err(&a, 400, "GPRW005", "Wallet plan 1 Field is mandatory.");
+        }
+        let a = api.attach(json!({"device": {"alias": "A"}}));
         assert_err(&a, 400, "GPRW005", "Wallet plan 1 Field is mandatory.");
     }
-    let a = api.attach(json!({"device": {"alias": "A"}}));
-    assert_err(&a, 400, "GPRW005", "Wallet plan 1 Field is mandatory.");
-}
-
-#[test]
-fn row11_duplicate_plans_in_request() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    let a = api
-        .attach(json!({"device": {"alias": "A"}, "wallets": wallets(&["WUSD", "WEUR", "WUSD"])}));
-    assert_err(
-        &a,
-        400,
-        "GPRW006",
-        "Duplicate wallet plans present in request.",
-    );
-}
-
-#[test]
-fn row12_more_than_15_wallets_in_request() {
-    let s = Server::start();
-    let api = Api::new(&s);
-    let plans: Vec<String> = (0..16).map(|i| format!("P{i}")).collect();
-    let plans: Vec<&str> = plans.iter().map(String::as_str).collect();
-    // The alias names no card: the request-only row answers first.
-    let a = api.attach(json!({"device": {"alias": "NOBODY"}, "wallets": wallets(&plans)}));
-    assert_err(
-        &a,
-        400,
-        "GPRW010",
-        "Maximum 15 wallets other than Closed status are allowed.",
-    );
+    // row11 duplicate plans in request
+    {
+        let a = api.attach(
+            json!({"device": {"alias": "A"}, "wallets": wallets(&["WUSD", "WEUR", "WUSD"])}),
+        );
+        assert_err(
+            &a,
+            400,
+            "GPRW006",
+            "Duplicate wallet plans present in request.",
+        );
+    }
+    // row12 more than 15 wallets in request
+    {
+        let plans: Vec<String> = (0..16).map(|i| format!("P{i}")).collect();
+        let plans: Vec<&str> = plans.iter().map(String::as_str).collect();
+        // The alias names no card: the request-only row answers first.
+        let a = api.attach(json!({"device": {"alias": "NOBODY"}, "wallets": wallets(&plans)}));
+        assert_err(
+            &a,
+            400,
+            "GPRW010",
+            "Maximum 15 wallets other than Closed status are allowed.",
+        );
+    }
 }
 
 // ---------------------------------------------------------------- rows 13-17: finding the card
