@@ -649,7 +649,7 @@ fn counters_keep_their_layout() {
         (Counted::Devices, 103),
         (Counted::Wallets, 104),
         (Counted::Kits, 105),
-        (Counted::Enrollments, 106),
+        (Counted::StoredResponses, 106),
         (Counted::Reviews, 1 << 40),
     ];
     let mut counts = [0u64; Counted::ALL.len()];

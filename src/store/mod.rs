@@ -52,7 +52,8 @@ pub enum TreeId {
     Devices = 2,
     Wallets = 3,
     Kits = 4,
-    Enrollments = 5,
+    /// Stored BaaS responses (idempotency), in the tree named `enrollments` on disk.
+    StoredResponses = 5,
     Tokens = 6,
     Reviews = 7,
     IdxAlias = 8,
@@ -72,7 +73,7 @@ impl TreeId {
         TreeId::Devices,
         TreeId::Wallets,
         TreeId::Kits,
-        TreeId::Enrollments,
+        TreeId::StoredResponses,
         TreeId::Tokens,
         TreeId::Reviews,
         TreeId::IdxAlias,
@@ -91,7 +92,7 @@ impl TreeId {
             TreeId::Devices => "devices",
             TreeId::Wallets => "wallets",
             TreeId::Kits => "kits",
-            TreeId::Enrollments => "enrollments",
+            TreeId::StoredResponses => "enrollments",
             TreeId::Tokens => "tokens",
             TreeId::Reviews => "reviews",
             TreeId::IdxAlias => "idx_alias",
@@ -115,7 +116,7 @@ pub enum Counted {
     Devices = 2,
     Wallets = 3,
     Kits = 4,
-    Enrollments = 5,
+    StoredResponses = 5,
     Reviews = 6,
 }
 
@@ -126,7 +127,7 @@ impl Counted {
         Counted::Devices,
         Counted::Wallets,
         Counted::Kits,
-        Counted::Enrollments,
+        Counted::StoredResponses,
         Counted::Reviews,
     ];
 
@@ -137,7 +138,7 @@ impl Counted {
             Counted::Devices => TreeId::Devices,
             Counted::Wallets => TreeId::Wallets,
             Counted::Kits => TreeId::Kits,
-            Counted::Enrollments => TreeId::Enrollments,
+            Counted::StoredResponses => TreeId::StoredResponses,
             Counted::Reviews => TreeId::Reviews,
         }
     }
@@ -521,7 +522,7 @@ impl Store {
         limit: usize,
     ) -> DomainResult<Vec<(Vec<u8>, crate::domain::model::StoredResponse)>> {
         let mut out = Vec::new();
-        for r in self.scan::<crate::domain::model::StoredResponse>(TreeId::Enrollments) {
+        for r in self.scan::<crate::domain::model::StoredResponse>(TreeId::StoredResponses) {
             let (k, v) = r?;
             if v.created_at < cutoff {
                 out.push((k, v));

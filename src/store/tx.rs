@@ -67,7 +67,7 @@ pub trait Reader {
         self.get(TreeId::Reviews, user_id.as_bytes())
     }
     fn response(&self, key: &[u8]) -> Result<Option<StoredResponse>, Self::Err> {
-        self.get(TreeId::Enrollments, key)
+        self.get(TreeId::StoredResponses, key)
     }
     /// A token grant, of either stored layout ([`super::decode_grant`]).
     fn token(&self, hash: &[u8]) -> Result<Option<TokenGrant>, Self::Err> {
@@ -337,16 +337,16 @@ impl<'a> Tx<'a> {
 
     pub fn put_response(&self, key: &[u8], r: &StoredResponse, new: bool) -> TxResult<()> {
         if new {
-            self.bump(Counted::Enrollments, 1)?;
+            self.bump(Counted::StoredResponses, 1)?;
         }
-        self.put(TreeId::Enrollments, key, r)
+        self.put(TreeId::StoredResponses, key, r)
     }
 
     /// Removes a stored response (past its retention).
     pub fn remove_response(&self, key: &[u8]) -> TxResult<()> {
-        if self.raw(TreeId::Enrollments, key)?.is_some() {
-            self.del(TreeId::Enrollments, key)?;
-            self.bump(Counted::Enrollments, -1)?;
+        if self.raw(TreeId::StoredResponses, key)?.is_some() {
+            self.del(TreeId::StoredResponses, key)?;
+            self.bump(Counted::StoredResponses, -1)?;
         }
         Ok(())
     }

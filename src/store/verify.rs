@@ -84,7 +84,7 @@ impl Contents {
             devices: all(store, TreeId::Devices, p),
             wallets: all(store, TreeId::Wallets, p),
             kits: all(store, TreeId::Kits, p),
-            responses: all(store, TreeId::Enrollments, p),
+            responses: all(store, TreeId::StoredResponses, p),
             reviews: all(store, TreeId::Reviews, p),
             aliases: all(store, TreeId::IdxAlias, p),
             packs: all(store, TreeId::IdxPack, p),
@@ -318,7 +318,7 @@ fn check_counts(
         (Counted::Devices, c.devices.len()),
         (Counted::Wallets, c.wallets.len()),
         (Counted::Kits, c.kits.len()),
-        (Counted::Enrollments, c.responses.len()),
+        (Counted::StoredResponses, c.responses.len()),
         (Counted::Reviews, c.reviews.len()),
     ];
     let mut counts = Vec::new();
