@@ -36,7 +36,7 @@ fn benches(c: &mut Criterion) {
 
     let req: EnrollmentRequest = serde_json::from_slice(&body(1)).unwrap();
     c.bench_function("validate_enrollment", |b| {
-        b.iter(|| validate(&req, &program).unwrap())
+        b.iter(|| validate(&req, |c| program.product_rules(c)).unwrap())
     });
 
     let sample = ctx.vault.seal("4000009912345678", 8);

@@ -5,6 +5,9 @@
 //! program, product or plan code is known to be well formed and every cross-reference resolves.
 
 use serde::Deserialize;
+
+pub use crate::domain::catalog::{AccountType, ProductRules, WalletKind, WalletUsage};
+pub use crate::domain::rules::parse_ymd;
 use std::path::{Path, PathBuf};
 use time::Date;
 
@@ -233,27 +236,6 @@ pub struct Program {
     pub promotion_plans: Vec<PromotionPlan>,
 }
 
-/// Read by name from the configuration; stored in records by its tag (`stored_tags!` below,
-/// fields marked `#[serde(with = "crate::store::codec::tag")]`). It has no `Serialize` on
-/// purpose: a record field of this type that forgets the tag does not compile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum AccountType {
-    Gpr,
-    Dda,
-}
-
-crate::store::codec::stored_tags!(AccountType { Gpr = 0, Dda = 1 });
-
-impl AccountType {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            AccountType::Gpr => "gpr",
-            AccountType::Dda => "dda",
-        }
-    }
-}
-
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Product {
@@ -273,31 +255,6 @@ pub struct Product {
 pub struct DevicePlan {
     pub code: String,
 }
-
-/// Read by name from the configuration; stored in records by its tag (`stored_tags!` below,
-/// fields marked `#[serde(with = "crate::store::codec::tag")]`). It has no `Serialize` on
-/// purpose: a record field of this type that forgets the tag does not compile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WalletUsage {
-    Open,
-    Closed,
-}
-
-crate::store::codec::stored_tags!(WalletUsage { Open = 0, Closed = 1 });
-
-/// Read by name from the configuration; stored in records by its tag (`stored_tags!` below,
-/// fields marked `#[serde(with = "crate::store::codec::tag")]`). It has no `Serialize` on
-/// purpose: a record field of this type that forgets the tag does not compile.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum WalletKind {
-    Default,
-    Mcg,
-    Merchant,
-}
-
-crate::store::codec::stored_tags!(WalletKind { Default = 0, Mcg = 1, Merchant = 2 });
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -336,16 +293,22 @@ fn de_date<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Date, D::Error> {
     parse_ymd(&s).ok_or_else(|| serde::de::Error::custom(format!("`{s}` is not a YYYY-MM-DD date")))
 }
 
-/// Parses a strict `YYYY-MM-DD` calendar date.
-pub fn parse_ymd(s: &str) -> Option<Date> {
-    let fmt = time::macros::format_description!("[year]-[month]-[day]");
-    if s.len() != 10 {
-        return None;
+impl Product {
+    /// What enrollment validation needs of this product.
+    pub fn rules(&self) -> ProductRules {
+        ProductRules {
+            instant_issue: self.instant_issue,
+            instant_issue_physical_card: self.instant_issue_physical_card,
+        }
     }
-    Date::parse(s, &fmt).ok()
 }
 
 impl Program {
+    /// The validation rules of product `code` of this program, if it has one.
+    pub fn product_rules(&self, code: &str) -> Option<ProductRules> {
+        self.product(code).map(Product::rules)
+    }
+
     pub fn product(&self, code: &str) -> Option<&Product> {
         self.products.iter().find(|p| p.code == code)
     }

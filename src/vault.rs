@@ -10,39 +10,13 @@ use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
 use hmac::{Hmac, Mac};
 use rand::{Rng, RngCore};
-use serde::{Deserialize, Serialize};
+
 use sha2::Sha256;
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// A keyed hash of a card number or SSN: the only form in which one is looked up.
-pub type Fingerprint = [u8; 32];
-
-/// How a card number rests in the store.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct SealedPan {
-    pub nonce: [u8; 12],
-    pub ciphertext: Vec<u8>,
-    pub fingerprint: Fingerprint,
-    /// The BIN digits (6-8), shown in masked forms.
-    pub first_digits: String,
-    pub last4: String,
-    pub length: u8,
-}
-
-impl SealedPan {
-    /// BaaS `maskedPan`: the BIN digits, six stars, the last four (`40000099******1234`).
-    pub fn masked_baas(&self) -> String {
-        format!("{}******{}", self.first_digits, self.last4)
-    }
-
-    /// Device `maskedNumber`: first six, one star per hidden digit, last four (`400000******5678`).
-    pub fn masked_device(&self) -> String {
-        let first6 = &self.first_digits[..6.min(self.first_digits.len())];
-        let hidden = (self.length as usize).saturating_sub(first6.len() + 4);
-        format!("{}{}{}", first6, "*".repeat(hidden), self.last4)
-    }
-}
+pub use crate::domain::card_number::{Fingerprint, SealedPan};
+pub use crate::domain::rules::{luhn_check_digit, luhn_valid};
 
 #[derive(Debug, PartialEq, Eq)]
 pub enum VaultError {
@@ -138,46 +112,9 @@ impl Vault {
     }
 }
 
-/// Luhn check over a string of ASCII digits (false for anything else).
-pub fn luhn_valid(digits: &str) -> bool {
-    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
-        return false;
-    }
-    let sum: u32 = digits
-        .bytes()
-        .rev()
-        .enumerate()
-        .map(|(i, b)| {
-            let d = (b - b'0') as u32;
-            if i % 2 == 1 {
-                let dd = d * 2;
-                if dd > 9 {
-                    dd - 9
-                } else {
-                    dd
-                }
-            } else {
-                d
-            }
-        })
-        .sum();
-    sum.is_multiple_of(10)
-}
-
 /// True for a Luhn-valid run of 13-19 digits: something that must never serve as an alias.
 pub fn looks_like_card_number(s: &str) -> bool {
     (13..=19).contains(&s.len()) && luhn_valid(s)
-}
-
-/// The Luhn check digit that completes `partial`.
-pub fn luhn_check_digit(partial: &str) -> u8 {
-    for d in 0..10u8 {
-        let candidate = format!("{partial}{d}");
-        if luhn_valid(&candidate) {
-            return d;
-        }
-    }
-    unreachable!("one of ten digits always completes a Luhn sum")
 }
 
 /// A random Luhn-valid number of `length` digits starting with `bin`.

@@ -5,10 +5,10 @@
 //! [`Enrollment`], which cannot be invalid. Checks that need the store (kits, existing accounts)
 //! are the use case's.
 
+use super::catalog::ProductRules;
 use super::error::{DomainError as E, ProfileField};
 use super::model::{Address, Phone};
 use super::rules;
-use crate::config::Program;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema)]
@@ -462,16 +462,20 @@ fn instant_issue_kit(ii: Option<&InstantIssue>) -> Result<Option<String>, E> {
     }
 }
 
-/// Runs the contract's validation table in order; the first failure answers.
-pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment, E> {
+/// Runs the contract's validation table in order; the first failure answers. `products` gives
+/// the rules of a product code of the program (none: not a product of it).
+pub fn validate(
+    req: &EnrollmentRequest,
+    products: impl Fn(&str) -> Option<ProductRules>,
+) -> Result<Enrollment, E> {
     if req.is_upgrade() {
-        return validate_upgrade(req, program).map(Enrollment::Upgrade);
+        return validate_upgrade(req, &products).map(Enrollment::Upgrade);
     }
     let g = Given::of(req)?;
     g.check_profile_text()?;
     let zips = g.check_codes()?;
     g.check_person_and_contact()?;
-    let date_of_birth = crate::config::parse_ymd(g.dob)
+    let date_of_birth = rules::parse_ymd(g.dob)
         .filter(|d| rules::is_birth_date(*d, time::OffsetDateTime::now_utc().date()))
         .ok_or(E::BadDateOfBirth)?;
     if g.ssn_suffix.is_some() {
@@ -486,7 +490,7 @@ pub fn validate(req: &EnrollmentRequest, program: &Program) -> Result<Enrollment
     {
         return Err(E::CardAliasInvalid);
     }
-    let prod = program.product(g.product).ok_or(E::ProductUnknown)?;
+    let prod = products(g.product).ok_or(E::ProductUnknown)?;
     let physical_card = req.request_physical_card == Some(true);
     if kit.is_some() {
         if !prod.instant_issue {
@@ -550,12 +554,15 @@ fn person(g: &Given, date_of_birth: time::Date, zips: Vec<String>, kinds: Vec<St
     }
 }
 
-fn validate_upgrade(req: &EnrollmentRequest, program: &Program) -> Result<Upgrade, E> {
+fn validate_upgrade(
+    req: &EnrollmentRequest,
+    products: &impl Fn(&str) -> Option<ProductRules>,
+) -> Result<Upgrade, E> {
     let account_id = given(&req.account_identifier)
         .filter(|a| super::ids::is_identifier(a))
         .ok_or(E::AccountIdentifierInvalid)?;
     let product = required(given(&req.product_code), "productCode")?;
-    if program.product(product).is_none() {
+    if products(product).is_none() {
         return Err(E::ProductUnknown);
     }
     let ud = req.user_data.clone().unwrap_or_default();

@@ -86,7 +86,7 @@ pub fn new_pack_id() -> String {
 /// mistaken for a card number (by a client, a log scanner or a data-loss tool).
 pub fn new_wallet_number() -> String {
     let first15 = digits(15);
-    let check = crate::vault::luhn_check_digit(&first15);
+    let check = super::rules::luhn_check_digit(&first15);
     format!("{first15}{}", (check + 1) % 10)
 }
 
@@ -129,7 +129,7 @@ mod tests {
         for _ in 0..1000 {
             let w = new_wallet_number();
             assert_eq!(w.len(), 16);
-            assert!(!crate::vault::luhn_valid(&w), "{w}");
+            assert!(!crate::domain::rules::luhn_valid(&w), "{w}");
             let p = new_pack_id();
             assert_eq!(p.len(), 16);
             assert!(!p.chars().skip(2).all(|c| c.is_ascii_digit()), "{p}");

@@ -4,13 +4,13 @@
 //! Times are Unix seconds (UTC); dialects format them as RFC 3339.
 //!
 //! These records are what the store writes. Each enum among them is stored by the explicit tag
-//! its `stored_tags!` table gives every variant (see `store::codec`), never by its position:
+//! its `stored_tags!` table gives every variant (see `domain::tags`), never by its position:
 //! variants may be reordered freely, but a tag once stored never changes. The tests of
 //! `store::golden` pin the stored bytes of every record.
 
-use crate::config::{AccountType, WalletKind, WalletUsage};
-use crate::store::codec::stored_tags;
-use crate::vault::{Fingerprint, SealedPan};
+use super::card_number::{Fingerprint, SealedPan};
+use super::catalog::{AccountType, WalletKind, WalletUsage};
+use super::tags::stored_tags;
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -146,7 +146,7 @@ pub struct Account {
     pub reference_number: String,
     pub program: String,
     pub product: String,
-    #[serde(with = "crate::store::codec::tag")]
+    #[serde(with = "crate::domain::tags::tag")]
     pub account_type: AccountType,
     pub status: AccountStatus,
     pub status_reasons: Vec<String>,
@@ -328,9 +328,9 @@ pub struct Wallet {
     pub plan: String,
     pub promotion: Option<String>,
     pub currency: String,
-    #[serde(with = "crate::store::codec::tag")]
+    #[serde(with = "crate::domain::tags::tag")]
     pub usage: WalletUsage,
-    #[serde(with = "crate::store::codec::tag")]
+    #[serde(with = "crate::domain::tags::tag")]
     pub kind: WalletKind,
     pub status: WalletStatus,
     pub created_at: i64,

@@ -2,6 +2,15 @@
 
 use time::Date;
 
+/// Parses a strict `YYYY-MM-DD` calendar date.
+pub fn parse_ymd(s: &str) -> Option<Date> {
+    let fmt = time::macros::format_description!("[year]-[month]-[day]");
+    if s.len() != 10 {
+        return None;
+    }
+    Date::parse(s, &fmt).ok()
+}
+
 /// Whole years between `born` and `on`.
 pub fn age_on(born: Date, on: Date) -> i32 {
     let mut years = on.year() - born.year();
@@ -86,6 +95,43 @@ pub fn normalise_zip(s: &str) -> Option<String> {
 /// Nine digits.
 pub fn is_ssn(s: &str) -> bool {
     s.len() == 9 && s.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Luhn check over a string of ASCII digits (false for anything else).
+pub fn luhn_valid(digits: &str) -> bool {
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return false;
+    }
+    let sum: u32 = digits
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = (b - b'0') as u32;
+            if i % 2 == 1 {
+                let dd = d * 2;
+                if dd > 9 {
+                    dd - 9
+                } else {
+                    dd
+                }
+            } else {
+                d
+            }
+        })
+        .sum();
+    sum.is_multiple_of(10)
+}
+
+/// The Luhn check digit that completes `partial`.
+pub fn luhn_check_digit(partial: &str) -> u8 {
+    for d in 0..10u8 {
+        let candidate = format!("{partial}{d}");
+        if luhn_valid(&candidate) {
+            return d;
+        }
+    }
+    unreachable!("one of ten digits always completes a Luhn sum")
 }
 
 /// A card alias (CNA): 1-24 characters, never holding a card number.

@@ -59,7 +59,7 @@ pub async fn enroll(
         account_id: None,
         created_at: now(),
     };
-    match enrollment::validate(&req, program)? {
+    match enrollment::validate(&req, |code| program.product_rules(code))? {
         Enrollment::New(e) => enroll_new(ctx, program, &key, stored, &e, ssn_fp).await,
         Enrollment::Upgrade(u) => upgrade(ctx, program, &key, stored, &u).await,
     }
