@@ -89,6 +89,8 @@ pub struct StorageConfig {
     pub min_free_bytes: u64,
     /// Requests that may wait for the store's writer at once; one more answers 503.
     pub max_pending_writes: usize,
+    /// sled's page cache, in bytes: the bound of the store's share of memory.
+    pub cache_bytes: u64,
 }
 
 impl Default for StorageConfig {
@@ -99,6 +101,7 @@ impl Default for StorageConfig {
             sweep_interval_seconds: 3600,
             min_free_bytes: 64 << 20,
             max_pending_writes: 4096,
+            cache_bytes: crate::store::DEFAULT_CACHE_BYTES,
         }
     }
 }
@@ -426,6 +429,9 @@ impl Config {
             return err(
                 "security: with a lockout, 0 < auth_lockout_seconds <= auth_lockout_max_seconds",
             );
+        }
+        if self.storage.cache_bytes < 1 << 20 {
+            return err("storage.cache_bytes must be at least 1048576 (1 MiB)");
         }
         if self.storage.max_pending_writes == 0 {
             return err("storage.max_pending_writes must be greater than 0");

@@ -49,7 +49,11 @@ impl Ctx {
             sdn.individuals(),
             sdn.names()
         );
-        let store = Store::open(&config.storage.data_dir, config.storage.durability)?;
+        let store = Store::open_with_cache(
+            &config.storage.data_dir,
+            config.storage.durability,
+            config.storage.cache_bytes,
+        )?;
         store.set_limits(
             config.storage.min_free_bytes,
             config.storage.max_pending_writes,

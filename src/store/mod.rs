@@ -319,8 +319,19 @@ struct Inner {
 impl Store {
     /// Opens (or creates) the store in `dir`.
     pub fn open(dir: &Path, durability: Durability) -> DomainResult<Store> {
+        Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`open`](Self::open) with sled's page cache bounded to `cache_bytes` (sled counts
+    /// compressed page sizes, so the process holds up to about twice that once the cache is
+    /// full; a store smaller than the cache stays wholly in memory).
+    pub fn open_with_cache(
+        dir: &Path,
+        durability: Durability,
+        cache_bytes: u64,
+    ) -> DomainResult<Store> {
         std::fs::create_dir_all(dir).map_err(storage_err)?;
-        let db = open_sled(&sled_config(dir)).map_err(storage_err)?;
+        let db = open_sled(&sled_config(dir).cache_capacity(cache_bytes)).map_err(storage_err)?;
         let trees = TreeId::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
@@ -568,10 +579,13 @@ fn journal_config(dir: &Path) -> sled::Config {
         .flush_every_ms(Some(500))
 }
 
+/// sled's page cache unless `storage.cache_bytes` says otherwise.
+pub const DEFAULT_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+
 fn sled_config(dir: &Path) -> sled::Config {
     sled::Config::new()
         .path(dir)
-        .cache_capacity(512 * 1024 * 1024)
+        .cache_capacity(DEFAULT_CACHE_BYTES)
         .flush_every_ms(Some(500))
 }
 
