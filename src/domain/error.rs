@@ -138,6 +138,9 @@ pub enum DomainError {
     Invalid(String),
     /// The store failed; the request changed nothing.
     Storage(String),
+    /// The store takes no writes for now (its filesystem is below the free-space floor, or too
+    /// many requests wait for it): answered as `Storage`, but expected, so not logged as an error.
+    StoreBusy,
     /// Missing, malformed, unknown or expired credentials.
     Unauthorized,
     /// A valid client used outside its programs or scopes.

@@ -55,7 +55,7 @@ impl Failure {
                 Some(*retry_after_secs)
             }
             // The store may write again a moment later (contract section 7).
-            Failure::Domain(E::Storage(_)) => Some(1),
+            Failure::Domain(E::Storage(_) | E::StoreBusy) => Some(1),
             _ => None,
         }
     }
@@ -310,7 +310,7 @@ fn baas_domain_row(e: &E) -> (u16, u32, u32, String) {
         E::EnrollmentNotFound => (404, 30, 0, s("Enrollment not found")),
         E::Unauthorized => (401, 401, 0, s("Unauthorized")),
         E::OutOfScope => (401, 401, 0, s("out of credential scopes")),
-        E::Storage(_) => (503, 503, 0, s("Storage unavailable")),
+        E::Storage(_) | E::StoreBusy => (503, 503, 0, s("Storage unavailable")),
         // Device and sandbox failures: no BaaS use case returns them.
         E::MissingDeviceKey
         | E::InvalidLength(_)
@@ -418,7 +418,7 @@ pub fn device_row(f: &Failure) -> (u16, &'static str, String) {
         E::WalletLink => (400, "GPRW014", s("Error while creating device wallet link.")),
         E::MalformedBody(why) => (400, "INVALID_REQUEST", why.clone()),
         E::Unauthorized | E::OutOfScope => (401, "UNAUTHORIZED", s("We couldn't recognize you.")),
-        E::Storage(_) => (
+        E::Storage(_) | E::StoreBusy => (
             503,
             "SERVICE_UNAVAILABLE",
             s("Storage unavailable; try again after the Retry-After seconds."),
@@ -503,7 +503,7 @@ pub fn sandbox_row(f: &Failure) -> (u16, &'static str, &'static str, String) {
             "missing, unknown or expired credentials, or a client without the sandbox scope"
                 .to_string(),
         ),
-        E::Storage(_) => (
+        E::Storage(_) | E::StoreBusy => (
             503,
             "SERVICE_UNAVAILABLE",
             "Service Unavailable",
@@ -779,6 +779,10 @@ mod tests {
         assert_eq!(sandbox_row(&e().into()).1, "SERVICE_UNAVAILABLE");
         // The reason stays in the log, never in the answer.
         assert!(!baas_row(&e().into()).3.contains("disk"));
+        // A store that takes no writes for now answers the same.
+        let busy = Failure::from(E::StoreBusy);
+        assert_eq!(baas_row(&busy), baas_row(&e().into()));
+        assert_eq!(busy.retry_after(), Some(1));
     }
 
     #[test]

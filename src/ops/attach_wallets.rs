@@ -181,6 +181,7 @@ pub async fn attach_wallets(
     req: &AttachRequest,
 ) -> DomainResult<Attached> {
     validate(req)?;
+    ctx.store.refuse_if_busy()?;
     let lookup = Lookup::new(
         &ctx.vault,
         &ctx.config,

@@ -33,6 +33,7 @@ pub async fn enroll(
 ) -> DomainResult<Reply> {
     let program = ctx.config.program(program_code).ok_or(E::ProgramUnknown)?;
     super::auth::check_program(client, program_code)?;
+    ctx.store.refuse_if_busy()?;
     let value = crate::domain::json::parse_value(body)?;
     let digest = idempotency::digest(&value);
     let req: EnrollmentRequest = crate::domain::json::from_value(value)?;

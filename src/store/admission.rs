@@ -62,11 +62,19 @@ impl Admission {
         let before = self.pending.fetch_add(1, Relaxed);
         let w = Waiting(&self.pending);
         if before >= self.max_pending.load(Relaxed) {
-            return Err(DomainError::Storage(
-                "more requests are waiting for the store than storage.max_pending_writes".into(),
-            ));
+            return Err(DomainError::StoreBusy);
         }
         Ok(w)
+    }
+
+    /// Refuses at once when as many requests already wait as the bound allows: a use case asks
+    /// before its own work (parsing, screening, drawing card numbers), so that a refusal costs
+    /// little. [`enter`](Self::enter) still holds the bound exactly.
+    pub(super) fn refuse_if_full(&self) -> DomainResult<()> {
+        if self.pending.load(Relaxed) >= self.max_pending.load(Relaxed) {
+            return Err(DomainError::StoreBusy);
+        }
+        Ok(())
     }
 
     /// Refuses new writes while the filesystem has less than `min_free_bytes` free.
@@ -93,9 +101,7 @@ impl Admission {
             }
         }
         if self.low.load(Relaxed) {
-            return Err(DomainError::Storage(
-                "free space under the store is below storage.min_free_bytes".into(),
-            ));
+            return Err(DomainError::StoreBusy);
         }
         Ok(())
     }
@@ -117,7 +123,7 @@ mod tests {
         let a = Admission::new(dir.path().to_path_buf());
         assert!(a.space_for_writes().is_ok());
         a.set(u64::MAX, 10);
-        assert!(matches!(a.space_for_writes(), Err(DomainError::Storage(_))));
+        assert_eq!(a.space_for_writes(), Err(DomainError::StoreBusy));
         a.set(1, 10);
         assert!(a.space_for_writes().is_ok());
     }
@@ -129,7 +135,9 @@ mod tests {
         let one = a.enter().unwrap();
         let two = a.enter().unwrap();
         assert!(a.enter().is_err());
+        assert_eq!(a.refuse_if_full(), Err(DomainError::StoreBusy));
         drop(one);
+        assert_eq!(a.refuse_if_full(), Ok(()));
         let three = a.enter().unwrap();
         drop((two, three));
         assert_eq!(a.pending.load(Relaxed), 0);

@@ -371,6 +371,11 @@ impl Store {
         self.inner.admission.set(min_free_bytes, max_pending);
     }
 
+    /// 503 at once when the store's queue is full, before a use case does its own work.
+    pub fn refuse_if_busy(&self) -> DomainResult<()> {
+        self.inner.admission.refuse_if_full()
+    }
+
     /// Opens and closes the store at `dir` once more, after it was closed cleanly, so that the
     /// next start is quick: sled 0.34 writes its snapshot (where every page is) only while
     /// opening, so a start otherwise re-reads all the log written since the previous start.
