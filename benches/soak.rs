@@ -5,13 +5,15 @@
 //! (0: as fast as they go) for `--seconds`: new enrollments, instant issue (kits loaded in
 //! batches of 1,000 as the pool runs out), wallet attaches on enrolled cards, GET account and
 //! fetchwallet. Every 10 s a row: the server's RSS, the store's size on disk, requests so far by
-//! kind. At the end: whether RSS stayed within 10% of its value at 60 s (the warm-up), the store's
-//! bytes per write request, and every answer other than the expected one.
+//! kind. At the end: whether RSS stayed within 10% of its value at 60 s (the warm-up), RSS and
+//! store growth over the last 60 s (sled's cache grows with the store up to its bound, a leak
+//! with the requests), the store's bytes per write request, and every answer other than the
+//! expected one.
 //!
 //! Overload (`--overload`): measures the enrollments/s the store sustains (64 connections,
-//! 10 s), then drives enrollments at 4x that from `--connections` threads for `--seconds`, once
+//! 10 s), then drives enrollments at 4x that (or `--rate`) from `--connections` threads for `--seconds`, once
 //! per `storage.max_pending_writes` in `--bounds`, each on a fresh server. Reports answers by
-//! status, latency of the 200s, and RSS at the start, peak and end.
+//! status, latency of the 200s, RSS at the start, peak and end, and the CPU of server and driver.
 //!
 //! ```text
 //! cargo bench --bench soak -- [--seconds 600] [--threads 4] [--rate 2000]
@@ -307,7 +309,7 @@ fn soak() {
         "req/s"
     );
     let started = Instant::now();
-    let mut rss = Vec::new(); // (t, MiB)
+    let mut rss = Vec::new(); // (t, RSS MiB, store MiB)
     let (mut last_total, mut last_t) = (0, 0.0);
     std::thread::scope(|scope| {
         for _ in 0..threads {
@@ -322,10 +324,10 @@ fn soak() {
             let mib = common::rss_kib(server.pid) as f64 / 1024.0;
             let sent: Vec<u64> = s.sent.iter().map(|n| n.load(Relaxed)).collect();
             let total: u64 = sent.iter().sum();
+            let store = common::du(&server.db) as f64 / (1 << 20) as f64;
             println!(
-                "{:>5.0} {mib:>8.1} {:>9.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {total:>9} {:>7.0}",
+                "{:>5.0} {mib:>8.1} {store:>9.1} {:>8} {:>8} {:>8} {:>8} {:>8} {:>5} {total:>9} {:>7.0}",
                 t,
-                common::du(&server.db) as f64 / (1 << 20) as f64,
                 sent[0],
                 sent[1],
                 sent[2],
@@ -335,25 +337,31 @@ fn soak() {
                 (total - last_total) as f64 / (t - last_t)
             );
             (last_total, last_t) = (total, t);
-            rss.push((t, mib));
+            rss.push((t, mib, store));
         }
         s.stop.store(true, Relaxed);
     });
 
     // RSS after the warm-up: against the first sample at or after 60 s.
-    let warm = rss.iter().position(|(t, _)| *t >= 59.5).unwrap_or(0);
+    let warm = rss.iter().position(|r| r.0 >= 59.5).unwrap_or(0);
     let base = rss[warm].1;
     let (lo, hi) = rss[warm..]
         .iter()
-        .fold((f64::MAX, 0.0f64), |(lo, hi), (_, m)| {
-            (lo.min(*m), hi.max(*m))
-        });
+        .fold((f64::MAX, 0.0f64), |(lo, hi), r| (lo.min(r.1), hi.max(r.1)));
     let within = hi <= 1.1 * base && lo >= 0.9 * base;
     println!(
         "RSS after warm-up: {base:.1} MiB at {:.0} s, then {lo:.1}-{hi:.1} MiB ({:+.1}% at most): within 10%: {}",
         rss[warm].0,
         100.0 * (hi - base) / base,
         if within { "yes" } else { "NO" }
+    );
+    // A leak grows with requests; sled's cache grows with the store until its bound.
+    let (last, before) = (rss[rss.len() - 1], rss[rss.len().saturating_sub(7)]);
+    println!(
+        "last {:.0} s: RSS {:+.1} MiB, store {:+.1} MiB",
+        last.0 - before.0,
+        last.1 - before.1,
+        last.2 - before.2
     );
     let sent: Vec<u64> = s.sent.iter().map(|n| n.load(Relaxed)).collect();
     let writes = sent[0] + sent[1] + sent[2] + sent[5];
@@ -500,7 +508,7 @@ fn overload() {
         let f = flood(&server, &token(&server.base), 64, 0.0, 10, &seq);
         let sustained = f.n(200) as f64 / f.seconds;
         println!(
-            "sustained: {sustained:.0} enrollments/s from 64 connections over 10 s (answers {:?})",
+            "sustained: {sustained:.0} enrollments/s from 64 connections over 10 s (answers {:?}); offered: 4x",
             f.by_status
         );
         rate = 4.0 * sustained;
@@ -547,9 +555,7 @@ fn overload() {
             report_unexpected(&m);
         }
     }
-    println!(
-        "offered {rate:.0} enrollments/s (4x sustained) from {conns} connections for {seconds} s"
-    );
+    println!("offered {rate:.0} enrollments/s from {conns} connections for {seconds} s");
     println!("| max_pending_writes | sent/s | 200/s | 200 | 503 | other | 200 p50 / p99 ms | RSS MiB start / peak / end / 5 s later | server CPU per answer | cores used: server / driver |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     for r in rows {
