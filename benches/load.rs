@@ -14,8 +14,6 @@ mod common;
 use serde_json::{json, Value};
 use std::cell::{Cell, RefCell};
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
@@ -56,87 +54,6 @@ fn args() -> Args {
         i += 2;
     }
     a
-}
-
-struct Server {
-    child: Child,
-    pid: u32,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = Command::new("kill")
-            .arg("-15")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn start_server(durability: &str, workers: usize) -> Server {
-    let dir = tempfile::tempdir().unwrap();
-    let root = env!("CARGO_MANIFEST_DIR");
-    let config = std::fs::read_to_string(format!("{root}/config.toml"))
-        .unwrap()
-        .replace("bind = \"127.0.0.1:8080\"", "bind = \"127.0.0.1:0\"")
-        .replace(
-            "data_dir = \"data/db\"",
-            &format!(
-                "data_dir = {:?}",
-                dir.path().join("db").display().to_string()
-            ),
-        )
-        .replace(
-            "durability = \"flush\"",
-            &format!("durability = {durability:?}"),
-        )
-        .replace("workers = 0 ", &format!("workers = {workers} "))
-        .replace(
-            "sdn_file = \"data/ofac/sdn.csv\"",
-            &format!("sdn_file = \"{root}/data/ofac/full/sdn.csv\""),
-        );
-    let cfg = dir.path().join("config.toml");
-    std::fs::write(&cfg, config).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_issuebox"))
-        .arg("--config")
-        .arg(&cfg)
-        .env("RUST_LOG", "warn")
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("start issuebox");
-    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-    let base = loop {
-        let line = lines.next().expect("server exited").unwrap();
-        if let Some(a) = line.strip_prefix("listening on ") {
-            break format!("http://{a}");
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    Server {
-        pid: child.id(),
-        child,
-        base,
-        _dir: dir,
-    }
-}
-
-/// CPU seconds (user + system) the process `pid` has used so far, from `/proc/<pid>/stat`
-/// (0 where there is no procfs).
-fn cpu_seconds(pid: u32) -> f64 {
-    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-        return 0.0;
-    };
-    // Fields after the command name (which may hold spaces) start at the state, field 3.
-    let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = rest.split_whitespace().collect();
-    let ticks: f64 = [11, 12]
-        .iter()
-        .filter_map(|i| f.get(*i).and_then(|v| v.parse::<f64>().ok()))
-        .sum();
-    // The kernel reports in clock ticks; USER_HZ is 100 on every Linux target.
-    ticks / 100.0
 }
 
 /// One request of a scenario: method, path, headers, body.
@@ -296,7 +213,10 @@ async fn call(
 
 fn main() {
     let a = args();
-    let server = start_server(&a.durability, a.workers);
+    let workers = a.workers;
+    let server = common::start_server(&a.durability, |c| {
+        c.replace("workers = 0 ", &format!("workers = {workers} "))
+    });
     let base = server.base.clone();
     let pid = server.pid;
     let n = a.requests;
@@ -447,9 +367,9 @@ fn main() {
                 }
             };
             let before = commit_stats(&client, &base).await;
-            let cpu_before = cpu_seconds(pid);
+            let cpu_before = common::cpu_seconds(pid);
             let o = drive(&client, &base, reqs, a.concurrency, &ok).await;
-            let cpu = cpu_seconds(pid) - cpu_before;
+            let cpu = common::cpu_seconds(pid) - cpu_before;
             let after = commit_stats(&client, &base).await;
             let rps = o.rps();
             if sc == "health" {

@@ -39,17 +39,6 @@ fn body(i: u64) -> Vec<u8> {
         .into_bytes()
 }
 
-fn du(path: &std::path::Path) -> u64 {
-    let mut total = 0;
-    if let Ok(rd) = std::fs::read_dir(path) {
-        for e in rd.flatten() {
-            let m = e.metadata().unwrap();
-            total += if m.is_dir() { du(&e.path()) } else { m.len() };
-        }
-    }
-    total
-}
-
 fn fill(db: &std::path::Path, n: u64) {
     let ctx = Ctx::open(Config::parse(&common::config_text(db, "flush")).unwrap()).unwrap();
     let client = ctx.config.client("sandbox").unwrap().clone();
@@ -101,15 +90,6 @@ fn fill(db: &std::path::Path, n: u64) {
     println!("checkpoint at stop: {:.2} s", t.elapsed().as_secs_f64());
 }
 
-fn rss_kib(pid: u32) -> u64 {
-    std::fs::read_to_string(format!("/proc/{pid}/status"))
-        .unwrap_or_default()
-        .lines()
-        .find_map(|l| l.strip_prefix("VmRSS:"))
-        .and_then(|v| v.trim().trim_end_matches(" kB").trim().parse().ok())
-        .unwrap_or(0)
-}
-
 fn http(
     addr: &str,
     method: &str,
@@ -155,7 +135,7 @@ fn main() {
     if !db.exists() {
         fill(&db, n);
     }
-    let bytes = du(&db);
+    let bytes = common::du(&db);
     println!(
         "on disk: {bytes} bytes, {:.0} bytes per customer",
         bytes as f64 / n as f64
@@ -233,7 +213,7 @@ fn main() {
     println!(
         "server RSS after start and {} lookups: {} MiB",
         samples * 2,
-        rss_kib(child.id()) / 1024
+        common::rss_kib(child.id()) / 1024
     );
     println!(
         "fetchwallet by alias over HTTP:      p50 {:.3} ms  p99 {:.3} ms",
