@@ -56,7 +56,7 @@ impl Failure {
             }
             // The store may write again a moment later (contract section 7).
             Failure::Domain(E::Storage(_) | E::StoreBusy) => Some(1),
-            _ => None,
+            Failure::Domain(_) | Failure::Transport(_) => None,
         }
     }
 }

@@ -106,7 +106,8 @@ pub async fn sweep_once(ctx: &Ctx) {
 
 /// Sweeps every `storage.sweep_interval_seconds` (the first run at start-up).
 pub fn spawn_sweeper(ctx: Ctx) -> tokio::task::JoinHandle<()> {
-    actix_web::rt::spawn(async move {
+    // On the server's runtime (actix runs tokio with a local task set).
+    tokio::task::spawn_local(async move {
         let every = std::time::Duration::from_secs(ctx.config.storage.sweep_interval_seconds);
         let mut tick = tokio::time::interval(every);
         loop {
