@@ -215,17 +215,6 @@ impl DeviceStatus {
     pub fn parse(s: &str) -> Option<DeviceStatus> {
         Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
-
-    /// The BaaS `paymentInstruments[].status` of a card in this device status.
-    pub fn baas_status(self) -> &'static str {
-        match self {
-            DeviceStatus::Normal => "activated",
-            DeviceStatus::NotActivated => "notActivated",
-            DeviceStatus::Blocked | DeviceStatus::Lost | DeviceStatus::Stolen => "blocked",
-            DeviceStatus::Replaced | DeviceStatus::Upgrade => "deactivated",
-            DeviceStatus::Cancelled | DeviceStatus::Expired => "closed",
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -129,11 +129,23 @@ pub fn user_view(u: &User) -> UserView {
     }
 }
 
+/// The BaaS `paymentInstruments[].status` of a card in a device status (contract section 4,
+/// "Device model").
+fn baas_card_status(s: DeviceStatus) -> &'static str {
+    match s {
+        DeviceStatus::Normal => "activated",
+        DeviceStatus::NotActivated => "notActivated",
+        DeviceStatus::Blocked | DeviceStatus::Lost | DeviceStatus::Stolen => "blocked",
+        DeviceStatus::Replaced | DeviceStatus::Upgrade => "deactivated",
+        DeviceStatus::Cancelled | DeviceStatus::Expired => "closed",
+    }
+}
+
 pub fn instrument_view(d: &Device) -> PaymentInstrumentView {
     PaymentInstrumentView {
         payment_instrument_identifier: d.id.clone(),
         payment_instrument_type: d.form.as_str().into(),
-        status: d.status.baas_status().into(),
+        status: baas_card_status(d.status).into(),
         last4_pan: d.pan.last4.clone(),
         masked_pan: d.pan.masked_baas(),
         card_alias: d.alias.clone(),
@@ -240,5 +252,29 @@ impl Outcome {
         crate::store::codec::decode::<Outcome>(bytes)
             .map(|o| o.json())
             .map_err(crate::store::storage_err)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Contract section 4, "Device model": every device status and its BaaS status.
+    #[test]
+    fn device_statuses_show_as_the_contract_maps_them() {
+        use DeviceStatus::*;
+        for (s, baas) in [
+            (Normal, "activated"),
+            (NotActivated, "notActivated"),
+            (Blocked, "blocked"),
+            (Lost, "blocked"),
+            (Stolen, "blocked"),
+            (Replaced, "deactivated"),
+            (Upgrade, "deactivated"),
+            (Cancelled, "closed"),
+            (Expired, "closed"),
+        ] {
+            assert_eq!(baas_card_status(s), baas, "{s:?}");
+        }
     }
 }
