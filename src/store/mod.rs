@@ -331,13 +331,15 @@ impl Store {
         cache_bytes: u64,
     ) -> DomainResult<Store> {
         std::fs::create_dir_all(dir).map_err(storage_err)?;
-        let db = open_sled(&sled_config(dir).cache_capacity(cache_bytes)).map_err(storage_err)?;
+        let db =
+            open_sled(&sled_config(dir).cache_capacity(cache_bytes), dir).map_err(storage_err)?;
         let trees = TreeId::ALL
             .iter()
             .map(|t| db.open_tree(t.name()))
             .collect::<Result<Vec<_>, _>>()
             .map_err(storage_err)?;
-        let journal = open_sled(&journal_config(dir)).map_err(storage_err)?;
+        let journal =
+            open_sled(&journal_config(dir), &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
         let durable_db = batch::DurableDb::new(db, dir).map_err(storage_err)?;
         let durable_journal =
             batch::DurableDb::new(journal, &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
@@ -381,8 +383,8 @@ impl Store {
     /// opening, so a start otherwise re-reads all the log written since the previous start.
     /// Fails if the store is still open in this process.
     pub fn checkpoint(dir: &Path) -> DomainResult<()> {
-        drop(open_sled(&sled_config(dir)).map_err(storage_err)?);
-        drop(open_sled(&journal_config(dir)).map_err(storage_err)?);
+        drop(open_sled(&sled_config(dir), dir).map_err(storage_err)?);
+        drop(open_sled(&journal_config(dir), &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?);
         Ok(())
     }
 
@@ -561,9 +563,12 @@ impl Drop for Inner {
 /// Opens a sled database, waiting up to two seconds for its file lock: sled 0.34 releases the
 /// lock only when its background flusher thread has let go of a closed database, a moment
 /// after the last handle is dropped, so opening again right after closing can find it held.
-fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
+/// Opens the sled database at `dir`, waiting briefly for a lock a just-closed one still holds,
+/// then makes its `conf` file durable: sled 0.34 writes `conf` without any fsync, and a torn
+/// `conf` after a power cut makes it refuse to open.
+fn open_sled(config: &sled::Config, dir: &Path) -> sled::Result<sled::Db> {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    loop {
+    let db = loop {
         match config.open() {
             // sled reports it as `Other` with the lock error in its text.
             Err(sled::Error::Io(e))
@@ -572,9 +577,17 @@ fn open_sled(config: &sled::Config) -> sled::Result<sled::Db> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            other => return other,
+            other => break other?,
         }
-    }
+    };
+    sync_conf(dir)?;
+    Ok(db)
+}
+
+/// `fsync`s sled's `conf` file and the directory that names it.
+fn sync_conf(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir.join("conf"))?.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
 }
 
 fn journal_config(dir: &Path) -> sled::Config {
