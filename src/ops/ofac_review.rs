@@ -14,7 +14,7 @@ use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::model::*;
-use crate::store::{Reader, TreeId, Tx, TxResult};
+use crate::store::{Reader, Tx, TxResult};
 use serde::{Deserialize, Serialize};
 
 /// Set to any value, a debug build of the server aborts right after recording a `clear` decision
@@ -88,8 +88,8 @@ pub fn view(r: &Review) -> ReviewView {
 /// Reviews still waiting for a decision, of the programs the client may use.
 pub fn pending(ctx: &Ctx, client: &ClientConfig) -> DomainResult<ReviewList> {
     let mut reviews = Vec::new();
-    for r in ctx.store.scan::<Review>(TreeId::Reviews) {
-        let (_, r) = r?;
+    for r in ctx.store.reviews() {
+        let r = r?;
         if matches!(r.state, ReviewState::Pending | ReviewState::Clearing)
             && client.may_use_program(&r.program)
         {
@@ -265,8 +265,8 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
 /// Completes reviews whose `clear` was recorded but not carried out (a crash in between).
 pub async fn finish_interrupted(ctx: &Ctx) -> DomainResult<usize> {
     let mut clearing = Vec::new();
-    for r in ctx.store.scan::<Review>(TreeId::Reviews) {
-        let (_, r) = r?;
+    for r in ctx.store.reviews() {
+        let r = r?;
         if r.state == ReviewState::Clearing {
             clearing.push(r.user_id);
         }

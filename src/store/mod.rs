@@ -482,6 +482,12 @@ impl Store {
         self.inner.db.size_on_disk().unwrap_or(0) + self.inner.journal.size_on_disk().unwrap_or(0)
     }
 
+    /// Every OFAC review, durable batches not yet in the tree included.
+    pub fn reviews(&self) -> impl Iterator<Item = DomainResult<crate::domain::model::Review>> + '_ {
+        self.scan(TreeId::Reviews)
+            .map(|r| r.map(|(_, review)| review))
+    }
+
     /// All values of a tree in key order, decoded (for listings and verify), durable batches
     /// not yet in the tree included.
     pub fn scan<T: serde::de::DeserializeOwned>(
