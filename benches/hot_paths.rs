@@ -118,13 +118,13 @@ fn benches(c: &mut Criterion) {
     });
 
     let (card_id, alias) = cards[7].clone();
-    let device = ctx.store.device(&card_id).unwrap().unwrap();
+    let device = ctx.store.card(&card_id).unwrap().unwrap();
     let fp = device.pan.fingerprint;
     c.bench_function("lookup_by_identifier", |b| {
-        b.iter(|| ctx.store.device(&card_id).unwrap().unwrap())
+        b.iter(|| ctx.store.card(&card_id).unwrap().unwrap())
     });
     c.bench_function("lookup_by_alias", |b| {
-        b.iter(|| ctx.store.alias_devices(&alias).unwrap())
+        b.iter(|| ctx.store.alias_cards(&alias).unwrap())
     });
     c.bench_function("lookup_by_number_fingerprint", |b| {
         b.iter(|| ctx.store.number_owner(&fp).unwrap().unwrap())

@@ -236,7 +236,7 @@ fn main() {
     let mut ids = Vec::new();
     for (k, d) in ctx
         .store
-        .scan::<issuebox::domain::model::Device>(issuebox::store::TreeId::Devices)
+        .scan::<issuebox::domain::model::Card>(issuebox::store::TreeId::Cards)
         .step_by((n / 1000).max(1) as usize)
         .take(1000)
         .flatten()
@@ -259,7 +259,7 @@ fn main() {
     let mut lat: [Vec<f64>; 5] = Default::default();
     for (id, d) in &ids {
         let t = Instant::now();
-        ctx.store.device(id).unwrap().unwrap();
+        ctx.store.card(id).unwrap().unwrap();
         lat[0].push(t.elapsed().as_secs_f64() * 1e6);
         let pan = ctx.vault.open(&d.pan).unwrap();
         let t = Instant::now();
@@ -270,7 +270,7 @@ fn main() {
         lat[1].push(t.elapsed().as_secs_f64() * 1e6);
         if let Some(a) = &d.alias {
             let t = Instant::now();
-            ctx.store.alias_devices(a).unwrap();
+            ctx.store.alias_cards(a).unwrap();
             lat[2].push(t.elapsed().as_secs_f64() * 1e6);
         }
         let t = Instant::now();

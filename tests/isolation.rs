@@ -306,7 +306,7 @@ fn snapshot(b: &Who, w: &World) -> Vec<(String, Value)> {
         .collect()
 }
 
-/// Device keys naming PARTNER2 entities, each with a random key of the same kind.
+/// Card keys naming PARTNER2 entities, each with a random key of the same kind.
 fn device_keys(p2: &World, sb: &World) -> Vec<(String, Value, Value)> {
     let bin = "5100007";
     let num = |seed| leakscan::luhn_number(bin, 16, seed);

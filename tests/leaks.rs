@@ -438,7 +438,7 @@ fn scenario(r: &Recorder) {
     );
     assert_eq!(a.status, 200, "{}", a.text);
 
-    // Device and sandbox error paths carrying a card number.
+    // Card and sandbox error paths carrying a card number.
     let unknown = luhn_number("40000099", 16, rand_u64());
     let cases: Vec<(Value, &str)> = vec![
         (json!({"number": unknown}), "GPR102"),

@@ -380,7 +380,7 @@ fn card_numbers_in_client_chosen_fields_are_refused_never_stored_never_echoed() 
                 );
                 assert_eq!(r.status, 400, "{}", r.text);
                 assert!(secrets.leaks_in(&r.text).is_empty(), "{}", r.text);
-                // Device: a pack ID that holds a card number names no card.
+                // Card: a pack ID that holds a card number names no card.
                 let r = api.fetch(json!({"packID": h}));
                 assert_eq!(
                     (r.status, r.body["code"].as_str()),
@@ -391,7 +391,7 @@ fn card_numbers_in_client_chosen_fields_are_refused_never_stored_never_echoed() 
             }
         }
         if short {
-            // Device alias and sandbox card alias.
+            // Card alias and sandbox card alias.
             let r = api.fetch(json!({"alias": h}));
             assert_eq!(
                 (r.status, r.body["code"].as_str()),

@@ -24,7 +24,7 @@ impl SealedPan {
         format!("{}******{}", self.first_digits, self.last4)
     }
 
-    /// Device `maskedNumber`: first six, one star per hidden digit, last four (`400000******5678`).
+    /// Card `maskedNumber`: first six, one star per hidden digit, last four (`400000******5678`).
     pub fn masked_device(&self) -> String {
         let first6 = &self.first_digits[..6.min(self.first_digits.len())];
         let hidden = (self.length as usize).saturating_sub(first6.len() + 4);

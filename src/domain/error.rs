@@ -37,7 +37,7 @@ impl ProfileField {
     }
 }
 
-/// Device-dialect fields with length rules (rows 2-9 of the device table).
+/// Card-dialect fields with length rules (rows 2-9 of the device table).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeviceField {
     Number,

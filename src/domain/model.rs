@@ -153,15 +153,15 @@ pub struct Account {
     pub status_changed_at: i64,
     pub direct_deposit: Option<DirectDeposit>,
     pub user_id: String,
-    pub device_ids: Vec<String>,
+    pub card_ids: Vec<String>,
     pub pending: Option<PendingIssue>,
     pub created_at: i64,
 }
 
-/// Device (card) status of the device dialect.
+/// Card (card) status of the device dialect.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(into = "u8", try_from = "u8")]
-pub enum DeviceStatus {
+pub enum CardStatus {
     Normal,
     NotActivated,
     Blocked,
@@ -173,7 +173,7 @@ pub enum DeviceStatus {
     Expired,
 }
 
-stored_tags!(DeviceStatus {
+stored_tags!(CardStatus {
     Normal = 0,
     NotActivated = 1,
     Blocked = 2,
@@ -185,34 +185,34 @@ stored_tags!(DeviceStatus {
     Expired = 8,
 });
 
-impl DeviceStatus {
-    pub const ALL: [DeviceStatus; 9] = [
-        DeviceStatus::Normal,
-        DeviceStatus::NotActivated,
-        DeviceStatus::Blocked,
-        DeviceStatus::Lost,
-        DeviceStatus::Stolen,
-        DeviceStatus::Replaced,
-        DeviceStatus::Upgrade,
-        DeviceStatus::Cancelled,
-        DeviceStatus::Expired,
+impl CardStatus {
+    pub const ALL: [CardStatus; 9] = [
+        CardStatus::Normal,
+        CardStatus::NotActivated,
+        CardStatus::Blocked,
+        CardStatus::Lost,
+        CardStatus::Stolen,
+        CardStatus::Replaced,
+        CardStatus::Upgrade,
+        CardStatus::Cancelled,
+        CardStatus::Expired,
     ];
 
     pub fn as_str(self) -> &'static str {
         match self {
-            DeviceStatus::Normal => "NORMAL",
-            DeviceStatus::NotActivated => "NOT_ACTIVATED",
-            DeviceStatus::Blocked => "BLOCKED",
-            DeviceStatus::Lost => "LOST",
-            DeviceStatus::Stolen => "STOLEN",
-            DeviceStatus::Replaced => "REPLACED",
-            DeviceStatus::Upgrade => "UPGRADE",
-            DeviceStatus::Cancelled => "CANCELLED",
-            DeviceStatus::Expired => "EXPIRED",
+            CardStatus::Normal => "NORMAL",
+            CardStatus::NotActivated => "NOT_ACTIVATED",
+            CardStatus::Blocked => "BLOCKED",
+            CardStatus::Lost => "LOST",
+            CardStatus::Stolen => "STOLEN",
+            CardStatus::Replaced => "REPLACED",
+            CardStatus::Upgrade => "UPGRADE",
+            CardStatus::Cancelled => "CANCELLED",
+            CardStatus::Expired => "EXPIRED",
         }
     }
 
-    pub fn parse(s: &str) -> Option<DeviceStatus> {
+    pub fn parse(s: &str) -> Option<CardStatus> {
         Self::ALL.into_iter().find(|d| d.as_str() == s)
     }
 }
@@ -263,13 +263,13 @@ impl FormFactor {
 
 /// A card: a BaaS payment instrument and a device of the device dialect.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Device {
+pub struct Card {
     pub id: String,
     pub program: String,
     pub product: String,
     pub account_id: Option<String>,
     pub card_type: CardType,
-    pub status: DeviceStatus,
+    pub status: CardStatus,
     pub form: FormFactor,
     pub pan: SealedPan,
     pub alias: Option<String>,
@@ -312,7 +312,7 @@ impl WalletStatus {
 pub struct Wallet {
     pub id: String,
     pub number: String,
-    pub device_id: String,
+    pub card_id: String,
     pub program: String,
     pub plan: String,
     pub promotion: Option<String>,
@@ -354,7 +354,7 @@ pub struct Kit {
     pub pack_id: String,
     pub pan: SealedPan,
     pub status: KitStatus,
-    pub device_id: Option<String>,
+    pub card_id: Option<String>,
     pub reserved_for: Option<String>,
     pub created_at: i64,
 }

@@ -26,14 +26,14 @@ pub trait Dialect {
 }
 
 pub struct Baas;
-pub struct Device;
+pub struct Card;
 pub struct Sandbox;
 
 impl Dialect for Baas {
     const SCOPE: Scope = Scope::Baas;
     type Error = BaasError;
 }
-impl Dialect for Device {
+impl Dialect for Card {
     const SCOPE: Scope = Scope::Device;
     type Error = DeviceError;
 }

@@ -3,9 +3,9 @@
 //! Errors are `{"code","message"}` (HTTP 400 unless said otherwise); a `Correlation-ID` request
 //! header is echoed back. A full card number never appears in a response of this dialect.
 
-use super::auth::{Caller, Device as DeviceApi};
+use super::auth::{Caller, Card as DeviceApi};
 use super::errors::DeviceError;
-use crate::domain::model::{rfc3339, Device, Wallet};
+use crate::domain::model::{rfc3339, Card, Wallet};
 use crate::ops::attach_wallets::{attach_wallets, AttachRequest, WalletRequest};
 use crate::ops::device_lookup::DeviceKeys;
 use crate::ops::fetch_wallets::fetch_wallets;
@@ -120,8 +120,8 @@ pub struct DeviceOut {
     pub product_code: String,
 }
 
-impl From<&Device> for DeviceOut {
-    fn from(d: &Device) -> Self {
+impl From<&Card> for DeviceOut {
+    fn from(d: &Card) -> Self {
         DeviceOut {
             identifier: d.id.clone(),
             masked_number: d.pan.masked_device(),
@@ -182,7 +182,7 @@ pub struct WalletsOut {
 }
 
 impl WalletsOut {
-    fn new(message: &str, d: &Device, ws: &[Wallet]) -> WalletsOut {
+    fn new(message: &str, d: &Card, ws: &[Wallet]) -> WalletsOut {
         WalletsOut {
             code: "OK".into(),
             message: message.into(),
@@ -234,14 +234,14 @@ pub async fn attach(
     let out = attach_wallets(&ctx, &caller.client, &body.into()).await?;
     Ok(HttpResponse::Created().json(WalletsOut::new(
         "Wallets created successfully.",
-        &out.device,
+        &out.card,
         &out.wallets,
     )))
 }
 
 /// A card and every wallet it holds, whatever their status, in creation order.
 ///
-/// Device resolution answers as rows 1-5 and 13-16 of the attach table (MISSING_REQUIRED_FIELD,
+/// Card resolution answers as rows 1-5 and 13-16 of the attach table (MISSING_REQUIRED_FIELD,
 /// INVALID_FIELD_LENGTH, GPR100, GPR101, GPRW001, GPR102); the card's status does not matter.
 #[utoipa::path(
     post,
@@ -269,7 +269,7 @@ pub async fn fetch(
     let out = fetch_wallets(&ctx, &caller.client, &keys, program.as_deref())?;
     Ok(HttpResponse::Ok().json(WalletsOut::new(
         "Wallets fetched successfully.",
-        &out.device,
+        &out.card,
         &out.wallets,
     )))
 }

@@ -311,7 +311,7 @@ fn baas_domain_row(e: &E) -> (u16, u32, u32, String) {
         E::Unauthorized => (401, 401, 0, s("Unauthorized")),
         E::OutOfScope => (401, 401, 0, s("out of credential scopes")),
         E::Storage(_) | E::StoreBusy => (503, 503, 0, s("Storage unavailable")),
-        // Device and sandbox failures: no BaaS use case returns them.
+        // Card and sandbox failures: no BaaS use case returns them.
         E::MissingDeviceKey
         | E::InvalidLength(_)
         | E::WalletPlanMandatory

@@ -3,7 +3,7 @@
 
 use super::auth::{Caller, Sandbox};
 use super::errors::SandboxError;
-use crate::domain::model::{rfc3339, Device, Wallet};
+use crate::domain::model::{rfc3339, Card, Wallet};
 use crate::ops::sandbox_cards::{self as ops, CardRequest, Issued};
 use crate::ops::Ctx;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -80,7 +80,7 @@ pub struct CardOut {
 }
 
 impl CardOut {
-    fn new(d: &Device, number: Option<String>) -> CardOut {
+    fn new(d: &Card, number: Option<String>) -> CardOut {
         CardOut {
             identifier: d.id.clone(),
             number,
@@ -98,7 +98,7 @@ impl CardOut {
 
 impl From<Issued> for CardOut {
     fn from(i: Issued) -> Self {
-        CardOut::new(&i.device, Some(i.number))
+        CardOut::new(&i.card, Some(i.number))
     }
 }
 
@@ -121,7 +121,7 @@ impl From<&Wallet> for SandboxWalletOut {
         SandboxWalletOut {
             wallet_identifier: w.id.clone(),
             wallet_number: w.number.clone(),
-            device_identifier: w.device_id.clone(),
+            device_identifier: w.card_id.clone(),
             plan_code: w.plan.clone(),
             promotion_code: w.promotion.clone(),
             currency: w.currency.clone(),

@@ -11,7 +11,7 @@ use super::Ctx;
 use crate::config::{AccountType, ClientConfig, Program};
 use crate::domain::error::{DeviceField, DomainError as E, DomainResult};
 use crate::domain::ids::{new_id, new_wallet_number};
-use crate::domain::model::{now, Device, Wallet, WalletStatus};
+use crate::domain::model::{now, Card, Wallet, WalletStatus};
 use crate::store::Reader;
 use std::collections::HashSet;
 use time::Date;
@@ -47,7 +47,7 @@ pub struct AttachRequest {
 /// The card and the wallets just created.
 #[derive(Debug, Clone)]
 pub struct Attached {
-    pub device: Device,
+    pub card: Card,
     pub wallets: Vec<Wallet>,
 }
 
@@ -106,14 +106,14 @@ impl Fresh {
 /// prepaid wallets.
 pub fn plan_wallets(
     program: &Program,
-    device: &Device,
+    card: &Card,
     account: Option<AccountType>,
     existing: &[Wallet],
     wanted: &[WalletRequest],
     fresh: &Fresh,
 ) -> Result<Vec<Wallet>, E> {
     let gpr = program
-        .product(&device.product)
+        .product(&card.product)
         .is_some_and(|p| p.account_type == AccountType::Gpr);
     if !gpr || account.is_some_and(|t| t != AccountType::Gpr) {
         return Err(E::NotGpr);
@@ -161,8 +161,8 @@ pub fn plan_wallets(
         .map(|((w, p), (id, number))| Wallet {
             id: id.clone(),
             number: number.clone(),
-            device_id: device.id.clone(),
-            program: device.program.clone(),
+            card_id: card.id.clone(),
+            program: card.program.clone(),
             plan: p.code.clone(),
             promotion: w.promotion.clone(),
             currency: p.currency.clone(),
@@ -195,19 +195,16 @@ pub async fn attach_wallets(
     ctx.store
         .commit(|tx| {
             let found = lookup.resolve(tx)?;
-            lookup.check_device_plan(&ctx.config, &found.device)?;
+            lookup.check_device_plan(&ctx.config, &found.card)?;
             found.ensure_usable()?;
-            let device = found.device;
-            let program = ctx
-                .config
-                .program(&device.program)
-                .ok_or(E::InvalidDevice)?;
-            let account = match &device.account_id {
+            let card = found.card;
+            let program = ctx.config.program(&card.program).ok_or(E::InvalidDevice)?;
+            let account = match &card.account_id {
                 Some(a) => tx.account(a)?.map(|a| a.account_type),
                 None => None,
             };
-            let existing = tx.wallets_of(&device.id)?;
-            let wallets = plan_wallets(program, &device, account, &existing, &req.wallets, &fresh)?;
+            let existing = tx.wallets_of(&card.id)?;
+            let wallets = plan_wallets(program, &card, account, &existing, &req.wallets, &fresh)?;
             for w in &wallets {
                 if faults.wallet_create {
                     return Err(E::WalletCreate.into());
@@ -217,7 +214,7 @@ pub async fn attach_wallets(
                     return Err(E::WalletLink.into());
                 }
             }
-            Ok(Attached { device, wallets })
+            Ok(Attached { card, wallets })
         })
         .await
 }
@@ -274,15 +271,15 @@ mod tests {
         crate::config::Config::parse(include_str!("../../config.toml")).unwrap()
     }
 
-    fn card(product: &str) -> Device {
+    fn card(product: &str) -> Card {
         let vault = crate::vault::Vault::from_hex_key(&"ab".repeat(32)).unwrap();
-        crate::ops::cards::build_device(
+        crate::ops::cards::build_card(
             crate::ops::cards::NewCard {
                 program: "SANDBOX".into(),
                 product: product.into(),
                 account_id: None,
                 card_type: crate::domain::model::CardType::Primary,
-                status: crate::domain::model::DeviceStatus::Normal,
+                status: crate::domain::model::CardStatus::Normal,
                 form: crate::domain::model::FormFactor::Virtual,
                 alias: None,
                 pack_id: None,
@@ -304,7 +301,7 @@ mod tests {
                 .collect()
         };
         let gpr = card("GPR100");
-        let run = |d: &Device, acc, existing: &[Wallet], plans: &[&str]| {
+        let run = |d: &Card, acc, existing: &[Wallet], plans: &[&str]| {
             plan_wallets(program, d, acc, existing, &w(plans), &fresh)
         };
         assert_eq!(
@@ -327,7 +324,7 @@ mod tests {
         let made = run(&gpr, Some(AccountType::Gpr), &[], &["WUSD", "WEUR"]).unwrap();
         assert_eq!(made.len(), 2);
         assert_eq!(made[1].currency, "EUR");
-        assert_eq!(made[0].device_id, gpr.id);
+        assert_eq!(made[0].card_id, gpr.id);
         assert_eq!(
             run(&gpr, None, &made, &["WUSD"]).unwrap_err(),
             E::ExistingPlan

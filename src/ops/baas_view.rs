@@ -131,17 +131,17 @@ pub fn user_view(u: &User) -> UserView {
 
 /// The BaaS `paymentInstruments[].status` of a card in a device status (contract section 4,
 /// "Device model").
-fn baas_card_status(s: DeviceStatus) -> &'static str {
+fn baas_card_status(s: CardStatus) -> &'static str {
     match s {
-        DeviceStatus::Normal => "activated",
-        DeviceStatus::NotActivated => "notActivated",
-        DeviceStatus::Blocked | DeviceStatus::Lost | DeviceStatus::Stolen => "blocked",
-        DeviceStatus::Replaced | DeviceStatus::Upgrade => "deactivated",
-        DeviceStatus::Cancelled | DeviceStatus::Expired => "closed",
+        CardStatus::Normal => "activated",
+        CardStatus::NotActivated => "notActivated",
+        CardStatus::Blocked | CardStatus::Lost | CardStatus::Stolen => "blocked",
+        CardStatus::Replaced | CardStatus::Upgrade => "deactivated",
+        CardStatus::Cancelled | CardStatus::Expired => "closed",
     }
 }
 
-pub fn instrument_view(d: &Device) -> PaymentInstrumentView {
+pub fn instrument_view(d: &Card) -> PaymentInstrumentView {
     PaymentInstrumentView {
         payment_instrument_identifier: d.id.clone(),
         payment_instrument_type: d.form.as_str().into(),
@@ -163,8 +163,8 @@ pub fn account_view<R: Reader>(
 ) -> Result<AccountView, R::Err> {
     let user = r.user(&a.user_id)?;
     let mut cards = Vec::new();
-    for id in &a.device_ids {
-        if let Some(d) = r.device(id)? {
+    for id in &a.card_ids {
+        if let Some(d) = r.card(id)? {
             cards.push(d);
         }
     }
@@ -176,7 +176,7 @@ pub fn account_view_of(
     config: &crate::config::Config,
     a: &Account,
     user: Option<&User>,
-    cards: &[Device],
+    cards: &[Card],
 ) -> AccountView {
     let product_name = config
         .program(&a.program)
@@ -262,7 +262,7 @@ mod tests {
     /// Contract section 4, "Device model": every device status and its BaaS status.
     #[test]
     fn device_statuses_show_as_the_contract_maps_them() {
-        use DeviceStatus::*;
+        use CardStatus::*;
         for (s, baas) in [
             (Normal, "activated"),
             (NotActivated, "notActivated"),

@@ -78,16 +78,16 @@ pub struct NewCard {
     pub product: String,
     pub account_id: Option<String>,
     pub card_type: CardType,
-    pub status: DeviceStatus,
+    pub status: CardStatus,
     pub form: FormFactor,
     pub alias: Option<String>,
     pub pack_id: Option<String>,
 }
 
 /// Builds the device record of a new card (not yet stored).
-pub fn build_device(card: NewCard, pan: SealedPan, at: i64) -> Device {
-    let activated_at = (card.status == DeviceStatus::Normal).then_some(at);
-    Device {
+pub fn build_card(card: NewCard, pan: SealedPan, at: i64) -> Card {
+    let activated_at = (card.status == CardStatus::Normal).then_some(at);
+    Card {
         id: card_id_for(&pan.fingerprint),
         program: card.program,
         product: card.product,
@@ -123,13 +123,13 @@ mod tests {
         let program = ctx.config.program("SANDBOX").unwrap().clone();
         let Premint(mut numbers) = Premint::new(&ctx, &program, 2);
         let (free, taken) = (numbers.remove(0), numbers.remove(0));
-        let holder = build_device(
+        let holder = build_card(
             NewCard {
                 program: program.code.clone(),
                 product: "GPR100".into(),
                 account_id: None,
                 card_type: CardType::Primary,
-                status: DeviceStatus::Normal,
+                status: CardStatus::Normal,
                 form: FormFactor::Virtual,
                 alias: None,
                 pack_id: None,
@@ -137,7 +137,7 @@ mod tests {
             taken.1.clone(),
             0,
         );
-        ctx.store.transact(|tx| tx.insert_device(&holder)).unwrap();
+        ctx.store.transact(|tx| tx.insert_card(&holder)).unwrap();
 
         // Popped last first: the taken number is tried first and skipped.
         let mut premint = Premint(vec![free.clone(), taken]);

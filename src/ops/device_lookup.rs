@@ -8,7 +8,7 @@
 
 use crate::config::{ClientConfig, Config};
 use crate::domain::error::{DeviceField, DomainError as E};
-use crate::domain::model::{Device, DeviceStatus};
+use crate::domain::model::{Card, CardStatus};
 use crate::domain::rules::holds_card_number;
 use crate::store::{Owner, Reader};
 use crate::vault::{Fingerprint, Vault};
@@ -93,7 +93,7 @@ pub struct Lookup<'a> {
 /// A resolved card, and whether the alias was among the keys that found it.
 #[derive(Debug, Clone)]
 pub struct Found {
-    pub device: Device,
+    pub card: Card,
     pub by_alias: bool,
 }
 
@@ -130,17 +130,17 @@ impl<'a> Lookup<'a> {
         }
     }
 
-    fn visible(&self, d: &Device) -> bool {
+    fn visible(&self, d: &Card) -> bool {
         self.client.may_use_program(&d.program)
     }
 
-    fn card<R: Reader>(&self, r: &R, id: &str) -> Result<Option<Device>, R::Err> {
-        Ok(r.device(id)?.filter(|d| self.visible(d)))
+    fn card<R: Reader>(&self, r: &R, id: &str) -> Result<Option<Card>, R::Err> {
+        Ok(r.card(id)?.filter(|d| self.visible(d)))
     }
 
-    fn owned_card<R: Reader>(&self, r: &R, owner: Option<Owner>) -> Result<Device, R::Err> {
+    fn owned_card<R: Reader>(&self, r: &R, owner: Option<Owner>) -> Result<Card, R::Err> {
         match owner {
-            Some(Owner::Device(id)) => self.card(r, &id)?.ok_or_else(|| E::InvalidDevice.into()),
+            Some(Owner::Card(id)) => self.card(r, &id)?.ok_or_else(|| E::InvalidDevice.into()),
             _ => Err(E::InvalidDevice.into()),
         }
     }
@@ -148,7 +148,7 @@ impl<'a> Lookup<'a> {
     /// The card with card pack ID `pack` in the programs the request may see (narrowed by
     /// `programCode`): pack IDs are unique within a program, so the same ID in two visible
     /// programs does not name one card.
-    fn by_pack<R: Reader>(&self, r: &R, pack: &str) -> Result<Device, R::Err> {
+    fn by_pack<R: Reader>(&self, r: &R, pack: &str) -> Result<Card, R::Err> {
         // No pack ID holds a card number (they are refused at load), so one that does names none.
         if holds_card_number(pack) {
             return Err(E::InvalidDevice.into());
@@ -168,12 +168,12 @@ impl<'a> Lookup<'a> {
     }
 
     /// Rows 13-15: the one NORMAL card carrying `alias`.
-    fn by_alias<R: Reader>(&self, r: &R, alias: &str) -> Result<Device, R::Err> {
+    fn by_alias<R: Reader>(&self, r: &R, alias: &str) -> Result<Card, R::Err> {
         if holds_card_number(alias) {
             return Err(E::InvalidAlias.into());
         }
         let mut cards = Vec::new();
-        for id in r.alias_devices(alias)? {
+        for id in r.alias_cards(alias)? {
             if let Some(d) = self.card(r, &id)? {
                 if self.program.is_none_or(|p| p == d.program) {
                     cards.push(d);
@@ -183,9 +183,7 @@ impl<'a> Lookup<'a> {
         if cards.is_empty() {
             return Err(E::InvalidAlias.into());
         }
-        let mut normal = cards
-            .into_iter()
-            .filter(|d| d.status == DeviceStatus::Normal);
+        let mut normal = cards.into_iter().filter(|d| d.status == CardStatus::Normal);
         match (normal.next(), normal.next()) {
             (Some(d), None) => Ok(d),
             (Some(_), Some(_)) => Err(E::DuplicateAlias.into()),
@@ -195,7 +193,7 @@ impl<'a> Lookup<'a> {
 
     /// Rows 13-16: the card all given keys name, in the request's program and device plan.
     pub fn resolve<R: Reader>(&self, r: &R) -> Result<Found, R::Err> {
-        let mut found: Option<Device> = match &self.keys.alias {
+        let mut found: Option<Card> = match &self.keys.alias {
             Some(a) => Some(self.by_alias(r, a)?),
             None => None,
         };
@@ -220,22 +218,22 @@ impl<'a> Lookup<'a> {
                 None => found = Some(d),
             }
         }
-        let device = found.ok_or(E::MissingDeviceKey)?;
-        if self.program.is_some_and(|p| p != device.program) {
+        let card = found.ok_or(E::MissingDeviceKey)?;
+        if self.program.is_some_and(|p| p != card.program) {
             return Err(E::InvalidDevice.into());
         }
         Ok(Found {
-            device,
+            card,
             by_alias: self.keys.alias.is_some(),
         })
     }
 
     /// Row 16's last clause: `devicePlanCode`, when given, is a device plan of the card's program.
-    pub fn check_device_plan(&self, config: &Config, device: &Device) -> Result<(), E> {
+    pub fn check_device_plan(&self, config: &Config, card: &Card) -> Result<(), E> {
         match self.device_plan {
             Some(dp)
                 if !config
-                    .program(&device.program)
+                    .program(&card.program)
                     .is_some_and(|p| p.has_device_plan(dp)) =>
             {
                 Err(E::InvalidDevice)
@@ -249,8 +247,8 @@ impl Found {
     /// Row 17: a card found without its alias must not be CANCELLED, REPLACED or UPGRADE.
     pub fn ensure_usable(&self) -> Result<(), E> {
         let closed = matches!(
-            self.device.status,
-            DeviceStatus::Cancelled | DeviceStatus::Replaced | DeviceStatus::Upgrade
+            self.card.status,
+            CardStatus::Cancelled | CardStatus::Replaced | CardStatus::Upgrade
         );
         if closed && !self.by_alias {
             return Err(E::DeviceFinalStatus);

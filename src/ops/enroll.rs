@@ -3,7 +3,7 @@
 //! stored response — are one transaction.
 
 use super::baas_view::{account_view_of, Outcome};
-use super::cards::{build_device, mint_from, NewCard, Premint};
+use super::cards::{build_card, mint_from, NewCard, Premint};
 use super::idempotency;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
@@ -239,7 +239,7 @@ fn new_in_tx(
         status_changed_at: at,
         direct_deposit: None,
         user_id: user.id.clone(),
-        device_ids: Vec::new(),
+        card_ids: Vec::new(),
         pending: None,
         created_at: at,
     };
@@ -364,9 +364,9 @@ pub(crate) fn issue_cards(
     physical: bool,
     at: i64,
     premint: &mut Premint,
-) -> TxResult<Vec<Device>> {
+) -> TxResult<Vec<Card>> {
     let card = |pan: SealedPan, form, status, alias, pack_id| {
-        build_device(
+        build_card(
             NewCard {
                 program: account.program.clone(),
                 product: account.product.clone(),
@@ -387,12 +387,12 @@ pub(crate) fn issue_cards(
             let d = card(
                 k.pan.clone(),
                 FormFactor::Emv,
-                DeviceStatus::Normal,
+                CardStatus::Normal,
                 alias,
                 Some(k.pack_id.clone()),
             );
             k.status = KitStatus::Assigned;
-            k.device_id = Some(d.id.clone());
+            k.card_id = Some(d.id.clone());
             k.reserved_for = None;
             tx.update_kit(&k)?;
             cards.push(d);
@@ -401,7 +401,7 @@ pub(crate) fn issue_cards(
             cards.push(card(
                 mint_from(ctx, tx, program, premint)?.1,
                 FormFactor::Virtual,
-                DeviceStatus::Normal,
+                CardStatus::Normal,
                 alias,
                 None,
             ));
@@ -411,14 +411,14 @@ pub(crate) fn issue_cards(
         cards.push(card(
             mint_from(ctx, tx, program, premint)?.1,
             FormFactor::Emv,
-            DeviceStatus::NotActivated,
+            CardStatus::NotActivated,
             None,
             None,
         ));
     }
     for d in &cards {
-        tx.insert_device(d)?;
-        account.device_ids.push(d.id.clone());
+        tx.insert_card(d)?;
+        account.card_ids.push(d.id.clone());
     }
     Ok(cards)
 }
@@ -488,11 +488,11 @@ async fn upgrade(
                 });
             }
             let mut cards = Vec::new();
-            for id in &acc.device_ids {
-                if let Some(old) = tx.device(id)? {
+            for id in &acc.card_ids {
+                if let Some(old) = tx.card(id)? {
                     let mut d = old.clone();
                     d.product = target.code.clone();
-                    tx.update_device(&old, &d)?;
+                    tx.update_card(&old, &d)?;
                     cards.push(d);
                 }
             }

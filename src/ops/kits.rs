@@ -190,7 +190,7 @@ pub async fn load(
                     pack_id: pack_id.clone(),
                     pan,
                     status: KitStatus::Available,
-                    device_id: None,
+                    card_id: None,
                     reserved_for: None,
                     created_at: at,
                 };
@@ -212,7 +212,7 @@ fn view(k: &Kit) -> KitView {
         pack_id: k.pack_id.clone(),
         product_code: k.product.clone(),
         status: k.status.as_str().into(),
-        device_identifier: k.device_id.clone(),
+        device_identifier: k.card_id.clone(),
         number: None,
     }
 }

@@ -17,7 +17,7 @@ use crate::vault::SealedPan;
 
 /// A card just made, with its full number (handed out once, never stored in the clear).
 pub struct Issued {
-    pub device: Device,
+    pub card: Card,
     pub number: String,
 }
 
@@ -37,10 +37,10 @@ fn invalid(why: &str) -> E {
 }
 
 /// True for the card statuses a card never leaves.
-pub fn is_final(s: DeviceStatus) -> bool {
+pub fn is_final(s: CardStatus) -> bool {
     matches!(
         s,
-        DeviceStatus::Cancelled | DeviceStatus::Replaced | DeviceStatus::Expired
+        CardStatus::Cancelled | CardStatus::Replaced | CardStatus::Expired
     )
 }
 
@@ -78,10 +78,8 @@ fn check_card_request(p: &Program, req: &CardRequest) -> DomainResult<NewCard> {
     let card_type = CardType::parse(card_type)
         .ok_or_else(|| invalid("cardType must be PRIMARY, SUPPLEMENTARY or ADD_ON"))?;
     let status = match req.status.as_deref() {
-        None => DeviceStatus::Normal,
-        Some(s) => {
-            DeviceStatus::parse(s).ok_or_else(|| invalid("status is not a device status"))?
-        }
+        None => CardStatus::Normal,
+        Some(s) => CardStatus::parse(s).ok_or_else(|| invalid("status is not a card status"))?,
     };
     if let Some(a) = &req.alias {
         let n = a.chars().count();
@@ -115,7 +113,7 @@ fn check_card_request(p: &Program, req: &CardRequest) -> DomainResult<NewCard> {
 }
 
 /// Adds a card to its account's card list (the account must be of the card's program).
-fn join_account(tx: &Tx, d: &Device) -> TxResult<()> {
+fn join_account(tx: &Tx, d: &Card) -> TxResult<()> {
     if let Some(aid) = &d.account_id {
         let mut acc = tx
             .account(aid)?
@@ -128,8 +126,8 @@ fn join_account(tx: &Tx, d: &Device) -> TxResult<()> {
             ))
             .into());
         }
-        if !acc.device_ids.contains(&d.id) {
-            acc.device_ids.push(d.id.clone());
+        if !acc.card_ids.contains(&d.id) {
+            acc.card_ids.push(d.id.clone());
         }
         tx.put_account(&acc, false)?;
     }
@@ -146,13 +144,13 @@ pub async fn create_card(
     let p = program(ctx, client, program_code)?;
     let card = check_card_request(p, req)?;
     let at = now();
-    let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
+    let (card, number) = with_fresh_number(ctx, p, |tx, pan| {
         if let Some(pk) = &card.pack_id {
             if tx.pack_owner(&p.code, pk)?.is_some() {
                 return Err(E::Conflict("packID is already in use".into()).into());
             }
         }
-        let d = Device {
+        let d = Card {
             id: card_id_for(&pan.fingerprint),
             program: card.program.clone(),
             product: card.product.clone(),
@@ -164,20 +162,20 @@ pub async fn create_card(
             alias: card.alias.clone(),
             pack_id: card.pack_id.clone(),
             issued_at: at,
-            activated_at: (card.status == DeviceStatus::Normal).then_some(at),
+            activated_at: (card.status == CardStatus::Normal).then_some(at),
             status_changed_at: at,
         };
         join_account(tx, &d)?;
-        tx.insert_device(&d)?;
+        tx.insert_card(&d)?;
         Ok(d)
     })
     .await?;
-    Ok(Issued { device, number })
+    Ok(Issued { card, number })
 }
 
-fn visible_device(tx: &Tx, client: &ClientConfig, id: &str) -> TxResult<Device> {
+fn visible_device(tx: &Tx, client: &ClientConfig, id: &str) -> TxResult<Card> {
     Ok(tx
-        .device(id)?
+        .card(id)?
         .filter(|d| client.may_use_program(&d.program))
         .ok_or(E::NotFound("device"))?)
 }
@@ -194,8 +192,8 @@ pub async fn set_card_status(
     client: &ClientConfig,
     id: &str,
     status: &str,
-) -> DomainResult<Device> {
-    let to = DeviceStatus::parse(status).ok_or_else(|| invalid("status is not a device status"))?;
+) -> DomainResult<Card> {
+    let to = CardStatus::parse(status).ok_or_else(|| invalid("status is not a card status"))?;
     let at = now();
     ctx.store
         .commit(|tx| {
@@ -209,10 +207,10 @@ pub async fn set_card_status(
             let mut new = old.clone();
             new.status = to;
             new.status_changed_at = at;
-            if to == DeviceStatus::Normal && new.activated_at.is_none() {
+            if to == CardStatus::Normal && new.activated_at.is_none() {
                 new.activated_at = Some(at);
             }
-            tx.update_device(&old, &new)?;
+            tx.update_card(&old, &new)?;
             Ok(new)
         })
         .await
@@ -223,20 +221,20 @@ pub async fn set_card_status(
 pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainResult<Issued> {
     let program_code = ctx
         .store
-        .device(id)?
+        .card(id)?
         .filter(|d| client.may_use_program(&d.program))
         .ok_or(E::NotFound("device"))?
         .program;
     let p = program(ctx, client, &program_code).map_err(|_| E::NotFound("device"))?;
     let at = now();
-    let (device, number) = with_fresh_number(ctx, p, |tx, pan| {
+    let (card, number) = with_fresh_number(ctx, p, |tx, pan| {
         let old = visible_device(tx, client, id)?;
         if is_final(old.status) {
             return Err(leave_final("the card", old.status.as_str()).into());
         }
-        let new = Device {
+        let new = Card {
             id: card_id_for(&pan.fingerprint),
-            status: DeviceStatus::Normal,
+            status: CardStatus::Normal,
             pan: pan.clone(),
             pack_id: None,
             issued_at: at,
@@ -245,14 +243,14 @@ pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainR
             ..old.clone()
         };
         let mut replaced = old.clone();
-        replaced.status = DeviceStatus::Replaced;
+        replaced.status = CardStatus::Replaced;
         replaced.status_changed_at = at;
-        tx.update_device(&old, &replaced)?;
-        tx.insert_device(&new)?;
+        tx.update_card(&old, &replaced)?;
+        tx.insert_card(&new)?;
         join_account(tx, &new)?;
         for w in tx.wallets_of(&old.id)? {
             let moved = Wallet {
-                device_id: new.id.clone(),
+                card_id: new.id.clone(),
                 ..w.clone()
             };
             tx.update_wallet(&w, &moved)?;
@@ -260,7 +258,7 @@ pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainR
         Ok(new)
     })
     .await?;
-    Ok(Issued { device, number })
+    Ok(Issued { card, number })
 }
 
 /// Sets a wallet's status (NORMAL, INACTIVE, CLOSED; CLOSED is final).
@@ -300,16 +298,16 @@ mod tests {
 
     #[test]
     fn final_statuses() {
-        let finals: Vec<_> = DeviceStatus::ALL
+        let finals: Vec<_> = CardStatus::ALL
             .into_iter()
             .filter(|s| is_final(*s))
             .collect();
         assert_eq!(
             finals,
             [
-                DeviceStatus::Replaced,
-                DeviceStatus::Cancelled,
-                DeviceStatus::Expired
+                CardStatus::Replaced,
+                CardStatus::Cancelled,
+                CardStatus::Expired
             ]
         );
     }

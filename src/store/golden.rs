@@ -216,7 +216,7 @@ fn accounts() -> Vec<(&'static str, Account)> {
             account_number: s("000111222333"),
         }),
         user_id: s("uHg3Jx0aZq9LmN2bVc8dEf"),
-        device_ids: vec![s("D1"), s("D2")],
+        card_ids: vec![s("D1"), s("D2")],
         pending: None,
         created_at: 1_700_000_000,
     };
@@ -227,7 +227,7 @@ fn accounts() -> Vec<(&'static str, Account)> {
         status: AccountStatus::Pending,
         status_reasons: vec![s("ofacPending")],
         direct_deposit: None,
-        device_ids: Vec::new(),
+        card_ids: Vec::new(),
         pending: Some(PendingIssue {
             enrollment_key: b"sandbox\0SANDBOX\0req-1".to_vec(),
             kit_mapping_id: Some(s("MAP-0001")),
@@ -251,7 +251,7 @@ fn accounts() -> Vec<(&'static str, Account)> {
     vec![("normal", normal), ("pending", pending), ("closed", closed)]
 }
 
-fn devices() -> Vec<(&'static str, Device)> {
+fn devices() -> Vec<(&'static str, Card)> {
     let labels = [
         "normal",
         "not_activated",
@@ -264,15 +264,15 @@ fn devices() -> Vec<(&'static str, Device)> {
         "expired",
     ];
     let statuses = [
-        DeviceStatus::Normal,
-        DeviceStatus::NotActivated,
-        DeviceStatus::Blocked,
-        DeviceStatus::Lost,
-        DeviceStatus::Stolen,
-        DeviceStatus::Replaced,
-        DeviceStatus::Upgrade,
-        DeviceStatus::Cancelled,
-        DeviceStatus::Expired,
+        CardStatus::Normal,
+        CardStatus::NotActivated,
+        CardStatus::Blocked,
+        CardStatus::Lost,
+        CardStatus::Stolen,
+        CardStatus::Replaced,
+        CardStatus::Upgrade,
+        CardStatus::Cancelled,
+        CardStatus::Expired,
     ];
     let types = [CardType::Primary, CardType::Supplementary, CardType::AddOn];
     let forms = [FormFactor::Virtual, FormFactor::Emv];
@@ -284,7 +284,7 @@ fn devices() -> Vec<(&'static str, Device)> {
             let some = i % 2 == 0;
             (
                 label,
-                Device {
+                Card {
                     id: format!("dCard{i:017}"),
                     program: s("SANDBOX"),
                     product: s("GPR1"),
@@ -308,7 +308,7 @@ fn wallets() -> Vec<(&'static str, Wallet)> {
     let normal = Wallet {
         id: s("wNormal000000000000001"),
         number: s("9000000000000001"),
-        device_id: s("dCard00000000000000000"),
+        card_id: s("dCard00000000000000000"),
         program: s("SANDBOX"),
         plan: s("WUSD"),
         promotion: Some(s("PROMO1")),
@@ -351,7 +351,7 @@ fn kits() -> Vec<(&'static str, Kit)> {
         pack_id: s("PACK00000001"),
         pan: sealed(40),
         status: KitStatus::Available,
-        device_id: None,
+        card_id: None,
         reserved_for: None,
         created_at: 1_700_000_000,
     };
@@ -368,7 +368,7 @@ fn kits() -> Vec<(&'static str, Kit)> {
         pack_id: s("PACK00000003"),
         pan: sealed(42),
         status: KitStatus::Assigned,
-        device_id: Some(s("dCard00000000000000042")),
+        card_id: Some(s("dCard00000000000000042")),
         ..available.clone()
     };
     vec![
@@ -615,7 +615,7 @@ fn owners_keep_their_encoding() {
     check(
         "owner",
         &[
-            ("device", Owner::Device(s("dCard00000000000000001"))),
+            ("device", Owner::Card(s("dCard00000000000000001"))),
             (
                 "kit",
                 Owner::Kit {
@@ -646,7 +646,7 @@ fn counters_keep_their_layout() {
     let values = [
         (Counted::Users, 101u64),
         (Counted::Accounts, 102),
-        (Counted::Devices, 103),
+        (Counted::Cards, 103),
         (Counted::Wallets, 104),
         (Counted::Kits, 105),
         (Counted::StoredResponses, 106),
@@ -709,7 +709,7 @@ fn stored_tags_round_trip_and_unknown_tags_are_refused() {
     }
     tags::<UserStatus>(3);
     tags::<AccountStatus>(3);
-    tags::<DeviceStatus>(DeviceStatus::ALL.len() as u8);
+    tags::<CardStatus>(CardStatus::ALL.len() as u8);
     tags::<CardType>(3);
     tags::<FormFactor>(2);
     tags::<WalletStatus>(3);

@@ -49,7 +49,7 @@ use std::sync::Arc;
 pub enum TreeId {
     Users = 0,
     Accounts = 1,
-    Devices = 2,
+    Cards = 2,
     Wallets = 3,
     Kits = 4,
     /// Stored BaaS responses (idempotency), in the tree named `enrollments` on disk.
@@ -70,7 +70,7 @@ impl TreeId {
     pub const ALL: [TreeId; 15] = [
         TreeId::Users,
         TreeId::Accounts,
-        TreeId::Devices,
+        TreeId::Cards,
         TreeId::Wallets,
         TreeId::Kits,
         TreeId::StoredResponses,
@@ -89,7 +89,7 @@ impl TreeId {
         match self {
             TreeId::Users => "users",
             TreeId::Accounts => "accounts",
-            TreeId::Devices => "devices",
+            TreeId::Cards => "devices",
             TreeId::Wallets => "wallets",
             TreeId::Kits => "kits",
             TreeId::StoredResponses => "enrollments",
@@ -113,7 +113,7 @@ impl TreeId {
 pub enum Counted {
     Users = 0,
     Accounts = 1,
-    Devices = 2,
+    Cards = 2,
     Wallets = 3,
     Kits = 4,
     StoredResponses = 5,
@@ -124,7 +124,7 @@ impl Counted {
     pub const ALL: [Counted; 7] = [
         Counted::Users,
         Counted::Accounts,
-        Counted::Devices,
+        Counted::Cards,
         Counted::Wallets,
         Counted::Kits,
         Counted::StoredResponses,
@@ -135,7 +135,7 @@ impl Counted {
         match self {
             Counted::Users => TreeId::Users,
             Counted::Accounts => TreeId::Accounts,
-            Counted::Devices => TreeId::Devices,
+            Counted::Cards => TreeId::Cards,
             Counted::Wallets => TreeId::Wallets,
             Counted::Kits => TreeId::Kits,
             Counted::StoredResponses => TreeId::StoredResponses,
@@ -150,12 +150,12 @@ impl Counted {
 
 /// What a card pack ID or a card number index entry points at.
 ///
-/// Stored as its variant tag ([`OWNER_DEVICE`], [`OWNER_KIT`]) then the variant's fields, in
+/// Stored as its variant tag ([`OWNER_CARD`], [`OWNER_KIT`]) then the variant's fields, in
 /// bincode's enum layout: the serde impls below write and read the tag by hand, since serde's
 /// derive would use the variant's position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Owner {
-    Device(String),
+    Card(String),
     Kit { program: String, mapping_id: String },
 }
 
@@ -192,8 +192,8 @@ pub fn decode_grant(bytes: &[u8]) -> Result<crate::domain::model::TokenGrant, co
     }
 }
 
-/// Stored tag of [`Owner::Device`]; never changes.
-const OWNER_DEVICE: u32 = 0;
+/// Stored tag of [`Owner::Card`]; never changes.
+const OWNER_CARD: u32 = 0;
 /// Stored tag of [`Owner::Kit`]; never changes.
 const OWNER_KIT: u32 = 1;
 
@@ -201,7 +201,7 @@ impl Serialize for Owner {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStructVariant;
         match self {
-            Owner::Device(id) => s.serialize_newtype_variant("Owner", OWNER_DEVICE, "Device", id),
+            Owner::Card(id) => s.serialize_newtype_variant("Owner", OWNER_CARD, "Device", id),
             Owner::Kit {
                 program,
                 mapping_id,
@@ -229,7 +229,7 @@ impl<'de> Deserialize<'de> for Owner {
             fn visit_enum<A: EnumAccess<'de>>(self, a: A) -> Result<Owner, A::Error> {
                 let (tag, v): (u32, _) = a.variant()?;
                 match tag {
-                    OWNER_DEVICE => v.newtype_variant().map(Owner::Device),
+                    OWNER_CARD => v.newtype_variant().map(Owner::Card),
                     OWNER_KIT => v.struct_variant(FIELDS, KitVisitor),
                     tag => Err(A::Error::custom(format!("unknown Owner tag {tag}"))),
                 }
@@ -640,7 +640,7 @@ mod tests {
         Wallet {
             id: id.into(),
             number: "1234567890123456".into(),
-            device_id: device.into(),
+            card_id: device.into(),
             program: "SANDBOX".into(),
             plan: "WUSD".into(),
             promotion: None,
@@ -736,7 +736,7 @@ mod tests {
             db.flush().unwrap();
         }
         let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        assert_eq!(store.wallet("W9").unwrap().unwrap().device_id, "D9");
+        assert_eq!(store.wallet("W9").unwrap().unwrap().card_id, "D9");
         assert_eq!(store.wallet_ids("D9").unwrap(), vec!["W9".to_string()]);
         assert_eq!(store.count(Counted::Wallets).unwrap(), 1);
         assert!(store.tree(TreeId::Tokens).get("gone").unwrap().is_none());
@@ -865,14 +865,14 @@ mod tests {
         }
     }
 
-    fn card(id: &str, fp: u8) -> Device {
-        Device {
+    fn card(id: &str, fp: u8) -> Card {
+        Card {
             id: id.into(),
             program: "SANDBOX".into(),
             product: "GPR100".into(),
             account_id: None,
             card_type: CardType::Primary,
-            status: DeviceStatus::Normal,
+            status: CardStatus::Normal,
             form: FormFactor::Virtual,
             pan: sealed(fp),
             alias: None,
@@ -892,12 +892,12 @@ mod tests {
         let legacy = card("LegacyCard0000000001", 2);
         store
             .tree(TreeId::IdxNumber)
-            .insert([2u8; 32], codec::encode(&Owner::Device(legacy.id.clone())))
+            .insert([2u8; 32], codec::encode(&Owner::Card(legacy.id.clone())))
             .unwrap();
         write_legacy(
             &store,
-            TreeId::Devices,
-            Counted::Devices,
+            TreeId::Cards,
+            Counted::Cards,
             &legacy.id,
             codec::encode(&legacy),
         );
@@ -909,7 +909,7 @@ mod tests {
             pack_id: "PK1".into(),
             pan: sealed(3),
             status: KitStatus::Available,
-            device_id: None,
+            card_id: None,
             reserved_for: None,
             created_at: 0,
         };
@@ -919,7 +919,7 @@ mod tests {
             mapping_id: "K1".into(),
         };
         assert_eq!(store.number_owner(&[3; 32]).unwrap(), Some(kit_owner));
-        let kit_card = Device {
+        let kit_card = Card {
             pack_id: Some("PK1".into()),
             ..card(&card_id_for(&[3; 32]), 3)
         };
@@ -928,18 +928,18 @@ mod tests {
             .transact(|tx| {
                 tx.update_kit(&Kit {
                     status: KitStatus::Assigned,
-                    device_id: Some(kit_card.id.clone()),
+                    card_id: Some(kit_card.id.clone()),
                     ..kit.clone()
                 })?;
-                tx.insert_device(&kit_card)?;
-                tx.insert_device(&virtual_card)
+                tx.insert_card(&kit_card)?;
+                tx.insert_card(&virtual_card)
             })
             .unwrap();
 
         let owner = |fp: u8| store.number_owner(&[fp; 32]).unwrap();
-        assert_eq!(owner(1), Some(Owner::Device(virtual_card.id.clone())));
-        assert_eq!(owner(2), Some(Owner::Device(legacy.id.clone())));
-        assert_eq!(owner(3), Some(Owner::Device(kit_card.id.clone())));
+        assert_eq!(owner(1), Some(Owner::Card(virtual_card.id.clone())));
+        assert_eq!(owner(2), Some(Owner::Card(legacy.id.clone())));
+        assert_eq!(owner(3), Some(Owner::Card(kit_card.id.clone())));
         assert_eq!(owner(4), None);
         let left: Vec<Vec<u8>> = store
             .scan::<Owner>(TreeId::IdxNumber)
@@ -952,7 +952,7 @@ mod tests {
         );
         // A card under an id neither derived from its number nor indexed is damage.
         let stray = card("StrayCard00000000001", 5);
-        clean_until_stray(&store, TreeId::Devices, &stray.id, codec::encode(&stray),
+        clean_until_stray(&store, TreeId::Cards, &stray.id, codec::encode(&stray),
             "card StrayCard00000000001 is not found by its number (its id is not derived from it, nor indexed)");
     }
 

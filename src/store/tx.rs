@@ -54,8 +54,8 @@ pub trait Reader {
     fn account(&self, id: &str) -> Result<Option<Account>, Self::Err> {
         self.get(TreeId::Accounts, id.as_bytes())
     }
-    fn device(&self, id: &str) -> Result<Option<Device>, Self::Err> {
-        self.get(TreeId::Devices, id.as_bytes())
+    fn card(&self, id: &str) -> Result<Option<Card>, Self::Err> {
+        self.get(TreeId::Cards, id.as_bytes())
     }
     fn wallet(&self, id: &str) -> Result<Option<Wallet>, Self::Err> {
         self.get(TreeId::Wallets, id.as_bytes())
@@ -85,7 +85,7 @@ pub trait Reader {
             .unwrap_or_default())
     }
     /// Ids of the cards carrying `alias`.
-    fn alias_devices(&self, alias: &str) -> Result<Vec<String>, Self::Err> {
+    fn alias_cards(&self, alias: &str) -> Result<Vec<String>, Self::Err> {
         Ok(self
             .get::<Vec<String>>(TreeId::IdxAlias, alias.as_bytes())?
             .unwrap_or_default())
@@ -98,20 +98,20 @@ pub trait Reader {
     /// not yet assigned, or a card of a store written before card ids were derived.
     fn number_owner(&self, fingerprint: &[u8; 32]) -> Result<Option<Owner>, Self::Err> {
         let id = crate::domain::ids::card_id_for(fingerprint);
-        if self.raw(TreeId::Devices, id.as_bytes())?.is_some() {
-            return Ok(Some(Owner::Device(id)));
+        if self.raw(TreeId::Cards, id.as_bytes())?.is_some() {
+            return Ok(Some(Owner::Card(id)));
         }
         self.get(TreeId::IdxNumber, fingerprint)
     }
     /// Wallet ids of a card, in creation order.
-    fn wallet_ids(&self, device_id: &str) -> Result<Vec<String>, Self::Err> {
+    fn wallet_ids(&self, card_id: &str) -> Result<Vec<String>, Self::Err> {
         Ok(self
-            .get::<Vec<String>>(TreeId::IdxWalletsByCard, device_id.as_bytes())?
+            .get::<Vec<String>>(TreeId::IdxWalletsByCard, card_id.as_bytes())?
             .unwrap_or_default())
     }
-    fn wallets_of(&self, device_id: &str) -> Result<Vec<Wallet>, Self::Err> {
+    fn wallets_of(&self, card_id: &str) -> Result<Vec<Wallet>, Self::Err> {
         let mut out = Vec::new();
-        for id in self.wallet_ids(device_id)? {
+        for id in self.wallet_ids(card_id)? {
             if let Some(w) = self.wallet(&id)? {
                 out.push(w);
             }
@@ -242,10 +242,10 @@ impl<'a> Tx<'a> {
 
     /// Stores a new card with its pack ID and alias index entries. Its id is derived from its
     /// number, so the number needs no index entry; a kit's entry for it (instant issue) goes.
-    pub fn insert_device(&self, d: &Device) -> TxResult<()> {
+    pub fn insert_card(&self, d: &Card) -> TxResult<()> {
         debug_assert_eq!(d.id, crate::domain::ids::card_id_for(&d.pan.fingerprint));
-        self.bump(Counted::Devices, 1)?;
-        let owner = Owner::Device(d.id.clone());
+        self.bump(Counted::Cards, 1)?;
+        let owner = Owner::Card(d.id.clone());
         // Only a card with a pack ID can be a kit's; other cards skip the read.
         if d.pack_id.is_some() && self.raw(TreeId::IdxNumber, &d.pan.fingerprint)?.is_some() {
             self.del(TreeId::IdxNumber, &d.pan.fingerprint)?;
@@ -256,11 +256,11 @@ impl<'a> Tx<'a> {
         if let Some(a) = &d.alias {
             self.add_alias(a, &d.id)?;
         }
-        self.put(TreeId::Devices, d.id.as_bytes(), d)
+        self.put(TreeId::Cards, d.id.as_bytes(), d)
     }
 
     /// Rewrites a card; number and pack ID are fixed for a card's life, the alias may change.
-    pub fn update_device(&self, old: &Device, new: &Device) -> TxResult<()> {
+    pub fn update_card(&self, old: &Card, new: &Card) -> TxResult<()> {
         if old.alias != new.alias {
             if let Some(a) = &old.alias {
                 self.remove_alias(a, &old.id)?;
@@ -269,20 +269,20 @@ impl<'a> Tx<'a> {
                 self.add_alias(a, &new.id)?;
             }
         }
-        self.put(TreeId::Devices, new.id.as_bytes(), new)
+        self.put(TreeId::Cards, new.id.as_bytes(), new)
     }
 
-    fn add_alias(&self, alias: &str, device_id: &str) -> TxResult<()> {
-        let mut ids = self.alias_devices(alias)?;
-        if !ids.iter().any(|i| i == device_id) {
-            ids.push(device_id.to_string());
+    fn add_alias(&self, alias: &str, card_id: &str) -> TxResult<()> {
+        let mut ids = self.alias_cards(alias)?;
+        if !ids.iter().any(|i| i == card_id) {
+            ids.push(card_id.to_string());
         }
         self.put(TreeId::IdxAlias, alias.as_bytes(), &ids)
     }
 
-    fn remove_alias(&self, alias: &str, device_id: &str) -> TxResult<()> {
-        let mut ids = self.alias_devices(alias)?;
-        ids.retain(|i| i != device_id);
+    fn remove_alias(&self, alias: &str, card_id: &str) -> TxResult<()> {
+        let mut ids = self.alias_cards(alias)?;
+        ids.retain(|i| i != card_id);
         if ids.is_empty() {
             self.del(TreeId::IdxAlias, alias.as_bytes())
         } else {
@@ -306,7 +306,7 @@ impl<'a> Tx<'a> {
         self.put(TreeId::Kits, &kit_key(&k.program, &k.mapping_id), k)
     }
 
-    /// Rewrites a kit (its status). Assigning it is `insert_device` of its card, which moves
+    /// Rewrites a kit (its status). Assigning it is `insert_card` of its card, which moves
     /// the pack ID entry to the card and removes the number's entry (the card's id is found
     /// from the number).
     pub fn update_kit(&self, k: &Kit) -> TxResult<()> {
@@ -316,21 +316,21 @@ impl<'a> Tx<'a> {
     /// Stores a new wallet and appends it to its card's wallet list.
     pub fn insert_wallet(&self, w: &Wallet) -> TxResult<()> {
         self.bump(Counted::Wallets, 1)?;
-        let mut ids = self.wallet_ids(&w.device_id)?;
+        let mut ids = self.wallet_ids(&w.card_id)?;
         ids.push(w.id.clone());
-        self.put(TreeId::IdxWalletsByCard, w.device_id.as_bytes(), &ids)?;
+        self.put(TreeId::IdxWalletsByCard, w.card_id.as_bytes(), &ids)?;
         self.put(TreeId::Wallets, w.id.as_bytes(), w)
     }
 
     /// Rewrites a wallet (its status, or its card on replacement).
     pub fn update_wallet(&self, old: &Wallet, new: &Wallet) -> TxResult<()> {
-        if old.device_id != new.device_id {
-            let mut from = self.wallet_ids(&old.device_id)?;
+        if old.card_id != new.card_id {
+            let mut from = self.wallet_ids(&old.card_id)?;
             from.retain(|i| i != &old.id);
-            self.put(TreeId::IdxWalletsByCard, old.device_id.as_bytes(), &from)?;
-            let mut to = self.wallet_ids(&new.device_id)?;
+            self.put(TreeId::IdxWalletsByCard, old.card_id.as_bytes(), &from)?;
+            let mut to = self.wallet_ids(&new.card_id)?;
             to.push(new.id.clone());
-            self.put(TreeId::IdxWalletsByCard, new.device_id.as_bytes(), &to)?;
+            self.put(TreeId::IdxWalletsByCard, new.card_id.as_bytes(), &to)?;
         }
         self.put(TreeId::Wallets, new.id.as_bytes(), new)
     }

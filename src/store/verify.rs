@@ -61,7 +61,7 @@ fn id(k: &[u8]) -> String {
 struct Contents {
     users: Vec<(Vec<u8>, User)>,
     accounts: Vec<(Vec<u8>, Account)>,
-    devices: Vec<(Vec<u8>, Device)>,
+    devices: Vec<(Vec<u8>, Card)>,
     wallets: Vec<(Vec<u8>, Wallet)>,
     kits: Vec<(Vec<u8>, Kit)>,
     responses: Vec<(Vec<u8>, StoredResponse)>,
@@ -81,7 +81,7 @@ impl Contents {
         Contents {
             users: all(store, TreeId::Users, p),
             accounts: all(store, TreeId::Accounts, p),
-            devices: all(store, TreeId::Devices, p),
+            devices: all(store, TreeId::Cards, p),
             wallets: all(store, TreeId::Wallets, p),
             kits: all(store, TreeId::Kits, p),
             responses: all(store, TreeId::StoredResponses, p),
@@ -96,7 +96,7 @@ impl Contents {
         }
     }
 
-    fn device_ids(&self) -> HashSet<&str> {
+    fn card_ids(&self) -> HashSet<&str> {
         self.devices.iter().map(|(_, d)| d.id.as_str()).collect()
     }
 }
@@ -161,8 +161,8 @@ fn check_accounts(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainRes
                 a.id, a.user_id
             )),
         }
-        for d in &a.device_ids {
-            match store.device(d)? {
+        for d in &a.card_ids {
+            match store.card(d)? {
                 Some(dev) if dev.account_id.as_deref() == Some(&a.id) => {}
                 _ => p.push(format!(
                     "account {} lists card {d} that is not its own",
@@ -181,25 +181,25 @@ fn check_cards(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult
         if id(k) != d.id {
             p.push(format!("device key {} holds device {}", id(k), d.id));
         }
-        if store.number_owner(&d.pan.fingerprint)? != Some(Owner::Device(d.id.clone())) {
+        if store.number_owner(&d.pan.fingerprint)? != Some(Owner::Card(d.id.clone())) {
             p.push(format!(
                 "card {} is not found by its number (its id is not derived from it, nor indexed)",
                 d.id
             ));
         }
         if let Some(pack) = &d.pack_id {
-            if store.pack_owner(&d.program, pack)? != Some(Owner::Device(d.id.clone())) {
+            if store.pack_owner(&d.program, pack)? != Some(Owner::Card(d.id.clone())) {
                 p.push(format!("card {} has no pack ID index entry", d.id));
             }
         }
         if let Some(alias) = &d.alias {
-            if !store.alias_devices(alias)?.contains(&d.id) {
+            if !store.alias_cards(alias)?.contains(&d.id) {
                 p.push(format!("card {} has no alias index entry", d.id));
             }
         }
         if let Some(a) = &d.account_id {
             match store.account(a)? {
-                Some(acc) if acc.device_ids.contains(&d.id) => {}
+                Some(acc) if acc.card_ids.contains(&d.id) => {}
                 _ => p.push(format!(
                     "card {} names account {a} that does not list it",
                     d.id
@@ -209,7 +209,7 @@ fn check_cards(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult
     }
     for (k, ids) in &c.aliases {
         for d in ids {
-            match store.device(d)? {
+            match store.card(d)? {
                 Some(dev) if dev.alias.as_deref().map(str::as_bytes) == Some(k.as_slice()) => {}
                 _ => p.push(format!(
                     "alias index entry {} -> {d} has no such card",
@@ -223,12 +223,12 @@ fn check_cards(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult
 
 /// Kits against their pack ID and number entries; every such entry against its card or kit.
 fn check_kits_and_owners(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
-    let device_ids = c.device_ids();
+    let card_ids = c.card_ids();
     let mut kit_by_key: HashMap<Vec<u8>, &Kit> = HashMap::new();
     for (k, kit) in &c.kits {
         kit_by_key.insert(k.clone(), kit);
-        let expected = match (kit.status, &kit.device_id) {
-            (KitStatus::Assigned, Some(dev)) => Owner::Device(dev.clone()),
+        let expected = match (kit.status, &kit.card_id) {
+            (KitStatus::Assigned, Some(dev)) => Owner::Card(dev.clone()),
             (KitStatus::Assigned, None) => {
                 p.push(format!("kit {} assigned without a card", kit.mapping_id));
                 continue;
@@ -251,7 +251,7 @@ fn check_kits_and_owners(store: &Store, c: &Contents, p: &mut Vec<String>) -> Do
     for (tree, entries) in [("pack ID", &c.packs), ("card-number", &c.numbers)] {
         for (k, owner) in entries.iter() {
             let ok = match owner {
-                Owner::Device(d) => device_ids.contains(d.as_str()),
+                Owner::Card(d) => card_ids.contains(d.as_str()),
                 Owner::Kit {
                     program,
                     mapping_id,
@@ -270,10 +270,10 @@ fn check_kits_and_owners(store: &Store, c: &Contents, p: &mut Vec<String>) -> Do
 
 /// Wallets against their card and the wallets-by-card index, both ways.
 fn check_wallets(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
-    let device_ids = c.device_ids();
+    let card_ids = c.card_ids();
     let mut listed: HashSet<&str> = HashSet::new();
     for (k, ids) in &c.by_card {
-        if !device_ids.contains(id(k).as_str()) {
+        if !card_ids.contains(id(k).as_str()) {
             p.push(format!(
                 "wallet index lists wallets of missing card {}",
                 id(k)
@@ -284,13 +284,13 @@ fn check_wallets(store: &Store, c: &Contents, p: &mut Vec<String>) -> DomainResu
         }
     }
     for (_, w) in &c.wallets {
-        if !device_ids.contains(w.device_id.as_str()) {
+        if !card_ids.contains(w.card_id.as_str()) {
             p.push(format!(
                 "wallet {} belongs to missing card {}",
-                w.id, w.device_id
+                w.id, w.card_id
             ));
         }
-        if !store.wallet_ids(&w.device_id)?.contains(&w.id) {
+        if !store.wallet_ids(&w.card_id)?.contains(&w.id) {
             p.push(format!(
                 "wallet {} has no wallets-by-card index entry",
                 w.id
@@ -315,7 +315,7 @@ fn check_counts(
     let actual = [
         (Counted::Users, c.users.len()),
         (Counted::Accounts, c.accounts.len()),
-        (Counted::Devices, c.devices.len()),
+        (Counted::Cards, c.devices.len()),
         (Counted::Wallets, c.wallets.len()),
         (Counted::Kits, c.kits.len()),
         (Counted::StoredResponses, c.responses.len()),
