@@ -236,7 +236,9 @@ fn main() {
     let mut ids = Vec::new();
     for (k, d) in ctx
         .store
-        .scan::<issuebox::domain::model::Card>(issuebox::store::TreeId::Cards)
+        .embedded()
+        .expect("the embedded engine")
+        .scan::<issuebox::domain::model::Card>(issuebox::store::embedded::TreeId::Cards)
         .step_by((n / 1000).max(1) as usize)
         .take(1000)
         .flatten()

@@ -75,7 +75,7 @@ fn verify(cli: &Cli) -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match issuebox::store::verify::verify(&store) {
+    match store.verify() {
         Ok(report) => {
             print!("{report}");
             if report.is_clean() {

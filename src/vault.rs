@@ -119,7 +119,11 @@ pub fn looks_like_card_number(s: &str) -> bool {
 
 /// A random Luhn-valid number of `length` digits starting with `bin`.
 pub fn generate_pan(bin: &str, length: usize) -> String {
-    let mut rng = rand::thread_rng();
+    generate_pan_with(&mut rand::thread_rng(), bin, length)
+}
+
+/// [`generate_pan`] drawing its digits from `rng`.
+pub fn generate_pan_with(rng: &mut impl Rng, bin: &str, length: usize) -> String {
     let mut pan = String::with_capacity(length);
     pan.push_str(bin);
     while pan.len() < length - 1 {

@@ -115,7 +115,7 @@ fn missing(b: &Baas, acknowledged: &BTreeSet<String>) -> Vec<String> {
 /// harness must report. The store is opened once first, so that journal records left by the kill
 /// are written into the trees (else the restart would replay the account back).
 fn remove_account(dir: &Path, account: &str) {
-    use issuebox::store::{Store, TreeId};
+    use issuebox::store::{embedded::TreeId, Store};
     drop(Store::open(dir, issuebox::config::Durability::Flush).expect("open the store"));
     // sled lets go of its file lock a moment after the last handle is dropped.
     let mut tries = 0;

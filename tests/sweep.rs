@@ -90,6 +90,6 @@ async fn sweeping_removes_settled_responses_and_keeps_pending_ones() {
         again.unwrap_err(),
         issuebox::domain::error::DomainError::SsnHoldsAccount
     );
-    let report = issuebox::store::verify::verify(&ctx.store).unwrap();
+    let report = ctx.store.verify().unwrap();
     assert!(report.is_clean(), "{report}");
 }

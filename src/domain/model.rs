@@ -132,8 +132,8 @@ pub struct DirectDeposit {
 /// What an OFAC-pending enrollment will issue once the customer clears.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PendingIssue {
-    /// Key of the stored enrollment outcome to rewrite on completion.
-    pub enrollment_key: Vec<u8>,
+    /// The stored enrollment outcome to rewrite on completion.
+    pub response_key: ResponseKey,
     /// Kit (`mapping identifier`) reserved for this enrollment.
     pub kit_mapping_id: Option<String>,
     pub physical_card: bool,
@@ -359,7 +359,62 @@ pub struct Kit {
     pub created_at: i64,
 }
 
-/// The stored outcome of a BaaS request, keyed by (client, program, requestId).
+/// What a stored BaaS outcome is found by: the client, the program and the request's
+/// `X-GD-RequestId`.
+///
+/// Stored (in [`PendingIssue`]) as the three parts joined by `\0`, which none of them holds:
+/// client ids and program codes are checked when the configuration loads, and request ids are
+/// UUIDs.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ResponseKey {
+    pub client: String,
+    pub program: String,
+    pub request_id: String,
+}
+
+impl ResponseKey {
+    pub fn new(client: &str, program: &str, request_id: &str) -> ResponseKey {
+        ResponseKey {
+            client: client.to_string(),
+            program: program.to_string(),
+            request_id: request_id.to_string(),
+        }
+    }
+
+    /// The stored form: `client \0 program \0 requestId`.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        [
+            self.client.as_bytes(),
+            self.program.as_bytes(),
+            self.request_id.as_bytes(),
+        ]
+        .join(&0u8)
+    }
+
+    /// The key of a stored form, if it has three UTF-8 parts.
+    pub fn from_bytes(b: &[u8]) -> Option<ResponseKey> {
+        let mut parts = b.split(|c| *c == 0).map(|p| std::str::from_utf8(p).ok());
+        let key = ResponseKey::new(parts.next()??, parts.next()??, parts.next()??);
+        parts.next().is_none().then_some(key)
+    }
+}
+
+/// Stored as its bytes ([`ResponseKey::to_bytes`]), exactly as the raw key it replaced.
+impl Serialize for ResponseKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.to_bytes().serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for ResponseKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<ResponseKey, D::Error> {
+        let b = Vec::<u8>::deserialize(d)?;
+        ResponseKey::from_bytes(&b)
+            .ok_or_else(|| serde::de::Error::custom("a response key has three UTF-8 parts"))
+    }
+}
+
+/// The stored outcome of a BaaS request, keyed by its [`ResponseKey`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct StoredResponse {
     /// SHA-256 of the canonical JSON of the request body (sorted keys), to tell a replay from

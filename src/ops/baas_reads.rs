@@ -5,7 +5,8 @@ use super::enroll::Reply;
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
-use crate::store::{enrollment_key, Reader};
+use crate::domain::model::ResponseKey;
+use crate::store::Reader;
 use serde::Serialize;
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -71,7 +72,7 @@ pub fn enrollment(
     program_for(ctx, client, program)?;
     let stored = ctx
         .store
-        .response(&enrollment_key(&client.id, program, request_id))?
+        .response(&ResponseKey::new(&client.id, program, request_id))?
         .ok_or(E::EnrollmentNotFound)?;
     Ok(Reply {
         status: stored.status,

@@ -1,11 +1,12 @@
 //! Making cards: a fresh sealed card number under the program's BIN that no card or kit holds,
-//! and the device record.
+//! and the card record.
 //!
-//! Numbers are checked inside the use case's closure, against the store as that closure sees it
-//! (closures run one at a time and exactly once); they may be drawn and sealed before it
-//! ([`Premint`]). A short number space fills up: an
-//! 8-digit BIN with 16-digit numbers leaves 10^7 numbers, so at a million cards about one draw in
-//! ten collides and is simply drawn again.
+//! Numbers are checked inside the use case's closure, against the store as that closure sees it.
+//! A closure may run more than once (a SQL engine retries one that lost a conflict), so the
+//! candidates are drawn before it from a seed of their own ([`Premint`]) and every run meets the
+//! same candidates in the same order. A short number space fills up: an 8-digit BIN with 16-digit
+//! numbers leaves 10^7 numbers, so at a million cards about one draw in ten collides and the next
+//! candidate is taken.
 
 use super::Ctx;
 use crate::config::Program;
@@ -13,63 +14,96 @@ use crate::domain::error::DomainError;
 use crate::domain::ids::card_id_for;
 use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
-use crate::vault::{generate_pan, SealedPan};
+use crate::vault::{generate_pan_with, SealedPan};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 
-/// Attempts at a free number before a program's number space counts as exhausted.
+/// Candidates tried for one number before a program's number space counts as exhausted.
 const FREE_NUMBER_ATTEMPTS: usize = 64;
 
-/// Inside a transaction: a new card number for `program` that no card or kit holds yet, in
-/// clear (for the one answer that shows it) and sealed.
-pub fn mint_free(ctx: &Ctx, tx: &Tx, program: &Program) -> TxResult<(String, SealedPan)> {
+/// The card numbers a use case may issue, fixed before its transaction: a seed, and the first
+/// candidates drawn from it already sealed (sealing is work every other request would wait for
+/// if it ran inside the serialised closure).
+pub struct Premint<'p> {
+    program: &'p Program,
+    seed: u64,
+    sealed: Vec<(String, SealedPan)>,
+}
+
+impl<'p> Premint<'p> {
+    /// A seed for `program`, with its first `n` candidates sealed ahead.
+    pub fn new(ctx: &Ctx, program: &'p Program, n: usize) -> Premint<'p> {
+        let mut p = Premint {
+            program,
+            seed: rand::thread_rng().gen(),
+            sealed: Vec::new(),
+        };
+        let mut rng = p.rng();
+        p.sealed = (0..n)
+            .map(|_| {
+                let pan = p.draw(&mut rng);
+                let sealed = ctx.vault.seal(&pan, program.bin.len());
+                (pan, sealed)
+            })
+            .collect();
+        p
+    }
+
+    fn rng(&self) -> StdRng {
+        StdRng::seed_from_u64(self.seed)
+    }
+
+    fn draw(&self, rng: &mut StdRng) -> String {
+        generate_pan_with(rng, &self.program.bin, self.program.pan_length)
+    }
+
+    /// One run's walk through the candidates, from the first.
+    pub fn numbers(&self) -> Numbers<'_, 'p> {
+        Numbers {
+            premint: self,
+            rng: self.rng(),
+            taken: 0,
+        }
+    }
+}
+
+/// One run of a closure taking candidates from a [`Premint`], in order.
+pub struct Numbers<'a, 'p> {
+    premint: &'a Premint<'p>,
+    rng: StdRng,
+    taken: usize,
+}
+
+impl Numbers<'_, '_> {
+    /// The next candidate, in clear and sealed.
+    fn next(&mut self, ctx: &Ctx) -> (String, SealedPan) {
+        let pan = self.premint.draw(&mut self.rng);
+        let i = self.taken;
+        self.taken += 1;
+        match self.premint.sealed.get(i) {
+            Some(ahead) => ahead.clone(),
+            None => {
+                let sealed = ctx.vault.seal(&pan, self.premint.program.bin.len());
+                (pan, sealed)
+            }
+        }
+    }
+}
+
+/// Inside a transaction: the next candidate number that no card or kit holds, in clear (for the
+/// one answer that shows it) and sealed.
+pub fn mint_from(ctx: &Ctx, tx: &Tx, numbers: &mut Numbers) -> TxResult<(String, SealedPan)> {
     for _ in 0..FREE_NUMBER_ATTEMPTS {
-        let pan = generate_pan(&program.bin, program.pan_length);
-        let sealed = ctx.vault.seal(&pan, program.bin.len());
+        let (pan, sealed) = numbers.next(ctx);
         if tx.number_owner(&sealed.fingerprint)?.is_none() {
             return Ok((pan, sealed));
         }
     }
     Err(DomainError::Conflict(format!(
         "program {} has no free card numbers left under its BIN",
-        program.code
+        numbers.premint.program.code
     ))
     .into())
-}
-
-/// Card numbers generated and sealed before a transaction, so that the serialised closure only
-/// checks that they are still free (generating and sealing a number is work every other request
-/// would wait for). A number found taken is skipped; when none is left, [`mint_from`] mints
-/// inside the closure as [`mint_free`] does.
-#[derive(Default)]
-pub struct Premint(Vec<(String, SealedPan)>);
-
-impl Premint {
-    /// `n` numbers for `program`, not yet checked against the store.
-    pub fn new(ctx: &Ctx, program: &Program, n: usize) -> Premint {
-        Premint(
-            (0..n)
-                .map(|_| {
-                    let pan = generate_pan(&program.bin, program.pan_length);
-                    let sealed = ctx.vault.seal(&pan, program.bin.len());
-                    (pan, sealed)
-                })
-                .collect(),
-        )
-    }
-}
-
-/// Inside a transaction: a free number from `premint`, else a newly minted one.
-pub fn mint_from(
-    ctx: &Ctx,
-    tx: &Tx,
-    program: &Program,
-    premint: &mut Premint,
-) -> TxResult<(String, SealedPan)> {
-    while let Some((pan, sealed)) = premint.0.pop() {
-        if tx.number_owner(&sealed.fingerprint)?.is_none() {
-            return Ok((pan, sealed));
-        }
-    }
-    mint_free(ctx, tx, program)
 }
 
 /// What a new card is.
@@ -110,7 +144,7 @@ mod tests {
     use crate::config::Config;
 
     #[test]
-    fn a_preminted_number_already_taken_is_skipped_and_an_empty_premint_mints() {
+    fn a_taken_candidate_is_skipped_every_run_meets_the_same_ones_and_more_are_drawn() {
         let dir = tempfile::tempdir().unwrap();
         let text = std::fs::read_to_string("config.toml").unwrap().replace(
             "data_dir = \"data/db\"",
@@ -121,8 +155,8 @@ mod tests {
         );
         let ctx = Ctx::open(Config::parse(&text).unwrap()).unwrap();
         let program = ctx.config.program("SANDBOX").unwrap().clone();
-        let Premint(mut numbers) = Premint::new(&ctx, &program, 2);
-        let (free, taken) = (numbers.remove(0), numbers.remove(0));
+        let premint = Premint::new(&ctx, &program, 1);
+        let first = premint.sealed[0].clone();
         let holder = build_card(
             NewCard {
                 program: program.code.clone(),
@@ -134,24 +168,28 @@ mod tests {
                 alias: None,
                 pack_id: None,
             },
-            taken.1.clone(),
+            first.1.clone(),
             0,
         );
         ctx.store.transact(|tx| tx.insert_card(&holder)).unwrap();
 
-        // Popped last first: the taken number is tried first and skipped.
-        let mut premint = Premint(vec![free.clone(), taken]);
-        let got = ctx
-            .store
-            .transact(|tx| mint_from(&ctx, tx, &program, &mut premint))
-            .unwrap();
-        assert_eq!(got.0, free.0);
-        assert!(premint.0.is_empty());
-        let minted = ctx
-            .store
-            .transact(|tx| mint_from(&ctx, tx, &program, &mut premint))
-            .unwrap();
-        assert!(minted.0.starts_with(&program.bin) && minted.0 != free.0);
-        assert_eq!(minted.1.fingerprint, ctx.vault.pan_fingerprint(&minted.0));
+        // The first candidate is taken: the run goes on to the second, drawn and sealed inside.
+        let run = || {
+            ctx.store.transact(|tx| {
+                let mut numbers = premint.numbers();
+                Ok((
+                    mint_from(&ctx, tx, &mut numbers)?,
+                    mint_from(&ctx, tx, &mut numbers)?,
+                ))
+            })
+        };
+        let (a, b) = run().unwrap();
+        assert_ne!(a.0, first.0);
+        assert_ne!(a.0, b.0);
+        assert!(a.0.starts_with(&program.bin) && b.0.starts_with(&program.bin));
+        assert_eq!(a.1.fingerprint, ctx.vault.pan_fingerprint(&a.0));
+        // A second run of the same closure meets the same candidates.
+        let (a2, b2) = run().unwrap();
+        assert_eq!((a2.0, b2.0), (a.0, b.0));
     }
 }

@@ -3,7 +3,7 @@
 //! stored response — are one transaction.
 
 use super::baas_view::{account_view_of, Outcome};
-use super::cards::{build_card, mint_from, NewCard, Premint};
+use super::cards::{build_card, mint_from, NewCard, Numbers, Premint};
 use super::idempotency;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
@@ -12,7 +12,7 @@ use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::ids::{digits, new_id, user_id_for};
 use crate::domain::model::*;
 use crate::domain::rules;
-use crate::store::{enrollment_key, Reader, Tx, TxResult};
+use crate::store::{Reader, Tx, TxResult};
 use crate::vault::SealedPan;
 
 /// The answer to a BaaS request: HTTP status, JSON body, and whether it is a replay.
@@ -37,7 +37,7 @@ pub async fn enroll(
     let value = crate::domain::json::parse_value(body)?;
     let digest = idempotency::digest(&value);
     let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
-    let key = enrollment_key(&client.id, program_code, request_id);
+    let key = ResponseKey::new(&client.id, program_code, request_id);
     // The SSN's fingerprint serves the in-flight claim and, for a new enrollment, the store.
     let ssn_fp = req.ssn().map(|s| ctx.vault.fingerprint(b"ssn", s));
     let _claim = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref())?;
@@ -102,7 +102,7 @@ fn screen(ctx: &Ctx, program: &str, e: &NewEnrollment) -> Screen {
 async fn enroll_new(
     ctx: &Ctx,
     program: &Program,
-    key: &[u8],
+    key: &ResponseKey,
     stored: StoredResponse,
     e: &NewEnrollment,
     ssn_fp: Option<[u8; 32]>,
@@ -122,7 +122,11 @@ async fn enroll_new(
     } else {
         usize::from(e.kit.is_none()) + usize::from(e.physical_card)
     };
-    let mut premint = Premint::new(ctx, program, numbers);
+    let premint = Premint::new(ctx, program, numbers);
+    let ids = AccountIds {
+        id: new_id(),
+        reference_number: digits(12),
+    };
     let (status, outcome) = ctx
         .store
         .commit(|tx| {
@@ -136,7 +140,8 @@ async fn enroll_new(
                 &ssn_fp,
                 under_age,
                 &screen,
-                &mut premint,
+                &ids,
+                &mut premint.numbers(),
             )
         })
         .await?;
@@ -148,18 +153,26 @@ async fn enroll_new(
     })
 }
 
+/// The identifiers a new account takes, drawn before the transaction (which may run more than
+/// once, and must take the same ones each time).
+struct AccountIds {
+    id: String,
+    reference_number: String,
+}
+
 #[allow(clippy::too_many_arguments)]
 fn new_in_tx(
     ctx: &Ctx,
     tx: &Tx,
     program: &Program,
-    key: &[u8],
+    key: &ResponseKey,
     stored: &StoredResponse,
     e: &NewEnrollment,
     ssn_fp: &[u8; 32],
     under_age: bool,
     screen: &Screen,
-    premint: &mut Premint,
+    ids: &AccountIds,
+    numbers: &mut Numbers,
 ) -> TxResult<(u16, Outcome)> {
     // Store-dependent 400 rows, in the contract's order.
     let kit = match &e.kit {
@@ -219,7 +232,7 @@ fn new_in_tx(
     }
     let at = now();
     let pending = matches!(screen, Screen::Review(_));
-    let account_id = new_id();
+    let account_id = ids.id.clone();
     let new_user = existing_user.is_none();
     let mut user = existing_user.unwrap_or_else(|| new_user_record(program, e, ssn_fp, at));
     user.account_ids.push(account_id.clone());
@@ -230,7 +243,7 @@ fn new_in_tx(
     let product = program.product(&e.product).ok_or(E::ProductUnknown)?;
     let mut account = Account {
         id: account_id.clone(),
-        reference_number: digits(12),
+        reference_number: ids.reference_number.clone(),
         program: program.code.clone(),
         product: e.product.clone(),
         account_type: product.account_type,
@@ -248,7 +261,7 @@ fn new_in_tx(
         account.status = AccountStatus::Pending;
         account.status_reasons = vec!["verificationNeeded".into()];
         account.pending = Some(PendingIssue {
-            enrollment_key: key.to_vec(),
+            response_key: key.clone(),
             kit_mapping_id: e.kit.clone(),
             physical_card: e.physical_card,
             alias: e.alias.clone(),
@@ -272,13 +285,12 @@ fn new_in_tx(
         cards = issue_cards(
             ctx,
             tx,
-            program,
             &mut account,
             kit,
             e.alias.clone(),
             e.physical_card,
             at,
-            premint,
+            numbers,
         )?;
     }
     tx.put_user(&user, new_user)?;
@@ -352,18 +364,17 @@ fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: 
 
 /// Issues the cards of an enrollment into `account` (inside the transaction): the kit's card
 /// for instant issue or a virtual card, and a physical card beside it when asked for. New
-/// numbers come from `premint` while it has free ones.
+/// numbers are the next free candidates of `numbers`.
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn issue_cards(
     ctx: &Ctx,
     tx: &Tx,
-    program: &Program,
     account: &mut Account,
     kit: Option<Kit>,
     alias: Option<String>,
     physical: bool,
     at: i64,
-    premint: &mut Premint,
+    numbers: &mut Numbers,
 ) -> TxResult<Vec<Card>> {
     let card = |pan: SealedPan, form, status, alias, pack_id| {
         build_card(
@@ -399,7 +410,7 @@ pub(crate) fn issue_cards(
         }
         None => {
             cards.push(card(
-                mint_from(ctx, tx, program, premint)?.1,
+                mint_from(ctx, tx, numbers)?.1,
                 FormFactor::Virtual,
                 CardStatus::Normal,
                 alias,
@@ -409,7 +420,7 @@ pub(crate) fn issue_cards(
     }
     if physical {
         cards.push(card(
-            mint_from(ctx, tx, program, premint)?.1,
+            mint_from(ctx, tx, numbers)?.1,
             FormFactor::Emv,
             CardStatus::NotActivated,
             None,
@@ -426,7 +437,7 @@ pub(crate) fn issue_cards(
 async fn upgrade(
     ctx: &Ctx,
     program: &Program,
-    key: &[u8],
+    key: &ResponseKey,
     stored: StoredResponse,
     u: &Upgrade,
 ) -> DomainResult<Reply> {
@@ -437,6 +448,8 @@ async fn upgrade(
         .ssn
         .as_ref()
         .map(|s| ctx.vault.fingerprint(b"ssn", s));
+    // Read before the transaction, which may run more than once.
+    let provider_down = ctx.faults.get().upgrade_provider;
     ctx.store
         .commit(|tx| {
             let mut acc = tx
@@ -471,7 +484,7 @@ async fn upgrade(
             if holds_open(tx, &user, &u.target_product, Some(&acc.id))? {
                 return Err(E::SsnHoldsAccount.into());
             }
-            if ctx.faults.get().upgrade_provider {
+            if provider_down {
                 return Err(E::UpgradeProvider.into());
             }
             let target = program

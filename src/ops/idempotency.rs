@@ -9,7 +9,7 @@
 use super::inflight::Claim;
 use super::Ctx;
 use crate::domain::error::{DomainError, DomainResult};
-use crate::domain::model::StoredResponse;
+use crate::domain::model::{ResponseKey, StoredResponse};
 use crate::store::Reader;
 use serde_json::Value;
 
@@ -28,13 +28,13 @@ pub fn digest(v: &Value) -> [u8; 32] {
 /// Claims the request's requestId and (when given) the SSN, by its fingerprint, in the program.
 pub fn claim(
     ctx: &Ctx,
-    key: &[u8],
+    key: &ResponseKey,
     program: &str,
     ssn_fingerprint: Option<&[u8; 32]>,
 ) -> DomainResult<Claim> {
-    let mut keys = vec![[b"req:".as_slice(), key].concat()];
+    let mut keys = vec![[b"req:".as_slice(), &key.to_bytes()].concat()];
     if let Some(fp) = ssn_fingerprint {
-        keys.push(crate::store::ssn_key(program, fp));
+        keys.push([b"ssn:".as_slice(), program.as_bytes(), b"\0", fp].concat());
     }
     ctx.inflight.claim(keys).ok_or(DomainError::Locked)
 }
@@ -55,7 +55,7 @@ pub fn check_stored(
 }
 
 /// The stored response under `key`, if any.
-pub fn stored(ctx: &Ctx, key: &[u8]) -> DomainResult<Option<StoredResponse>> {
+pub fn stored(ctx: &Ctx, key: &ResponseKey) -> DomainResult<Option<StoredResponse>> {
     ctx.store.response(key)
 }
 

@@ -1,7 +1,7 @@
 //! Sandbox kits: pre-printed card kits for instant issue. A kit is loaded `available`, becomes
 //! `reserved` while an OFAC-pending enrollment holds it, and `assigned` once its card is issued.
 
-use super::cards::mint_free;
+use super::cards::{mint_from, Premint};
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
@@ -163,9 +163,11 @@ pub async fn load(
                 .unwrap_or_else(crate::domain::ids::new_pack_id)
         })
         .collect();
+    let premint = Premint::new(ctx, program, 0);
     let loaded = ctx
         .store
         .commit(|tx| {
+            let mut numbers = premint.numbers();
             let mut seen_map = std::collections::HashSet::new();
             let mut seen_pack = std::collections::HashSet::new();
             let mut loaded = Vec::with_capacity(wanted.len());
@@ -182,7 +184,7 @@ pub async fn load(
                 if !seen_pack.insert(pack_id) || tx.pack_owner(&program.code, pack_id)?.is_some() {
                     return Err(E::Conflict(format!("packID {pack_id} is already in use")).into());
                 }
-                let (number, pan) = mint_free(ctx, tx, program)?;
+                let (number, pan) = mint_from(ctx, tx, &mut numbers)?;
                 let kit = Kit {
                     mapping_id: k.mapping_identifier.clone(),
                     program: program.code.clone(),

@@ -88,8 +88,7 @@ pub fn view(r: &Review) -> ReviewView {
 /// Reviews still waiting for a decision, of the programs the client may use.
 pub fn pending(ctx: &Ctx, client: &ClientConfig) -> DomainResult<ReviewList> {
     let mut reviews = Vec::new();
-    for r in ctx.store.reviews() {
-        let r = r?;
+    for r in ctx.store.reviews()? {
         if matches!(r.state, ReviewState::Pending | ReviewState::Clearing)
             && client.may_use_program(&r.program)
         {
@@ -167,7 +166,7 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
         if let Some(p) = pending {
             rewrite_response(
                 tx,
-                &p.enrollment_key,
+                &p.response_key,
                 Outcome::new(2, 32, "OFAC Hard Decline", Some(view)),
             )?;
         }
@@ -186,7 +185,7 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
     tx.put_user(&user, false)
 }
 
-fn rewrite_response(tx: &Tx, key: &[u8], outcome: Outcome) -> TxResult<()> {
+fn rewrite_response(tx: &Tx, key: &ResponseKey, outcome: Outcome) -> TxResult<()> {
     if let Some(mut s) = tx.response(key)? {
         s.body = outcome.stored();
         s.status = 200;
@@ -203,8 +202,10 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
         .config
         .program(&review.program)
         .ok_or_else(|| E::Storage(format!("review of unknown program {}", review.program)))?;
+    let premint = Premint::new(ctx, program, 0);
     ctx.store
         .commit(|tx| {
+            let mut numbers = premint.numbers();
             let mut r = tx.review(user_id)?.ok_or(E::NotFound("review"))?;
             if r.state != ReviewState::Clearing {
                 return Err(E::Conflict(format!(
@@ -238,19 +239,18 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
                 let cards = issue_cards(
                     ctx,
                     tx,
-                    program,
                     &mut acc,
                     kit,
                     p.alias.clone(),
                     p.physical_card,
                     at,
-                    &mut Premint::default(),
+                    &mut numbers,
                 )?;
                 tx.put_account(&acc, false)?;
                 let view = account_view_of(&ctx.config, &acc, Some(&user), &cards);
                 rewrite_response(
                     tx,
-                    &p.enrollment_key,
+                    &p.response_key,
                     Outcome::new(0, 0, "Success", Some(view)),
                 )?;
             }
@@ -265,8 +265,7 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
 /// Completes reviews whose `clear` was recorded but not carried out (a crash in between).
 pub async fn finish_interrupted(ctx: &Ctx) -> DomainResult<usize> {
     let mut clearing = Vec::new();
-    for r in ctx.store.reviews() {
-        let r = r?;
+    for r in ctx.store.reviews()? {
         if r.state == ReviewState::Clearing {
             clearing.push(r.user_id);
         }

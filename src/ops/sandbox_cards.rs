@@ -5,7 +5,7 @@
 //! status a card or wallet already has is accepted and changes nothing. A card, wallet or
 //! account of a program the client may not use is answered as if it did not exist.
 
-use super::cards::{mint_free, NewCard};
+use super::cards::{mint_from, NewCard, Premint};
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
 use crate::domain::error::{DomainError as E, DomainResult};
@@ -55,11 +55,12 @@ fn program<'a>(ctx: &'a Ctx, client: &ClientConfig, code: &str) -> DomainResult<
 async fn with_fresh_number<T>(
     ctx: &Ctx,
     p: &Program,
-    make: impl FnOnce(&Tx, &SealedPan) -> TxResult<T>,
+    make: impl Fn(&Tx, &SealedPan) -> TxResult<T>,
 ) -> DomainResult<(T, String)> {
+    let premint = Premint::new(ctx, p, 1);
     ctx.store
         .commit(|tx| {
-            let (pan, sealed) = mint_free(ctx, tx, p)?;
+            let (pan, sealed) = mint_from(ctx, tx, &mut premint.numbers())?;
             Ok((make(tx, &sealed)?, pan))
         })
         .await

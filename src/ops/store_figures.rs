@@ -19,7 +19,7 @@ pub fn read(ctx: &Ctx) -> StoreFigures<'_> {
             .counts()
             .unwrap_or_default()
             .into_iter()
-            .map(|(c, n)| (c.tree().name(), n))
+            .map(|(c, n)| (c.name(), n))
             .collect(),
         bytes_on_disk: ctx.store.size_on_disk(),
         commits: ctx.store.commit_stats(),

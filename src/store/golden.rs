@@ -20,7 +20,8 @@
 //! otherwise means the change that made it fail must be undone, not blessed.
 
 use super::codec;
-use super::{write_counts, Counted, Owner, TreeId};
+use super::embedded::{write_counts, TreeId};
+use super::{Counted, Owner};
 use crate::config::{AccountType, WalletKind, WalletUsage};
 use crate::domain::model::*;
 use crate::ops::baas_view::{
@@ -229,7 +230,7 @@ fn accounts() -> Vec<(&'static str, Account)> {
         direct_deposit: None,
         card_ids: Vec::new(),
         pending: Some(PendingIssue {
-            enrollment_key: b"sandbox\0SANDBOX\0req-1".to_vec(),
+            response_key: ResponseKey::new("sandbox", "SANDBOX", "req-1"),
             kit_mapping_id: Some(s("MAP-0001")),
             physical_card: true,
             alias: Some(s("my card")),
@@ -241,7 +242,7 @@ fn accounts() -> Vec<(&'static str, Account)> {
         status: AccountStatus::Closed,
         status_reasons: vec![s("ofacDeclined"), s("upgraded")],
         pending: Some(PendingIssue {
-            enrollment_key: Vec::new(),
+            response_key: ResponseKey::new("c", "P", "r"),
             kit_mapping_id: None,
             physical_card: false,
             alias: None,
@@ -657,7 +658,7 @@ fn counters_keep_their_layout() {
         counts[c.index()] = n;
     }
     let golden = check_bytes("counts", &[(s("counts"), write_counts(&counts))]);
-    let back = super::read_counts(Some(&golden[0]));
+    let back = super::embedded::read_counts(Some(&golden[0]));
     for (c, n) in values {
         assert_eq!(back[c.index()], n, "{c:?}");
     }

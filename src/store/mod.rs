@@ -1,113 +1,40 @@
-//! The embedded store: sled trees for every entity, secondary-index trees, counters, typed
-//! access, all-or-nothing requests (one journal record per batch of requests, see [`batch`]),
-//! group-committed durability and `verify`.
+//! The storage boundary: typed reads ([`Reader`]) and writes ([`Tx`]) of the domain's entities,
+//! and one all-or-nothing [`Store::commit`] that runs a use case's closure against them.
 //!
-//! Key layout (all keys are raw bytes; `\0` separates parts that may vary in length):
+//! No engine type crosses it: no sled tree, raw key or `IVec`. The keys are the domain's own
+//! values (an entity id, a [`ResponseKey`], a card number's fingerprint); each engine lays them
+//! out as it needs (see [`embedded`] for sled's trees).
 //!
-//! | tree | key | value |
-//! | --- | --- | --- |
-//! | users, accounts, devices, wallets, reviews | entity id (a user's is derived from its program and SSN, a card's from its number) | record |
-//! | kits | program `\0` mappingIdentifier | [`Kit`] |
-//! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
-//! | tokens | SHA-256 of the bearer token | [`TokenGrant`] (or a legacy grant, see [`decode_grant`]) |
-//! | idx_alias | alias | device ids carrying it (one alias may name several cards) |
-//! | idx_pack | program `\0` card pack ID | [`Owner`] (a kit until assigned, then its card) |
-//! | idx_number | HMAC of the card number | [`Owner`]: a kit not yet assigned (or a card of a store written before card ids were derived) |
-//! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
-//! | idx_ssn | program `\0` HMAC of the SSN | user id; read only: written by stores before user ids were derived |
-//! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
-//! | idx_tokens_by_client | client id | [`IndexedToken`]s of the client, oldest first (legacy grants are not listed) |
+//! A use case's closure may run more than once (a SQL engine retries a transaction that lost a
+//! conflict), so it is `Fn`: a pure function of what it reads, with random draws (ids, card
+//! numbers: see `ops::cards::Premint`) and fault switches taken before it. It may read the clock:
+//! a run that is repeated takes the time it runs at. The embedded engine runs it exactly once.
 //!
-//! Index values are lists or owners rather than one key per pair: a rule such as the 15-wallet
-//! cap reads a card's wallets with one get inside the same closure that adds one, and the
-//! store's layered view answers single keys (range scans merge pending writes only in
-//! [`Store::scan`]).
+//! Why an enum of engines rather than a trait: `commit` is generic over the closure and its
+//! answer, which a trait object cannot carry, and a generic `Store<E>` would spread a type
+//! parameter through every use case, handler and the server's state. The enum keeps `ops`
+//! monomorphic and the engine a choice of the configuration; its match is one predictable branch
+//! beside a sled lookup.
 
-mod admission;
-mod batch;
 pub mod codec;
+pub mod embedded;
 #[cfg(test)]
 mod golden;
-mod merge;
-mod tx;
+mod records;
 pub mod verify;
 
-pub use tx::{Reader, Tx, TxFail, TxResult};
+pub use embedded::{CommitStats, DEFAULT_CACHE_BYTES};
+pub use records::{decode_grant, IndexedToken, Owner};
 
 use crate::config::Durability;
 use crate::domain::error::{DomainError, DomainResult};
-use batch::Batcher;
-pub use batch::CommitStats;
-use serde::{Deserialize, Serialize};
+use crate::domain::model::*;
+use embedded::Reads as _;
 use std::path::Path;
-use std::sync::Arc;
 
-/// Every tree of the store; the discriminant is its position in [`Store::trees`] (and in
-/// [`TreeId::ALL`]) and the tag that names the tree in journal records: fixed, never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum TreeId {
-    Users = 0,
-    Accounts = 1,
-    Cards = 2,
-    Wallets = 3,
-    Kits = 4,
-    /// Stored BaaS responses (idempotency), in the tree named `enrollments` on disk.
-    StoredResponses = 5,
-    Tokens = 6,
-    Reviews = 7,
-    IdxAlias = 8,
-    IdxPack = 9,
-    IdxNumber = 10,
-    IdxWalletsByCard = 11,
-    IdxSsn = 12,
-    Meta = 13,
-    /// Appended last: a tree's discriminant is its id in journal records.
-    IdxTokensByClient = 14,
-}
-
-impl TreeId {
-    pub const ALL: [TreeId; 15] = [
-        TreeId::Users,
-        TreeId::Accounts,
-        TreeId::Cards,
-        TreeId::Wallets,
-        TreeId::Kits,
-        TreeId::StoredResponses,
-        TreeId::Tokens,
-        TreeId::Reviews,
-        TreeId::IdxAlias,
-        TreeId::IdxPack,
-        TreeId::IdxNumber,
-        TreeId::IdxWalletsByCard,
-        TreeId::IdxSsn,
-        TreeId::Meta,
-        TreeId::IdxTokensByClient,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            TreeId::Users => "users",
-            TreeId::Accounts => "accounts",
-            TreeId::Cards => "devices",
-            TreeId::Wallets => "wallets",
-            TreeId::Kits => "kits",
-            TreeId::StoredResponses => "enrollments",
-            TreeId::Tokens => "tokens",
-            TreeId::Reviews => "reviews",
-            TreeId::IdxAlias => "idx_alias",
-            TreeId::IdxPack => "idx_pack",
-            TreeId::IdxNumber => "idx_number",
-            TreeId::IdxWalletsByCard => "idx_wallets_by_card",
-            TreeId::IdxSsn => "idx_ssn",
-            TreeId::Meta => "meta",
-            TreeId::IdxTokensByClient => "idx_tokens_by_client",
-        }
-    }
-}
-
-/// Entities whose number is kept in the `meta` tree; the discriminant is the counter's slot in
-/// the stored `counts` value (and its position in [`Counted::ALL`]): fixed, never reused.
+/// Entities the store counts (for `/metrics` and `verify`); the discriminant is the counter's
+/// slot in the embedded engine's stored `counts` value (and its position in [`Counted::ALL`]):
+/// fixed, never reused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[repr(u8)]
 pub enum Counted {
@@ -131,15 +58,16 @@ impl Counted {
         Counted::Reviews,
     ];
 
-    pub fn tree(self) -> TreeId {
+    /// The entity's name in `/metrics` and `verify` (the names of the embedded engine's trees).
+    pub fn name(self) -> &'static str {
         match self {
-            Counted::Users => TreeId::Users,
-            Counted::Accounts => TreeId::Accounts,
-            Counted::Cards => TreeId::Cards,
-            Counted::Wallets => TreeId::Wallets,
-            Counted::Kits => TreeId::Kits,
-            Counted::StoredResponses => TreeId::StoredResponses,
-            Counted::Reviews => TreeId::Reviews,
+            Counted::Users => "users",
+            Counted::Accounts => "accounts",
+            Counted::Cards => "devices",
+            Counted::Wallets => "wallets",
+            Counted::Kits => "kits",
+            Counted::StoredResponses => "enrollments",
+            Counted::Reviews => "reviews",
         }
     }
 
@@ -148,395 +76,307 @@ impl Counted {
     }
 }
 
-/// What a card pack ID or a card number index entry points at.
-///
-/// Stored as its variant tag ([`OWNER_CARD`], [`OWNER_KIT`]) then the variant's fields, in
-/// bincode's enum layout: the serde impls below write and read the tag by hand, since serde's
-/// derive would use the variant's position.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Owner {
-    Card(String),
-    Kit { program: String, mapping_id: String },
-}
-
-/// An entry of a client's token list: the token's hash and when it expires (the expiry is there
-/// so that minting can tell live tokens from expired ones without reading each grant).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub struct IndexedToken {
-    pub hash: [u8; 32],
-    pub expires_at: i64,
-}
-
-/// A token grant as stored before grants carried the client's secret fingerprint.
-#[derive(Deserialize)]
-struct LegacyTokenGrant {
-    client_id: String,
-    expires_at: i64,
-}
-
-/// Decodes a stored token grant of either layout: the current one, or the legacy one (client id
-/// and expiry only), which decodes with `secret_fingerprint: None`. The two cannot be mistaken
-/// for each other: bincode is not self-describing, so a legacy record read as current ends before
-/// the fingerprint, and a current one read as legacy has bytes left over; both are refused.
-pub fn decode_grant(bytes: &[u8]) -> Result<crate::domain::model::TokenGrant, codec::CodecError> {
-    match codec::decode(bytes) {
-        Ok(g) => Ok(g),
-        Err(current) => match codec::decode::<LegacyTokenGrant>(bytes) {
-            Ok(l) => Ok(crate::domain::model::TokenGrant {
-                client_id: l.client_id,
-                expires_at: l.expires_at,
-                secret_fingerprint: None,
-            }),
-            Err(_) => Err(current),
-        },
-    }
-}
-
-/// Stored tag of [`Owner::Card`]; never changes.
-const OWNER_CARD: u32 = 0;
-/// Stored tag of [`Owner::Kit`]; never changes.
-const OWNER_KIT: u32 = 1;
-
-impl Serialize for Owner {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        use serde::ser::SerializeStructVariant;
-        match self {
-            Owner::Card(id) => s.serialize_newtype_variant("Owner", OWNER_CARD, "Device", id),
-            Owner::Kit {
-                program,
-                mapping_id,
-            } => {
-                let mut v = s.serialize_struct_variant("Owner", OWNER_KIT, "Kit", 2)?;
-                v.serialize_field("program", program)?;
-                v.serialize_field("mapping_id", mapping_id)?;
-                v.end()
-            }
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Owner {
-    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Owner, D::Error> {
-        use serde::de::{EnumAccess, Error, SeqAccess, VariantAccess, Visitor};
-        const FIELDS: &[&str] = &["program", "mapping_id"];
-
-        struct OwnerVisitor;
-        impl<'de> Visitor<'de> for OwnerVisitor {
-            type Value = Owner;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("an index owner")
-            }
-            fn visit_enum<A: EnumAccess<'de>>(self, a: A) -> Result<Owner, A::Error> {
-                let (tag, v): (u32, _) = a.variant()?;
-                match tag {
-                    OWNER_CARD => v.newtype_variant().map(Owner::Card),
-                    OWNER_KIT => v.struct_variant(FIELDS, KitVisitor),
-                    tag => Err(A::Error::custom(format!("unknown Owner tag {tag}"))),
-                }
-            }
-        }
-
-        struct KitVisitor;
-        impl<'de> Visitor<'de> for KitVisitor {
-            type Value = Owner;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a kit's program and mapping identifier")
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Owner, A::Error> {
-                let mut next = |i| {
-                    seq.next_element()?
-                        .ok_or_else(|| A::Error::invalid_length(i, &self))
-                };
-                let program = next(0)?;
-                let mapping_id = next(1)?;
-                Ok(Owner::Kit {
-                    program,
-                    mapping_id,
-                })
-            }
-        }
-
-        d.deserialize_enum("Owner", &["Device", "Kit"], OwnerVisitor)
-    }
-}
-
-/// Key of a kit.
-pub fn kit_key(program: &str, mapping_id: &str) -> Vec<u8> {
-    join(&[program.as_bytes(), mapping_id.as_bytes()])
-}
-
-/// Key of the card pack ID index: pack IDs are unique within a program, so one program's pack
-/// IDs say nothing about another's.
-pub fn pack_key(program: &str, pack_id: &str) -> Vec<u8> {
-    join(&[program.as_bytes(), pack_id.as_bytes()])
-}
-
-/// Key of a stored BaaS response.
-pub fn enrollment_key(client: &str, program: &str, request_id: &str) -> Vec<u8> {
-    join(&[client.as_bytes(), program.as_bytes(), request_id.as_bytes()])
-}
-
-/// Key of the SSN index.
-pub fn ssn_key(program: &str, fingerprint: &[u8; 32]) -> Vec<u8> {
-    join(&[program.as_bytes(), fingerprint])
-}
-
-fn join(parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
-    for (i, p) in parts.iter().enumerate() {
-        if i > 0 {
-            k.push(0);
-        }
-        k.extend_from_slice(p);
-    }
-    k
-}
-
 pub fn storage_err(e: impl std::fmt::Display) -> DomainError {
     DomainError::Storage(e.to_string())
 }
 
-/// The open store. Cheap to clone (an `Arc` inside).
-#[derive(Clone)]
-pub struct Store {
-    inner: Arc<Inner>,
+/// A failed step inside a transaction: a domain error (or storage failure) that aborts it, so
+/// none of its writes are kept.
+pub struct TxFail(DomainError);
+
+impl TxFail {
+    pub(crate) fn into_domain(self) -> DomainError {
+        self.0
+    }
 }
 
-struct Inner {
-    db: batch::DurableDb,
-    /// The batch journal's own database (see [`batch`]).
-    journal: batch::DurableDb,
-    trees: Vec<sled::Tree>,
-    durability: Durability,
-    batcher: Arc<Batcher>,
-    /// The free-space floor and the bound on waiting requests (see [`admission`]).
-    admission: admission::Admission,
-    /// Whether idx_ssn held entries at open: only a store written before user ids were derived
-    /// has any, and only then is it worth a read when a user is looked up by SSN.
-    legacy_ssn_index: bool,
+impl From<DomainError> for TxFail {
+    fn from(e: DomainError) -> Self {
+        TxFail(e)
+    }
+}
+
+pub type TxResult<T> = Result<T, TxFail>;
+
+/// The open store. Cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    engine: Engine,
+}
+
+#[derive(Clone)]
+enum Engine {
+    Sled(embedded::SledStore),
+}
+
+/// One use case's view of the store inside [`Store::commit`]: typed reads that see its own
+/// writes, and typed writes that keep index entries and counters in step with the entities.
+pub struct Tx<'a> {
+    engine: TxEngine<'a>,
+}
+
+enum TxEngine<'a> {
+    Sled(&'a embedded::SledTx<'a>),
+}
+
+/// Runs `$body` with `$e` bound to the engine of `$self` (a [`Store`] or a [`Tx`]).
+macro_rules! on_engine {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.engine {
+            Engine::Sled($e) => $body,
+        }
+    };
+}
+
+macro_rules! on_tx {
+    ($self:expr, $e:ident => $body:expr) => {
+        match &$self.engine {
+            TxEngine::Sled($e) => $body,
+        }
+    };
+}
+
+/// Typed reads, the same inside a transaction ([`Tx`]) and outside one ([`Store`]).
+pub trait Reader {
+    type Err: From<DomainError>;
+    fn user(&self, id: &str) -> Result<Option<User>, Self::Err>;
+    fn account(&self, id: &str) -> Result<Option<Account>, Self::Err>;
+    fn card(&self, id: &str) -> Result<Option<Card>, Self::Err>;
+    fn wallet(&self, id: &str) -> Result<Option<Wallet>, Self::Err>;
+    fn kit(&self, program: &str, mapping_id: &str) -> Result<Option<Kit>, Self::Err>;
+    fn review(&self, user_id: &str) -> Result<Option<Review>, Self::Err>;
+    fn response(&self, key: &ResponseKey) -> Result<Option<StoredResponse>, Self::Err>;
+    /// A token grant by the SHA-256 of its token.
+    fn token(&self, hash: &[u8]) -> Result<Option<TokenGrant>, Self::Err>;
+    /// The tokens listed for a client, oldest first (grants of the legacy layout are not).
+    fn client_tokens(&self, client_id: &str) -> Result<Vec<IndexedToken>, Self::Err>;
+    /// Ids of the cards carrying `alias`.
+    fn alias_cards(&self, alias: &str) -> Result<Vec<String>, Self::Err>;
+    /// Who holds a card pack ID in a program: a kit until assigned, then its card.
+    fn pack_owner(&self, program: &str, pack_id: &str) -> Result<Option<Owner>, Self::Err>;
+    /// Who holds a card number (by its fingerprint): a card, or a kit not yet assigned.
+    fn number_owner(&self, fingerprint: &[u8; 32]) -> Result<Option<Owner>, Self::Err>;
+    /// Wallet ids of a card, in creation order.
+    fn wallet_ids(&self, card_id: &str) -> Result<Vec<String>, Self::Err>;
+    /// The user holding an SSN (by its fingerprint) in a program.
+    fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> Result<Option<User>, Self::Err>;
+
+    /// The wallets of a card, in creation order.
+    fn wallets_of(&self, card_id: &str) -> Result<Vec<Wallet>, Self::Err> {
+        let mut out = Vec::new();
+        for id in self.wallet_ids(card_id)? {
+            if let Some(w) = self.wallet(&id)? {
+                out.push(w);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// [`Reader`] for a type whose engine is reached with `$on`, answering `$err`.
+macro_rules! reader_by_engine {
+    ($ty:ty, $err:ty, $on:ident) => {
+        impl Reader for $ty {
+            type Err = $err;
+            fn user(&self, id: &str) -> Result<Option<User>, $err> {
+                $on!(self, e => e.user(id))
+            }
+            fn account(&self, id: &str) -> Result<Option<Account>, $err> {
+                $on!(self, e => e.account(id))
+            }
+            fn card(&self, id: &str) -> Result<Option<Card>, $err> {
+                $on!(self, e => e.card(id))
+            }
+            fn wallet(&self, id: &str) -> Result<Option<Wallet>, $err> {
+                $on!(self, e => e.wallet(id))
+            }
+            fn kit(&self, program: &str, mapping_id: &str) -> Result<Option<Kit>, $err> {
+                $on!(self, e => e.kit(program, mapping_id))
+            }
+            fn review(&self, user_id: &str) -> Result<Option<Review>, $err> {
+                $on!(self, e => e.review(user_id))
+            }
+            fn response(&self, key: &ResponseKey) -> Result<Option<StoredResponse>, $err> {
+                $on!(self, e => e.response(key))
+            }
+            fn token(&self, hash: &[u8]) -> Result<Option<TokenGrant>, $err> {
+                $on!(self, e => e.token(hash))
+            }
+            fn client_tokens(&self, client_id: &str) -> Result<Vec<IndexedToken>, $err> {
+                $on!(self, e => e.client_tokens(client_id))
+            }
+            fn alias_cards(&self, alias: &str) -> Result<Vec<String>, $err> {
+                $on!(self, e => e.alias_cards(alias))
+            }
+            fn pack_owner(&self, program: &str, pack_id: &str) -> Result<Option<Owner>, $err> {
+                $on!(self, e => e.pack_owner(program, pack_id))
+            }
+            fn number_owner(&self, fingerprint: &[u8; 32]) -> Result<Option<Owner>, $err> {
+                $on!(self, e => e.number_owner(fingerprint))
+            }
+            fn wallet_ids(&self, card_id: &str) -> Result<Vec<String>, $err> {
+                $on!(self, e => e.wallet_ids(card_id))
+            }
+            fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> Result<Option<User>, $err> {
+                $on!(self, e => e.user_by_ssn(program, fp))
+            }
+        }
+    };
+}
+
+reader_by_engine!(Store, DomainError, on_engine);
+reader_by_engine!(Tx<'_>, TxFail, on_tx);
+
+/// Typed writes. Every write keeps its index entries and counters in step, so a caller cannot
+/// store an entity without its indexes.
+impl Tx<'_> {
+    /// Stores a user; `new` counts it. A new user's id is derived from its program and SSN.
+    pub fn put_user(&self, u: &User, new: bool) -> TxResult<()> {
+        on_tx!(self, e => e.put_user(u, new))
+    }
+    pub fn put_account(&self, a: &Account, new: bool) -> TxResult<()> {
+        on_tx!(self, e => e.put_account(a, new))
+    }
+    /// Stores a new card with its pack ID and alias lookups; a kit's hold on its number goes.
+    pub fn insert_card(&self, d: &Card) -> TxResult<()> {
+        on_tx!(self, e => e.insert_card(d))
+    }
+    /// Rewrites a card; number and pack ID are fixed for a card's life, the alias may change.
+    pub fn update_card(&self, old: &Card, new: &Card) -> TxResult<()> {
+        on_tx!(self, e => e.update_card(old, new))
+    }
+    /// Stores a new kit with its pack ID and number lookups.
+    pub fn insert_kit(&self, k: &Kit) -> TxResult<()> {
+        on_tx!(self, e => e.insert_kit(k))
+    }
+    /// Rewrites a kit (its status).
+    pub fn update_kit(&self, k: &Kit) -> TxResult<()> {
+        on_tx!(self, e => e.update_kit(k))
+    }
+    /// Stores a new wallet and appends it to its card's wallets.
+    pub fn insert_wallet(&self, w: &Wallet) -> TxResult<()> {
+        on_tx!(self, e => e.insert_wallet(w))
+    }
+    /// Rewrites a wallet (its status, or its card on replacement).
+    pub fn update_wallet(&self, old: &Wallet, new: &Wallet) -> TxResult<()> {
+        on_tx!(self, e => e.update_wallet(old, new))
+    }
+    pub fn put_response(&self, key: &ResponseKey, r: &StoredResponse, new: bool) -> TxResult<()> {
+        on_tx!(self, e => e.put_response(key, r, new))
+    }
+    /// Removes a stored response (past its retention).
+    pub fn remove_response(&self, key: &ResponseKey) -> TxResult<()> {
+        on_tx!(self, e => e.remove_response(key))
+    }
+    pub fn put_review(&self, r: &Review, new: bool) -> TxResult<()> {
+        on_tx!(self, e => e.put_review(r, new))
+    }
+    /// Stores a new token grant and lists it under its client.
+    pub fn put_token(&self, hash: &[u8; 32], g: &TokenGrant) -> TxResult<()> {
+        on_tx!(self, e => e.put_token(hash, g))
+    }
+    /// Removes a token grant and its entry in its client's list; answers the grant, if any.
+    pub fn remove_token(&self, hash: &[u8]) -> TxResult<Option<TokenGrant>> {
+        on_tx!(self, e => e.remove_token(hash))
+    }
 }
 
 impl Store {
-    /// Opens (or creates) the store in `dir`.
+    /// Opens (or creates) the embedded store in `dir`.
     pub fn open(dir: &Path, durability: Durability) -> DomainResult<Store> {
-        Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES)
+        Self::open_with_cache(dir, durability, embedded::DEFAULT_CACHE_BYTES)
     }
 
-    /// [`open`](Self::open) with sled's page cache bounded to `cache_bytes` (sled counts
-    /// compressed page sizes, so the process holds up to about twice that once the cache is
-    /// full; a store smaller than the cache stays wholly in memory).
+    /// [`open`](Self::open) with the embedded engine's page cache bounded to `cache_bytes`.
     pub fn open_with_cache(
         dir: &Path,
         durability: Durability,
         cache_bytes: u64,
     ) -> DomainResult<Store> {
-        std::fs::create_dir_all(dir).map_err(storage_err)?;
-        let db =
-            open_sled(&sled_config(dir).cache_capacity(cache_bytes), dir).map_err(storage_err)?;
-        let trees = TreeId::ALL
-            .iter()
-            .map(|t| db.open_tree(t.name()))
-            .collect::<Result<Vec<_>, _>>()
-            .map_err(storage_err)?;
-        let journal =
-            open_sled(&journal_config(dir), &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
-        let durable_db = batch::DurableDb::new(db, dir).map_err(storage_err)?;
-        let durable_journal =
-            batch::DurableDb::new(journal, &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
-        let replayed = batch::replay(&durable_db, &trees, &durable_journal)?;
-        if replayed > 0 {
-            log::warn!("wrote {replayed} journaled batches left by a crash into the store");
-        }
-        let legacy_ssn_index = !trees[TreeId::IdxSsn as usize].is_empty();
-        let batcher = Batcher::start(
-            durable_db.clone(),
-            trees.clone(),
-            durable_journal.clone(),
-            durability,
-        );
+        let s = embedded::SledStore::open_with_cache(dir, durability, cache_bytes)?;
         Ok(Store {
-            inner: Arc::new(Inner {
-                db: durable_db,
-                journal: durable_journal,
-                trees,
-                durability,
-                batcher,
-                admission: admission::Admission::new(dir.to_path_buf()),
-                legacy_ssn_index,
-            }),
+            engine: Engine::Sled(s),
         })
     }
 
-    /// Refuse writes (503) while the store's filesystem has less than `min_free_bytes` free,
-    /// and requests past `max_pending` waiting for the store at once (see [`admission`]).
+    /// The embedded engine, for tools and tests that reach below the boundary (never `ops`).
+    pub fn embedded(&self) -> Option<&embedded::SledStore> {
+        match &self.engine {
+            Engine::Sled(s) => Some(s),
+        }
+    }
+
+    /// Opens and closes the embedded store at `dir` once more after a clean close, so that the
+    /// next start is quick (see [`embedded::SledStore::checkpoint`]).
+    pub fn checkpoint(dir: &Path) -> DomainResult<()> {
+        embedded::SledStore::checkpoint(dir)
+    }
+
+    /// Refuse writes (503) while the store cannot take them: too little free space, or too many
+    /// requests waiting at once.
     pub fn set_limits(&self, min_free_bytes: u64, max_pending: usize) {
-        self.inner.admission.set(min_free_bytes, max_pending);
+        on_engine!(self, e => e.set_limits(min_free_bytes, max_pending))
     }
 
     /// 503 at once when the store's queue is full, before a use case does its own work.
     pub fn refuse_if_busy(&self) -> DomainResult<()> {
-        self.inner.admission.refuse_if_full()
-    }
-
-    /// Opens and closes the store at `dir` once more, after it was closed cleanly, so that the
-    /// next start is quick: sled 0.34 writes its snapshot (where every page is) only while
-    /// opening, so a start otherwise re-reads all the log written since the previous start.
-    /// Fails if the store is still open in this process.
-    pub fn checkpoint(dir: &Path) -> DomainResult<()> {
-        drop(open_sled(&sled_config(dir), dir).map_err(storage_err)?);
-        drop(open_sled(&journal_config(dir), &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?);
-        Ok(())
+        on_engine!(self, e => e.refuse_if_busy())
     }
 
     pub fn durability(&self) -> Durability {
-        self.inner.durability
+        on_engine!(self, e => e.durability())
     }
 
-    pub(crate) fn tree(&self, t: TreeId) -> &sled::Tree {
-        &self.inner.trees[t as usize]
-    }
-
-    /// Runs `f` against the store, serialised with every other closure; on success its writes
-    /// join the gathering batch. Answers `f`'s value and the batch generation to wait for.
-    fn run<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<(T, Option<u64>)> {
-        let b = &self.inner.batcher;
-        let mut st = b.state.lock();
-        let tx = Tx::new(self, &st.gathering, b.sealed_layers());
-        let out = f(&tx).map_err(TxFail::into_domain)?;
-        let writes = tx.into_writes();
-        if !writes.is_empty() {
-            // Refused here, nothing of `f` reaches the store.
-            self.inner.admission.space_for_writes()?;
-        }
-        let wait = if writes.is_empty() {
-            b.pending_generation(&st)
-        } else {
-            Some(b.add(&mut st, writes))
-        };
-        Ok((out, wait))
-    }
-
-    /// One request's writes, all or nothing: `f` runs serialised with every other writer and
-    /// sees their writes; the answer comes once the batch holding its writes is in the store
-    /// and, under `durability = "flush"`, on disk. Concurrent requests share one journal
-    /// record and one flush (see [`batch`]).
-    pub async fn commit<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<T> {
-        let _waiting = self.inner.admission.enter()?;
-        let (out, wait) = self.run(f)?;
-        if let Some(g) = wait {
-            self.inner.batcher.wait(g).await?;
-        }
-        Ok(out)
+    /// One request's writes, all or nothing: `f` sees the store as it is and its own writes;
+    /// the answer comes once its writes are in the store and, under `durability = "flush"`, on
+    /// disk. `f` may run more than once (see the module doc), so it must not change anything
+    /// outside the store.
+    pub async fn commit<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        on_engine!(self, e => e.commit(|t| f(&Tx { engine: TxEngine::Sled(t) })).await)
     }
 
     /// [`commit`](Self::commit) for callers outside an async runtime (CLI, sweeper, tests).
-    pub fn transact<T>(&self, f: impl FnOnce(&Tx) -> TxResult<T>) -> DomainResult<T> {
-        let (out, wait) = self.run(f)?;
-        if let Some(g) = wait {
-            self.inner.batcher.wait_blocking(g)?;
-        }
-        Ok(out)
+    pub fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        on_engine!(self, e => e.transact(|t| f(&Tx { engine: TxEngine::Sled(t) })))
     }
 
-    /// Flushes everything to disk now (`fdatasync` included), blocking.
+    /// Makes everything written so far durable now, blocking.
     pub fn flush(&self) -> DomainResult<()> {
-        self.inner.journal.flush().map_err(storage_err)?;
-        self.inner.db.flush().map_err(storage_err)
+        on_engine!(self, e => e.flush())
     }
 
-    /// Entity counts from the `meta` tree.
+    /// The number of each counted entity.
     pub fn counts(&self) -> DomainResult<Vec<(Counted, u64)>> {
-        Counted::ALL
-            .iter()
-            .map(|c| Ok((*c, self.count(*c)?)))
-            .collect()
+        on_engine!(self, e => e.counts())
     }
 
     pub fn count(&self, c: Counted) -> DomainResult<u64> {
-        let v = self.raw(TreeId::Meta, COUNTS_KEY)?;
-        Ok(read_counts(v.as_deref())[c.index()])
+        on_engine!(self, e => e.count(c))
     }
 
-    /// Per tree: its name, number of keys and bytes of keys plus values (a full scan).
+    /// Per table or tree: its name, number of keys and bytes of keys plus values (a full scan).
     pub fn logical_sizes(&self) -> Vec<(&'static str, u64, u64)> {
-        TreeId::ALL
-            .iter()
-            .map(|t| {
-                let (mut n, mut bytes) = (0u64, 0u64);
-                for (k, v) in self.tree(*t).iter().flatten() {
-                    n += 1;
-                    bytes += (k.len() + v.len()) as u64;
-                }
-                (t.name(), n, bytes)
-            })
-            .collect()
+        on_engine!(self, e => e.logical_sizes())
     }
 
-    /// Running totals of the batch committer.
+    /// Running totals of the engine's commits.
     pub fn commit_stats(&self) -> &CommitStats {
-        &self.inner.batcher.stats
+        on_engine!(self, e => e.commit_stats())
     }
 
     /// Bytes the store occupies on disk.
     pub fn size_on_disk(&self) -> u64 {
-        self.inner.db.size_on_disk().unwrap_or(0) + self.inner.journal.size_on_disk().unwrap_or(0)
+        on_engine!(self, e => e.size_on_disk())
     }
 
-    /// Every OFAC review, durable batches not yet in the tree included.
-    pub fn reviews(&self) -> impl Iterator<Item = DomainResult<crate::domain::model::Review>> + '_ {
-        self.scan(TreeId::Reviews)
-            .map(|r| r.map(|(_, review)| review))
-    }
-
-    /// All values of a tree in key order, decoded (for listings and verify), durable batches
-    /// not yet in the tree included.
-    pub fn scan<T: serde::de::DeserializeOwned>(
-        &self,
-        t: TreeId,
-    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, T)>> + '_ {
-        self.scan_raw(t).map(|r| {
-            let (k, v) = r?;
-            let val = codec::decode(&v).map_err(storage_err)?;
-            Ok((k, val))
-        })
-    }
-
-    /// A tree's raw values in key order, durable batches not yet in the tree included.
-    fn scan_raw(
-        &self,
-        t: TreeId,
-    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, sled::IVec)>> + '_ {
-        let pending = self.inner.batcher.durable_writes(t as u8);
-        let tree = self
-            .tree(t)
-            .iter()
-            .map(|r| r.map(|(k, v)| (k.to_vec(), v)).map_err(storage_err));
-        merge::Merged::new(tree, pending)
-    }
-
-    /// Every stored token grant by token hash, legacy ones included ([`decode_grant`]).
-    pub fn token_grants(
-        &self,
-    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, crate::domain::model::TokenGrant)>> + '_ {
-        self.scan_raw(TreeId::Tokens).map(|r| {
-            let (k, v) = r?;
-            Ok((k, decode_grant(&v).map_err(storage_err)?))
-        })
+    /// Every OFAC review.
+    pub fn reviews(&self) -> DomainResult<Vec<Review>> {
+        on_engine!(self, e => e.reviews().collect())
     }
 
     /// Hashes of tokens expired at `now`, at most `limit`.
     pub fn expired_tokens(&self, now: i64, limit: usize) -> DomainResult<Vec<Vec<u8>>> {
-        let mut out = Vec::new();
-        for r in self.token_grants() {
-            let (k, g) = r?;
-            if g.expires_at <= now {
-                out.push(k);
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
+        on_engine!(self, e => e.expired_tokens(now, limit))
     }
 
     /// Stored responses last written before `cutoff` (Unix seconds), at most `limit`.
@@ -544,539 +384,12 @@ impl Store {
         &self,
         cutoff: i64,
         limit: usize,
-    ) -> DomainResult<Vec<(Vec<u8>, crate::domain::model::StoredResponse)>> {
-        let mut out = Vec::new();
-        for r in self.scan::<crate::domain::model::StoredResponse>(TreeId::StoredResponses) {
-            let (k, v) = r?;
-            if v.created_at < cutoff {
-                out.push((k, v));
-                if out.len() >= limit {
-                    break;
-                }
-            }
-        }
-        Ok(out)
-    }
-}
-
-impl Drop for Inner {
-    fn drop(&mut self) {
-        self.batcher.stop();
-        let _ = self.db.flush();
-    }
-}
-
-/// Opens a sled database, waiting up to two seconds for its file lock: sled 0.34 releases the
-/// lock only when its background flusher thread has let go of a closed database, a moment
-/// after the last handle is dropped, so opening again right after closing can find it held.
-/// Opens the sled database at `dir`, waiting briefly for a lock a just-closed one still holds,
-/// then makes its `conf` file durable: sled 0.34 writes `conf` without any fsync, and a torn
-/// `conf` after a power cut makes it refuse to open.
-fn open_sled(config: &sled::Config, dir: &Path) -> sled::Result<sled::Db> {
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
-    let db = loop {
-        match config.open() {
-            // sled reports it as `Other` with the lock error in its text.
-            Err(sled::Error::Io(e))
-                if e.to_string().contains("could not acquire lock")
-                    && std::time::Instant::now() < deadline =>
-            {
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-            other => break other?,
-        }
-    };
-    sync_conf(dir)?;
-    Ok(db)
-}
-
-/// `fsync`s sled's `conf` file and the directory that names it.
-fn sync_conf(dir: &Path) -> std::io::Result<()> {
-    std::fs::File::open(dir.join("conf"))?.sync_all()?;
-    std::fs::File::open(dir)?.sync_all()
-}
-
-fn journal_config(dir: &Path) -> sled::Config {
-    sled::Config::new()
-        .path(dir.join(batch::JOURNAL_DIR))
-        .cache_capacity(16 * 1024 * 1024)
-        .flush_every_ms(Some(500))
-}
-
-/// sled's page cache unless `storage.cache_bytes` says otherwise.
-pub const DEFAULT_CACHE_BYTES: u64 = 512 * 1024 * 1024;
-
-fn sled_config(dir: &Path) -> sled::Config {
-    sled::Config::new()
-        .path(dir)
-        .cache_capacity(DEFAULT_CACHE_BYTES)
-        .flush_every_ms(Some(500))
-}
-
-/// The one `meta` key holding every counter: one key, so a request that creates a user, an
-/// account, a card and a stored response writes it once.
-const COUNTS_KEY: &[u8] = b"counts";
-
-fn read_counts(b: Option<&[u8]>) -> [u64; Counted::ALL.len()] {
-    let mut out = [0u64; Counted::ALL.len()];
-    if let Some(b) = b {
-        for (i, chunk) in b.chunks_exact(8).take(out.len()).enumerate() {
-            out[i] = u64::from_be_bytes(chunk.try_into().expect("8 bytes"));
-        }
-    }
-    out
-}
-
-fn write_counts(c: &[u64; Counted::ALL.len()]) -> Vec<u8> {
-    c.iter().flat_map(|n| n.to_be_bytes()).collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::domain::model::*;
-
-    fn wallet(id: &str, device: &str) -> Wallet {
-        Wallet {
-            id: id.into(),
-            number: "1234567890123456".into(),
-            card_id: device.into(),
-            program: "SANDBOX".into(),
-            plan: "WUSD".into(),
-            promotion: None,
-            currency: "USD".into(),
-            usage: crate::config::WalletUsage::Open,
-            kind: crate::config::WalletKind::Default,
-            status: WalletStatus::Normal,
-            created_at: 0,
-        }
+    ) -> DomainResult<Vec<(ResponseKey, StoredResponse)>> {
+        on_engine!(self, e => e.responses_before(cutoff, limit))
     }
 
-    #[test]
-    fn a_closure_sees_its_own_writes_and_a_failed_one_leaves_nothing() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        store
-            .transact(|tx| {
-                tx.insert_wallet(&wallet("W1", "D1"))?;
-                assert_eq!(tx.wallet_ids("D1")?, vec!["W1".to_string()]);
-                tx.insert_wallet(&wallet("W2", "D1"))?;
-                assert_eq!(tx.wallets_of("D1")?.len(), 2);
-                Ok(())
-            })
-            .unwrap();
-        let failed: DomainResult<()> = store.transact(|tx| {
-            tx.insert_wallet(&wallet("W3", "D1"))?;
-            Err(DomainError::WalletLink.into())
-        });
-        assert_eq!(failed, Err(DomainError::WalletLink));
-        assert_eq!(
-            store.wallet_ids("D1").unwrap(),
-            vec!["W1".to_string(), "W2".to_string()]
-        );
-        assert!(store.wallet("W3").unwrap().is_none());
-        assert_eq!(store.count(Counted::Wallets).unwrap(), 2);
-    }
-
-    #[test]
-    fn concurrent_writers_are_serialised_and_all_land() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Durability::Os).unwrap();
-        std::thread::scope(|s| {
-            for t in 0..8 {
-                let store = store.clone();
-                s.spawn(move || {
-                    for i in 0..50 {
-                        store
-                            .transact(|tx| tx.insert_wallet(&wallet(&format!("W{t}-{i}"), "D1")))
-                            .unwrap();
-                    }
-                });
-            }
-        });
-        assert_eq!(store.wallet_ids("D1").unwrap().len(), 400);
-        assert_eq!(store.count(Counted::Wallets).unwrap(), 400);
-    }
-
-    #[test]
-    fn a_journal_record_left_by_a_crash_is_written_into_the_trees_at_open() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            // A crash after the journal record of a batch was flushed, before it was applied.
-            let db = sled::open(dir.path()).unwrap();
-            let w = codec::encode(&wallet("W9", "D9"));
-            let ids = codec::encode(&vec!["W9".to_string()]);
-            let counts = write_counts(&[0, 0, 0, 1, 0, 0, 0]);
-            let writes = [
-                (TreeId::Wallets as u8, &b"W9"[..], Some(w.as_slice())),
-                (
-                    TreeId::IdxWalletsByCard as u8,
-                    &b"D9"[..],
-                    Some(ids.as_slice()),
-                ),
-                (TreeId::Meta as u8, COUNTS_KEY, Some(counts.as_slice())),
-                (TreeId::Tokens as u8, &b"gone"[..], None),
-            ];
-            db.open_tree("tokens").unwrap().insert("gone", "x").unwrap();
-            let journal = journal_config(dir.path()).open().unwrap();
-            journal
-                .insert(
-                    7u64.to_be_bytes(),
-                    codec::encode_journal(writes.iter().copied()),
-                )
-                .unwrap();
-            // Two later records writing one key: replayed in order, the newer value stays.
-            for (g, v) in [(8u64, &b"older"[..]), (9, &b"newer"[..])] {
-                let w = [(TreeId::Tokens as u8, &b"t"[..], Some(v))];
-                journal
-                    .insert(g.to_be_bytes(), codec::encode_journal(w.iter().copied()))
-                    .unwrap();
-            }
-            journal.flush().unwrap();
-            db.flush().unwrap();
-        }
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        assert_eq!(store.wallet("W9").unwrap().unwrap().card_id, "D9");
-        assert_eq!(store.wallet_ids("D9").unwrap(), vec!["W9".to_string()]);
-        assert_eq!(store.count(Counted::Wallets).unwrap(), 1);
-        assert!(store.tree(TreeId::Tokens).get("gone").unwrap().is_none());
-        assert_eq!(
-            store.tree(TreeId::Tokens).get("t").unwrap().as_deref(),
-            Some(&b"newer"[..])
-        );
-        assert_eq!(store.inner.journal.len(), 0);
-    }
-
-    #[test]
-    fn applied_batches_leave_the_journal_empty() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        for i in 0..20 {
-            store
-                .transact(|tx| tx.insert_wallet(&wallet(&format!("W{i}"), "D1")))
-                .unwrap();
-        }
-        let journal = &store.inner.journal;
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !journal.is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert!(journal.is_empty());
-        assert_eq!(store.tree(TreeId::Wallets).len(), 20);
-    }
-
-    fn user(id: &str, ssn_fingerprint: [u8; 32]) -> User {
-        User {
-            id: id.into(),
-            program: "SANDBOX".into(),
-            first_name: "Emily".into(),
-            middle_name: None,
-            last_name: "Carter".into(),
-            date_of_birth: "1990-01-31".into(),
-            ssn_fingerprint,
-            ssn_last4: "6789".into(),
-            email: "emily@example.com".into(),
-            phones: Vec::new(),
-            addresses: Vec::new(),
-            status: UserStatus::Active,
-            kyc: KycState::passed(),
-            account_ids: Vec::new(),
-            created_at: 0,
-        }
-    }
-
-    #[test]
-    fn a_user_is_found_by_ssn_through_its_derived_id_or_a_legacy_index_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        // A user written before ids were derived: a random id and an SSN index entry.
-        let legacy = user("LegacyUser0000000001", [2; 32]);
-        store
-            .tree(TreeId::IdxSsn)
-            .insert(ssn_key("SANDBOX", &[2; 32]), codec::encode(&legacy.id))
-            .unwrap();
-        write_legacy(
-            &store,
-            TreeId::Users,
-            Counted::Users,
-            &legacy.id,
-            codec::encode(&legacy),
-        );
-        // The store notices the legacy index when it opens.
-        drop(store);
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        // A new user: its id is derived, and it gets no index entry.
-        let new_id = crate::domain::ids::user_id_for("SANDBOX", &[1; 32]);
-        store
-            .transact(|tx| tx.put_user(&user(&new_id, [1; 32]), true))
-            .unwrap();
-
-        assert_eq!(
-            store.tree(TreeId::IdxSsn).len(),
-            1,
-            "a new user needs no entry"
-        );
-        let found =
-            |fp: [u8; 32], program: &str| store.user_by_ssn(program, &fp).unwrap().map(|u| u.id);
-        assert_eq!(found([1; 32], "SANDBOX"), Some(new_id));
-        assert_eq!(found([2; 32], "SANDBOX"), Some(legacy.id.clone()));
-        assert_eq!(found([3; 32], "SANDBOX"), None);
-        assert_eq!(found([1; 32], "OTHER"), None);
-        // A user under an id neither derived nor indexed is what verify reports.
-        let stray = user("StrayUser00000000001", [4; 32]);
-        clean_until_stray(&store, TreeId::Users, &stray.id, codec::encode(&stray),
-            "user StrayUser00000000001 is not found by its SSN (its id is not derived from it, nor indexed)");
-    }
-
-    /// Writes an entity the way a store of an earlier version holds it: straight into its tree,
-    /// counted as the only one of its kind.
-    fn write_legacy(store: &Store, tree: TreeId, kind: Counted, id: &str, value: Vec<u8>) {
-        store.tree(tree).insert(id.as_bytes(), value).unwrap();
-        let mut c = read_counts(None);
-        c[kind.index()] = 1;
-        store
-            .tree(TreeId::Meta)
-            .insert(COUNTS_KEY, write_counts(&c))
-            .unwrap();
-    }
-
-    /// Asserts that verify finds `store` clean, writes `value` under `id` in `tree` behind the
-    /// store's back, and asserts that verify then reports `problem`.
-    fn clean_until_stray(store: &Store, tree: TreeId, id: &str, value: Vec<u8>, problem: &str) {
-        let report = verify::verify(store).unwrap();
-        assert!(report.is_clean(), "{:?}", report.problems);
-        store.tree(tree).insert(id.as_bytes(), value).unwrap();
-        let report = verify::verify(store).unwrap();
-        assert!(
-            report.problems.iter().any(|p| p == problem),
-            "{:?}",
-            report.problems
-        );
-    }
-
-    fn sealed(fp: u8) -> crate::vault::SealedPan {
-        crate::vault::SealedPan {
-            nonce: [0; 12],
-            ciphertext: vec![1, 2, 3],
-            fingerprint: [fp; 32],
-            first_digits: "400000".into(),
-            last4: "1234".into(),
-            length: 16,
-        }
-    }
-
-    fn card(id: &str, fp: u8) -> Card {
-        Card {
-            id: id.into(),
-            program: "SANDBOX".into(),
-            product: "GPR100".into(),
-            account_id: None,
-            card_type: CardType::Primary,
-            status: CardStatus::Normal,
-            form: FormFactor::Virtual,
-            pan: sealed(fp),
-            alias: None,
-            pack_id: None,
-            issued_at: 0,
-            activated_at: Some(0),
-            status_changed_at: 0,
-        }
-    }
-
-    #[test]
-    fn a_card_is_found_by_number_through_its_derived_id_and_an_assigned_kit_leaves_the_index() {
-        use crate::domain::ids::card_id_for;
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        // A card of a store written before card ids were derived: a random id, an index entry.
-        let legacy = card("LegacyCard0000000001", 2);
-        store
-            .tree(TreeId::IdxNumber)
-            .insert([2u8; 32], codec::encode(&Owner::Card(legacy.id.clone())))
-            .unwrap();
-        write_legacy(
-            &store,
-            TreeId::Cards,
-            Counted::Cards,
-            &legacy.id,
-            codec::encode(&legacy),
-        );
-        // A kit, then its card (instant issue), and a virtual card.
-        let kit = Kit {
-            mapping_id: "K1".into(),
-            program: "SANDBOX".into(),
-            product: "GPR100".into(),
-            pack_id: "PK1".into(),
-            pan: sealed(3),
-            status: KitStatus::Available,
-            card_id: None,
-            reserved_for: None,
-            created_at: 0,
-        };
-        store.transact(|tx| tx.insert_kit(&kit)).unwrap();
-        let kit_owner = Owner::Kit {
-            program: "SANDBOX".into(),
-            mapping_id: "K1".into(),
-        };
-        assert_eq!(store.number_owner(&[3; 32]).unwrap(), Some(kit_owner));
-        let kit_card = Card {
-            pack_id: Some("PK1".into()),
-            ..card(&card_id_for(&[3; 32]), 3)
-        };
-        let virtual_card = card(&card_id_for(&[1; 32]), 1);
-        store
-            .transact(|tx| {
-                tx.update_kit(&Kit {
-                    status: KitStatus::Assigned,
-                    card_id: Some(kit_card.id.clone()),
-                    ..kit.clone()
-                })?;
-                tx.insert_card(&kit_card)?;
-                tx.insert_card(&virtual_card)
-            })
-            .unwrap();
-
-        let owner = |fp: u8| store.number_owner(&[fp; 32]).unwrap();
-        assert_eq!(owner(1), Some(Owner::Card(virtual_card.id.clone())));
-        assert_eq!(owner(2), Some(Owner::Card(legacy.id.clone())));
-        assert_eq!(owner(3), Some(Owner::Card(kit_card.id.clone())));
-        assert_eq!(owner(4), None);
-        let left: Vec<Vec<u8>> = store
-            .scan::<Owner>(TreeId::IdxNumber)
-            .map(|r| r.unwrap().0)
-            .collect();
-        assert_eq!(
-            left,
-            vec![vec![2u8; 32]],
-            "only the legacy card's entry is left"
-        );
-        // A card under an id neither derived from its number nor indexed is damage.
-        let stray = card("StrayCard00000000001", 5);
-        clean_until_stray(&store, TreeId::Cards, &stray.id, codec::encode(&stray),
-            "card StrayCard00000000001 is not found by its number (its id is not derived from it, nor indexed)");
-    }
-
-    #[test]
-    fn writes_survive_reopening() {
-        let dir = tempfile::tempdir().unwrap();
-        {
-            let store = Store::open(dir.path(), Durability::Flush).unwrap();
-            store
-                .transact(|tx| {
-                    tx.put_token(
-                        &[5; 32],
-                        &TokenGrant {
-                            client_id: "c".into(),
-                            expires_at: 9,
-                            secret_fingerprint: Some([7; 32]),
-                        },
-                    )
-                })
-                .unwrap();
-        }
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        assert_eq!(store.token(&[5; 32]).unwrap().unwrap().client_id, "c");
-    }
-
-    /// Waits until every committed batch is in the trees (the journal is empty), so that a
-    /// write behind the store's back is not undone by the applier.
-    fn settle(store: &Store) {
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
-        while !store.inner.journal.is_empty() && std::time::Instant::now() < deadline {
-            std::thread::sleep(std::time::Duration::from_millis(5));
-        }
-        assert!(store.inner.journal.is_empty());
-    }
-
-    fn grant(client: &str, expires_at: i64) -> TokenGrant {
-        TokenGrant {
-            client_id: client.into(),
-            expires_at,
-            secret_fingerprint: Some([7; 32]),
-        }
-    }
-
-    #[test]
-    fn token_grants_of_both_layouts_decode_and_their_bytes_are_pinned() {
-        // Version byte, "c" (length 1), expires_at 9 (zigzag varint 18), then Some + 32 bytes.
-        let mut current = vec![1u8, 1, b'c', 18, 1];
-        current.extend_from_slice(&[7; 32]);
-        assert_eq!(codec::encode(&grant("c", 9)), current);
-        assert_eq!(decode_grant(&current).unwrap(), grant("c", 9));
-        // A grant written by the version before fingerprints.
-        let legacy = [1u8, 1, b'c', 18];
-        assert_eq!(
-            decode_grant(&legacy).unwrap(),
-            TokenGrant {
-                client_id: "c".into(),
-                expires_at: 9,
-                secret_fingerprint: None,
-            }
-        );
-        assert!(decode_grant(&current[..current.len() - 1]).is_err());
-        assert!(decode_grant(&[1u8, 1, b'c']).is_err());
-    }
-
-    #[test]
-    fn token_lists_stay_in_step_and_verify_checks_them() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(dir.path(), Durability::Flush).unwrap();
-        store
-            .transact(|tx| {
-                tx.put_token(&[1; 32], &grant("a", 10))?;
-                tx.put_token(&[2; 32], &grant("a", 20))?;
-                tx.put_token(&[3; 32], &grant("b", 30))
-            })
-            .unwrap();
-        let hashes = |c: &str| -> Vec<[u8; 32]> {
-            store
-                .client_tokens(c)
-                .unwrap()
-                .iter()
-                .map(|t| t.hash)
-                .collect()
-        };
-        assert_eq!(hashes("a"), vec![[1; 32], [2; 32]]);
-        // A legacy grant (no fingerprint, not listed) is fine as it is.
-        settle(&store);
-        store
-            .tree(TreeId::Tokens)
-            .insert([9; 32], vec![1u8, 1, b'a', 18])
-            .unwrap();
-        assert!(verify::verify(&store).unwrap().is_clean());
-        let removed = store
-            .transact(|tx| {
-                let first = tx.remove_token(&[1; 32])?;
-                let again = tx.remove_token(&[1; 32])?;
-                tx.remove_token(&[3; 32])?;
-                tx.remove_token(&[9; 32])?;
-                Ok((first, again))
-            })
-            .unwrap();
-        assert_eq!(removed, (Some(grant("a", 10)), None));
-        assert_eq!(hashes("a"), vec![[2; 32]]);
-        assert!(hashes("b").is_empty());
-        assert!(store
-            .raw(TreeId::IdxTokensByClient, b"b")
-            .unwrap()
-            .is_none());
-        let report = verify::verify(&store).unwrap();
-        assert!(report.is_clean(), "{:?}", report.problems);
-        assert!(report.counts.contains(&("tokens", 1)));
-        // A current grant missing from its list, and a list naming a missing token: damage,
-        // written into the trees once the applier has written every batch there.
-        settle(&store);
-        store
-            .tree(TreeId::Tokens)
-            .insert([4; 32], codec::encode(&grant("a", 40)))
-            .unwrap();
-        store.tree(TreeId::Tokens).remove([2; 32]).unwrap();
-        let problems = verify::verify(&store).unwrap().problems;
-        assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(
-            problems[0].contains("is not in its client's token list"),
-            "{problems:?}"
-        );
-        assert!(problems[1].contains("names missing token"), "{problems:?}");
+    /// Walks the whole store and reports every inconsistency (`issuebox verify`).
+    pub fn verify(&self) -> DomainResult<verify::Report> {
+        on_engine!(self, e => embedded::verify::verify(e))
     }
 }

@@ -1,40 +1,21 @@
-//! Typed access to the trees, inside a transaction ([`Tx`]) or outside one ([`Store`] reads).
+//! Typed access to the trees, inside a transaction ([`SledTx`]) or outside one ([`SledStore`]
+//! reads): the embedded engine's side of the boundary's `Reader` and `Tx`.
 //!
-//! Writes exist only on [`Tx`], and every write keeps its index entries and counters in step,
+//! Writes exist only on [`SledTx`], and every write keeps its index entries and counters in step,
 //! so a caller cannot store an entity without its indexes.
 
 use super::batch::{Overlay, Sealed};
-use super::{
-    codec, kit_key, read_counts, storage_err, write_counts, Counted, IndexedToken, Owner, Store,
-    TreeId, COUNTS_KEY,
-};
+use super::{kit_key, read_counts, response_key, write_counts, SledStore, TreeId, COUNTS_KEY};
 use crate::domain::error::DomainError;
 use crate::domain::model::*;
+use crate::store::{codec, storage_err, Counted, IndexedToken, Owner, TxFail, TxResult};
 use serde::{de::DeserializeOwned, Serialize};
 use sled::IVec;
 use std::cell::RefCell;
 use std::sync::Arc;
 
-/// A failed step inside a transaction: a domain error (or storage failure) that aborts it, so
-/// none of its writes are kept.
-pub struct TxFail(DomainError);
-
-impl TxFail {
-    pub(super) fn into_domain(self) -> DomainError {
-        self.0
-    }
-}
-
-impl From<DomainError> for TxFail {
-    fn from(e: DomainError) -> Self {
-        TxFail(e)
-    }
-}
-
-pub type TxResult<T> = Result<T, TxFail>;
-
 /// Typed reads shared by transactions and plain store reads.
-pub trait Reader {
+pub trait Reads {
     type Err: From<DomainError>;
     fn raw(&self, t: TreeId, key: &[u8]) -> Result<Option<IVec>, Self::Err>;
     /// Whether the store has SSN index entries (written before user ids were derived).
@@ -66,14 +47,14 @@ pub trait Reader {
     fn review(&self, user_id: &str) -> Result<Option<Review>, Self::Err> {
         self.get(TreeId::Reviews, user_id.as_bytes())
     }
-    fn response(&self, key: &[u8]) -> Result<Option<StoredResponse>, Self::Err> {
-        self.get(TreeId::StoredResponses, key)
+    fn response(&self, key: &ResponseKey) -> Result<Option<StoredResponse>, Self::Err> {
+        self.get(TreeId::StoredResponses, &response_key(key))
     }
     /// A token grant, of either stored layout ([`super::decode_grant`]).
     fn token(&self, hash: &[u8]) -> Result<Option<TokenGrant>, Self::Err> {
         match self.raw(TreeId::Tokens, hash)? {
             None => Ok(None),
-            Some(v) => super::decode_grant(&v).map(Some).map_err(|e| {
+            Some(v) => crate::store::decode_grant(&v).map(Some).map_err(|e| {
                 DomainError::Storage(format!("{}: {e}", TreeId::Tokens.name())).into()
             }),
         }
@@ -135,7 +116,7 @@ pub trait Reader {
     }
 }
 
-impl Reader for Store {
+impl Reads for SledStore {
     type Err = DomainError;
     fn legacy_ssn_index(&self) -> bool {
         self.inner.legacy_ssn_index
@@ -151,15 +132,15 @@ impl Reader for Store {
 
 /// One request's view of the store: its own writes over the writes of requests not yet in
 /// sled, over sled. Writes stay in the request's own set until the closure returns `Ok`.
-pub struct Tx<'a> {
-    store: &'a Store,
+pub struct SledTx<'a> {
+    store: &'a SledStore,
     gathering: &'a Overlay,
     /// Sealed batches not yet in the trees, newest first.
     sealed: Vec<Arc<Sealed>>,
     own: RefCell<Overlay>,
 }
 
-impl Reader for Tx<'_> {
+impl Reads for SledTx<'_> {
     type Err = TxFail;
     fn legacy_ssn_index(&self) -> bool {
         self.store.legacy_ssn_index()
@@ -179,13 +160,13 @@ impl Reader for Tx<'_> {
     }
 }
 
-impl<'a> Tx<'a> {
+impl<'a> SledTx<'a> {
     pub(super) fn new(
-        store: &'a Store,
+        store: &'a SledStore,
         gathering: &'a Overlay,
         sealed: Vec<Arc<Sealed>>,
-    ) -> Tx<'a> {
-        Tx {
+    ) -> SledTx<'a> {
+        SledTx {
             store,
             gathering,
             sealed,
@@ -335,17 +316,18 @@ impl<'a> Tx<'a> {
         self.put(TreeId::Wallets, new.id.as_bytes(), new)
     }
 
-    pub fn put_response(&self, key: &[u8], r: &StoredResponse, new: bool) -> TxResult<()> {
+    pub fn put_response(&self, key: &ResponseKey, r: &StoredResponse, new: bool) -> TxResult<()> {
         if new {
             self.bump(Counted::StoredResponses, 1)?;
         }
-        self.put(TreeId::StoredResponses, key, r)
+        self.put(TreeId::StoredResponses, &response_key(key), r)
     }
 
     /// Removes a stored response (past its retention).
-    pub fn remove_response(&self, key: &[u8]) -> TxResult<()> {
-        if self.raw(TreeId::StoredResponses, key)?.is_some() {
-            self.del(TreeId::StoredResponses, key)?;
+    pub fn remove_response(&self, key: &ResponseKey) -> TxResult<()> {
+        let key = response_key(key);
+        if self.raw(TreeId::StoredResponses, &key)?.is_some() {
+            self.del(TreeId::StoredResponses, &key)?;
             self.bump(Counted::StoredResponses, -1)?;
         }
         Ok(())

@@ -34,7 +34,7 @@
 //! removed in generation order, and sled recovers a prefix of its log (its segment recovery cuts
 //! at the first tear), so no record survives a crash that removed a later one.
 //!
-//! Readers: a closure ([`super::Tx`]) sees every sealed batch; a plain read ([`super::Store`])
+//! Readers: a closure ([`super::SledTx`]) sees every sealed batch; a plain read ([`super::SledStore`])
 //! sees only sealed batches that are durable, so it never shows what a crash could take back.
 //! A sealed batch stays visible until the applier has written all of it into the trees.
 //! If a batch ever fails to journal or apply, the store stops accepting writes (every later

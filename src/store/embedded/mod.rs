@@ -1,0 +1,940 @@
+//! The embedded engine: sled trees for every entity, secondary-index trees, counters, typed
+//! access, all-or-nothing requests (one journal record per batch of requests, see [`batch`]),
+//! group-committed durability and `verify`. One process owns the store. Only the boundary
+//! (`crate::store`), tools and tests reach in here; `ops` never does.
+//!
+//! Key layout (all keys are raw bytes; `\0` separates parts that may vary in length):
+//!
+//! | tree | key | value |
+//! | --- | --- | --- |
+//! | users, accounts, devices, wallets, reviews | entity id (a user's is derived from its program and SSN, a card's from its number) | record |
+//! | kits | program `\0` mappingIdentifier | [`Kit`] |
+//! | enrollments | client `\0` program `\0` requestId | [`StoredResponse`] |
+//! | tokens | SHA-256 of the bearer token | [`TokenGrant`] (or a legacy grant, see [`decode_grant`]) |
+//! | idx_alias | alias | device ids carrying it (one alias may name several cards) |
+//! | idx_pack | program `\0` card pack ID | [`Owner`] (a kit until assigned, then its card) |
+//! | idx_number | HMAC of the card number | [`Owner`]: a kit not yet assigned (or a card of a store written before card ids were derived) |
+//! | idx_wallets_by_card | device id | wallet ids of the card, in creation order |
+//! | idx_ssn | program `\0` HMAC of the SSN | user id; read only: written by stores before user ids were derived |
+//! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
+//! | idx_tokens_by_client | client id | [`IndexedToken`]s of the client, oldest first (legacy grants are not listed) |
+//!
+//! Index values are lists or owners rather than one key per pair: a rule such as the 15-wallet
+//! cap reads a card's wallets with one get inside the same closure that adds one, and the
+//! store's layered view answers single keys (range scans merge pending writes only in
+//! [`SledStore::scan`]).
+
+mod admission;
+mod batch;
+mod merge;
+mod tx;
+pub mod verify;
+
+pub use tx::{Reads, SledTx};
+
+use super::{codec, decode_grant, storage_err, Counted, TxFail, TxResult};
+use crate::config::Durability;
+use crate::domain::error::DomainResult;
+use crate::domain::model::ResponseKey;
+use batch::Batcher;
+pub use batch::CommitStats;
+use std::path::Path;
+use std::sync::Arc;
+
+/// Every tree of the store; the discriminant is its position in [`SledStore::trees`] (and in
+/// [`TreeId::ALL`]) and the tag that names the tree in journal records: fixed, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum TreeId {
+    Users = 0,
+    Accounts = 1,
+    Cards = 2,
+    Wallets = 3,
+    Kits = 4,
+    /// Stored BaaS responses (idempotency), in the tree named `enrollments` on disk.
+    StoredResponses = 5,
+    Tokens = 6,
+    Reviews = 7,
+    IdxAlias = 8,
+    IdxPack = 9,
+    IdxNumber = 10,
+    IdxWalletsByCard = 11,
+    IdxSsn = 12,
+    Meta = 13,
+    /// Appended last: a tree's discriminant is its id in journal records.
+    IdxTokensByClient = 14,
+}
+
+impl TreeId {
+    pub const ALL: [TreeId; 15] = [
+        TreeId::Users,
+        TreeId::Accounts,
+        TreeId::Cards,
+        TreeId::Wallets,
+        TreeId::Kits,
+        TreeId::StoredResponses,
+        TreeId::Tokens,
+        TreeId::Reviews,
+        TreeId::IdxAlias,
+        TreeId::IdxPack,
+        TreeId::IdxNumber,
+        TreeId::IdxWalletsByCard,
+        TreeId::IdxSsn,
+        TreeId::Meta,
+        TreeId::IdxTokensByClient,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            TreeId::Users => "users",
+            TreeId::Accounts => "accounts",
+            TreeId::Cards => "devices",
+            TreeId::Wallets => "wallets",
+            TreeId::Kits => "kits",
+            TreeId::StoredResponses => "enrollments",
+            TreeId::Tokens => "tokens",
+            TreeId::Reviews => "reviews",
+            TreeId::IdxAlias => "idx_alias",
+            TreeId::IdxPack => "idx_pack",
+            TreeId::IdxNumber => "idx_number",
+            TreeId::IdxWalletsByCard => "idx_wallets_by_card",
+            TreeId::IdxSsn => "idx_ssn",
+            TreeId::Meta => "meta",
+            TreeId::IdxTokensByClient => "idx_tokens_by_client",
+        }
+    }
+}
+
+/// Key of a kit.
+pub fn kit_key(program: &str, mapping_id: &str) -> Vec<u8> {
+    join(&[program.as_bytes(), mapping_id.as_bytes()])
+}
+
+/// Key of the card pack ID index: pack IDs are unique within a program, so one program's pack
+/// IDs say nothing about another's.
+pub fn pack_key(program: &str, pack_id: &str) -> Vec<u8> {
+    join(&[program.as_bytes(), pack_id.as_bytes()])
+}
+
+/// Key of a stored BaaS response: its [`ResponseKey`]'s stored form.
+pub fn response_key(k: &ResponseKey) -> Vec<u8> {
+    k.to_bytes()
+}
+
+/// Key of the SSN index.
+pub fn ssn_key(program: &str, fingerprint: &[u8; 32]) -> Vec<u8> {
+    join(&[program.as_bytes(), fingerprint])
+}
+
+fn join(parts: &[&[u8]]) -> Vec<u8> {
+    let mut k = Vec::with_capacity(parts.iter().map(|p| p.len() + 1).sum());
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            k.push(0);
+        }
+        k.extend_from_slice(p);
+    }
+    k
+}
+
+/// The tree holding a counted entity.
+pub fn tree_of(c: Counted) -> TreeId {
+    match c {
+        Counted::Users => TreeId::Users,
+        Counted::Accounts => TreeId::Accounts,
+        Counted::Cards => TreeId::Cards,
+        Counted::Wallets => TreeId::Wallets,
+        Counted::Kits => TreeId::Kits,
+        Counted::StoredResponses => TreeId::StoredResponses,
+        Counted::Reviews => TreeId::Reviews,
+    }
+}
+
+/// The open store. Cheap to clone (an `Arc` inside).
+#[derive(Clone)]
+pub struct SledStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    db: batch::DurableDb,
+    /// The batch journal's own database (see [`batch`]).
+    journal: batch::DurableDb,
+    trees: Vec<sled::Tree>,
+    durability: Durability,
+    batcher: Arc<Batcher>,
+    /// The free-space floor and the bound on waiting requests (see [`admission`]).
+    admission: admission::Admission,
+    /// Whether idx_ssn held entries at open: only a store written before user ids were derived
+    /// has any, and only then is it worth a read when a user is looked up by SSN.
+    legacy_ssn_index: bool,
+}
+
+impl SledStore {
+    /// Opens (or creates) the store in `dir`.
+    pub fn open(dir: &Path, durability: Durability) -> DomainResult<SledStore> {
+        Self::open_with_cache(dir, durability, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`open`](Self::open) with sled's page cache bounded to `cache_bytes` (sled counts
+    /// compressed page sizes, so the process holds up to about twice that once the cache is
+    /// full; a store smaller than the cache stays wholly in memory).
+    pub fn open_with_cache(
+        dir: &Path,
+        durability: Durability,
+        cache_bytes: u64,
+    ) -> DomainResult<SledStore> {
+        std::fs::create_dir_all(dir).map_err(storage_err)?;
+        let db =
+            open_sled(&sled_config(dir).cache_capacity(cache_bytes), dir).map_err(storage_err)?;
+        let trees = TreeId::ALL
+            .iter()
+            .map(|t| db.open_tree(t.name()))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(storage_err)?;
+        let journal =
+            open_sled(&journal_config(dir), &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
+        let durable_db = batch::DurableDb::new(db, dir).map_err(storage_err)?;
+        let durable_journal =
+            batch::DurableDb::new(journal, &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?;
+        let replayed = batch::replay(&durable_db, &trees, &durable_journal)?;
+        if replayed > 0 {
+            log::warn!("wrote {replayed} journaled batches left by a crash into the store");
+        }
+        let legacy_ssn_index = !trees[TreeId::IdxSsn as usize].is_empty();
+        let batcher = Batcher::start(
+            durable_db.clone(),
+            trees.clone(),
+            durable_journal.clone(),
+            durability,
+        );
+        Ok(SledStore {
+            inner: Arc::new(Inner {
+                db: durable_db,
+                journal: durable_journal,
+                trees,
+                durability,
+                batcher,
+                admission: admission::Admission::new(dir.to_path_buf()),
+                legacy_ssn_index,
+            }),
+        })
+    }
+
+    /// Refuse writes (503) while the store's filesystem has less than `min_free_bytes` free,
+    /// and requests past `max_pending` waiting for the store at once (see [`admission`]).
+    pub fn set_limits(&self, min_free_bytes: u64, max_pending: usize) {
+        self.inner.admission.set(min_free_bytes, max_pending);
+    }
+
+    /// 503 at once when the store's queue is full, before a use case does its own work.
+    pub fn refuse_if_busy(&self) -> DomainResult<()> {
+        self.inner.admission.refuse_if_full()
+    }
+
+    /// Opens and closes the store at `dir` once more, after it was closed cleanly, so that the
+    /// next start is quick: sled 0.34 writes its snapshot (where every page is) only while
+    /// opening, so a start otherwise re-reads all the log written since the previous start.
+    /// Fails if the store is still open in this process.
+    pub fn checkpoint(dir: &Path) -> DomainResult<()> {
+        drop(open_sled(&sled_config(dir), dir).map_err(storage_err)?);
+        drop(open_sled(&journal_config(dir), &dir.join(batch::JOURNAL_DIR)).map_err(storage_err)?);
+        Ok(())
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    pub(crate) fn tree(&self, t: TreeId) -> &sled::Tree {
+        &self.inner.trees[t as usize]
+    }
+
+    /// Runs `f` against the store, serialised with every other closure; on success its writes
+    /// join the gathering batch. Answers `f`'s value and the batch generation to wait for.
+    fn run<T>(&self, f: impl FnOnce(&SledTx) -> TxResult<T>) -> DomainResult<(T, Option<u64>)> {
+        let b = &self.inner.batcher;
+        let mut st = b.state.lock();
+        let tx = SledTx::new(self, &st.gathering, b.sealed_layers());
+        let out = f(&tx).map_err(TxFail::into_domain)?;
+        let writes = tx.into_writes();
+        if !writes.is_empty() {
+            // Refused here, nothing of `f` reaches the store.
+            self.inner.admission.space_for_writes()?;
+        }
+        let wait = if writes.is_empty() {
+            b.pending_generation(&st)
+        } else {
+            Some(b.add(&mut st, writes))
+        };
+        Ok((out, wait))
+    }
+
+    /// One request's writes, all or nothing: `f` runs serialised with every other writer and
+    /// sees their writes; the answer comes once the batch holding its writes is in the store
+    /// and, under `durability = "flush"`, on disk. Concurrent requests share one journal
+    /// record and one flush (see [`batch`]).
+    pub async fn commit<T>(&self, f: impl FnOnce(&SledTx) -> TxResult<T>) -> DomainResult<T> {
+        let _waiting = self.inner.admission.enter()?;
+        let (out, wait) = self.run(f)?;
+        if let Some(g) = wait {
+            self.inner.batcher.wait(g).await?;
+        }
+        Ok(out)
+    }
+
+    /// [`commit`](Self::commit) for callers outside an async runtime (CLI, sweeper, tests).
+    pub fn transact<T>(&self, f: impl FnOnce(&SledTx) -> TxResult<T>) -> DomainResult<T> {
+        let (out, wait) = self.run(f)?;
+        if let Some(g) = wait {
+            self.inner.batcher.wait_blocking(g)?;
+        }
+        Ok(out)
+    }
+
+    /// Flushes everything to disk now (`fdatasync` included), blocking.
+    pub fn flush(&self) -> DomainResult<()> {
+        self.inner.journal.flush().map_err(storage_err)?;
+        self.inner.db.flush().map_err(storage_err)
+    }
+
+    /// Entity counts from the `meta` tree.
+    pub fn counts(&self) -> DomainResult<Vec<(Counted, u64)>> {
+        Counted::ALL
+            .iter()
+            .map(|c| Ok((*c, self.count(*c)?)))
+            .collect()
+    }
+
+    pub fn count(&self, c: Counted) -> DomainResult<u64> {
+        let v = self.raw(TreeId::Meta, COUNTS_KEY)?;
+        Ok(read_counts(v.as_deref())[c.index()])
+    }
+
+    /// Per tree: its name, number of keys and bytes of keys plus values (a full scan).
+    pub fn logical_sizes(&self) -> Vec<(&'static str, u64, u64)> {
+        TreeId::ALL
+            .iter()
+            .map(|t| {
+                let (mut n, mut bytes) = (0u64, 0u64);
+                for (k, v) in self.tree(*t).iter().flatten() {
+                    n += 1;
+                    bytes += (k.len() + v.len()) as u64;
+                }
+                (t.name(), n, bytes)
+            })
+            .collect()
+    }
+
+    /// Running totals of the batch committer.
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.inner.batcher.stats
+    }
+
+    /// Bytes the store occupies on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        self.inner.db.size_on_disk().unwrap_or(0) + self.inner.journal.size_on_disk().unwrap_or(0)
+    }
+
+    /// Every OFAC review, durable batches not yet in the tree included.
+    pub fn reviews(&self) -> impl Iterator<Item = DomainResult<crate::domain::model::Review>> + '_ {
+        self.scan(TreeId::Reviews)
+            .map(|r| r.map(|(_, review)| review))
+    }
+
+    /// All values of a tree in key order, decoded (for listings and verify), durable batches
+    /// not yet in the tree included.
+    pub fn scan<T: serde::de::DeserializeOwned>(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, T)>> + '_ {
+        self.scan_raw(t).map(|r| {
+            let (k, v) = r?;
+            let val = codec::decode(&v).map_err(storage_err)?;
+            Ok((k, val))
+        })
+    }
+
+    /// A tree's raw values in key order, durable batches not yet in the tree included.
+    fn scan_raw(
+        &self,
+        t: TreeId,
+    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, sled::IVec)>> + '_ {
+        let pending = self.inner.batcher.durable_writes(t as u8);
+        let tree = self
+            .tree(t)
+            .iter()
+            .map(|r| r.map(|(k, v)| (k.to_vec(), v)).map_err(storage_err));
+        merge::Merged::new(tree, pending)
+    }
+
+    /// Every stored token grant by token hash, legacy ones included ([`decode_grant`]).
+    pub fn token_grants(
+        &self,
+    ) -> impl Iterator<Item = DomainResult<(Vec<u8>, crate::domain::model::TokenGrant)>> + '_ {
+        self.scan_raw(TreeId::Tokens).map(|r| {
+            let (k, v) = r?;
+            Ok((k, decode_grant(&v).map_err(storage_err)?))
+        })
+    }
+
+    /// Hashes of tokens expired at `now`, at most `limit`.
+    pub fn expired_tokens(&self, now: i64, limit: usize) -> DomainResult<Vec<Vec<u8>>> {
+        let mut out = Vec::new();
+        for r in self.token_grants() {
+            let (k, g) = r?;
+            if g.expires_at <= now {
+                out.push(k);
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stored responses last written before `cutoff` (Unix seconds), at most `limit`.
+    pub fn responses_before(
+        &self,
+        cutoff: i64,
+        limit: usize,
+    ) -> DomainResult<Vec<(ResponseKey, crate::domain::model::StoredResponse)>> {
+        let mut out = Vec::new();
+        for r in self.scan::<crate::domain::model::StoredResponse>(TreeId::StoredResponses) {
+            let (k, v) = r?;
+            if v.created_at < cutoff {
+                let key = ResponseKey::from_bytes(&k)
+                    .ok_or_else(|| storage_err("enrollments: a key is not a response key"))?;
+                out.push((key, v));
+                if out.len() >= limit {
+                    break;
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        self.batcher.stop();
+        let _ = self.db.flush();
+    }
+}
+
+/// Opens a sled database, waiting up to two seconds for its file lock: sled 0.34 releases the
+/// lock only when its background flusher thread has let go of a closed database, a moment
+/// after the last handle is dropped, so opening again right after closing can find it held.
+/// Opens the sled database at `dir`, waiting briefly for a lock a just-closed one still holds,
+/// then makes its `conf` file durable: sled 0.34 writes `conf` without any fsync, and a torn
+/// `conf` after a power cut makes it refuse to open.
+fn open_sled(config: &sled::Config, dir: &Path) -> sled::Result<sled::Db> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    let db = loop {
+        match config.open() {
+            // sled reports it as `Other` with the lock error in its text.
+            Err(sled::Error::Io(e))
+                if e.to_string().contains("could not acquire lock")
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other?,
+        }
+    };
+    sync_conf(dir)?;
+    Ok(db)
+}
+
+/// `fsync`s sled's `conf` file and the directory that names it.
+fn sync_conf(dir: &Path) -> std::io::Result<()> {
+    std::fs::File::open(dir.join("conf"))?.sync_all()?;
+    std::fs::File::open(dir)?.sync_all()
+}
+
+fn journal_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir.join(batch::JOURNAL_DIR))
+        .cache_capacity(16 * 1024 * 1024)
+        .flush_every_ms(Some(500))
+}
+
+/// sled's page cache unless `storage.cache_bytes` says otherwise.
+pub const DEFAULT_CACHE_BYTES: u64 = 512 * 1024 * 1024;
+
+fn sled_config(dir: &Path) -> sled::Config {
+    sled::Config::new()
+        .path(dir)
+        .cache_capacity(DEFAULT_CACHE_BYTES)
+        .flush_every_ms(Some(500))
+}
+
+/// The one `meta` key holding every counter: one key, so a request that creates a user, an
+/// account, a card and a stored response writes it once.
+const COUNTS_KEY: &[u8] = b"counts";
+
+pub(crate) fn read_counts(b: Option<&[u8]>) -> [u64; Counted::ALL.len()] {
+    let mut out = [0u64; Counted::ALL.len()];
+    if let Some(b) = b {
+        for (i, chunk) in b.chunks_exact(8).take(out.len()).enumerate() {
+            out[i] = u64::from_be_bytes(chunk.try_into().expect("8 bytes"));
+        }
+    }
+    out
+}
+
+pub(crate) fn write_counts(c: &[u64; Counted::ALL.len()]) -> Vec<u8> {
+    c.iter().flat_map(|n| n.to_be_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::error::DomainError;
+    use crate::domain::model::*;
+    use crate::store::Owner;
+
+    fn wallet(id: &str, device: &str) -> Wallet {
+        Wallet {
+            id: id.into(),
+            number: "1234567890123456".into(),
+            card_id: device.into(),
+            program: "SANDBOX".into(),
+            plan: "WUSD".into(),
+            promotion: None,
+            currency: "USD".into(),
+            usage: crate::config::WalletUsage::Open,
+            kind: crate::config::WalletKind::Default,
+            status: WalletStatus::Normal,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_closure_sees_its_own_writes_and_a_failed_one_leaves_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        store
+            .transact(|tx| {
+                tx.insert_wallet(&wallet("W1", "D1"))?;
+                assert_eq!(tx.wallet_ids("D1")?, vec!["W1".to_string()]);
+                tx.insert_wallet(&wallet("W2", "D1"))?;
+                assert_eq!(tx.wallets_of("D1")?.len(), 2);
+                Ok(())
+            })
+            .unwrap();
+        let failed: DomainResult<()> = store.transact(|tx| {
+            tx.insert_wallet(&wallet("W3", "D1"))?;
+            Err(DomainError::WalletLink.into())
+        });
+        assert_eq!(failed, Err(DomainError::WalletLink));
+        assert_eq!(
+            store.wallet_ids("D1").unwrap(),
+            vec!["W1".to_string(), "W2".to_string()]
+        );
+        assert!(store.wallet("W3").unwrap().is_none());
+        assert_eq!(store.count(Counted::Wallets).unwrap(), 2);
+    }
+
+    #[test]
+    fn concurrent_writers_are_serialised_and_all_land() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), Durability::Os).unwrap();
+        std::thread::scope(|s| {
+            for t in 0..8 {
+                let store = store.clone();
+                s.spawn(move || {
+                    for i in 0..50 {
+                        store
+                            .transact(|tx| tx.insert_wallet(&wallet(&format!("W{t}-{i}"), "D1")))
+                            .unwrap();
+                    }
+                });
+            }
+        });
+        assert_eq!(store.wallet_ids("D1").unwrap().len(), 400);
+        assert_eq!(store.count(Counted::Wallets).unwrap(), 400);
+    }
+
+    #[test]
+    fn a_journal_record_left_by_a_crash_is_written_into_the_trees_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            // A crash after the journal record of a batch was flushed, before it was applied.
+            let db = sled::open(dir.path()).unwrap();
+            let w = codec::encode(&wallet("W9", "D9"));
+            let ids = codec::encode(&vec!["W9".to_string()]);
+            let counts = write_counts(&[0, 0, 0, 1, 0, 0, 0]);
+            let writes = [
+                (TreeId::Wallets as u8, &b"W9"[..], Some(w.as_slice())),
+                (
+                    TreeId::IdxWalletsByCard as u8,
+                    &b"D9"[..],
+                    Some(ids.as_slice()),
+                ),
+                (TreeId::Meta as u8, COUNTS_KEY, Some(counts.as_slice())),
+                (TreeId::Tokens as u8, &b"gone"[..], None),
+            ];
+            db.open_tree("tokens").unwrap().insert("gone", "x").unwrap();
+            let journal = journal_config(dir.path()).open().unwrap();
+            journal
+                .insert(
+                    7u64.to_be_bytes(),
+                    codec::encode_journal(writes.iter().copied()),
+                )
+                .unwrap();
+            // Two later records writing one key: replayed in order, the newer value stays.
+            for (g, v) in [(8u64, &b"older"[..]), (9, &b"newer"[..])] {
+                let w = [(TreeId::Tokens as u8, &b"t"[..], Some(v))];
+                journal
+                    .insert(g.to_be_bytes(), codec::encode_journal(w.iter().copied()))
+                    .unwrap();
+            }
+            journal.flush().unwrap();
+            db.flush().unwrap();
+        }
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        assert_eq!(store.wallet("W9").unwrap().unwrap().card_id, "D9");
+        assert_eq!(store.wallet_ids("D9").unwrap(), vec!["W9".to_string()]);
+        assert_eq!(store.count(Counted::Wallets).unwrap(), 1);
+        assert!(store.tree(TreeId::Tokens).get("gone").unwrap().is_none());
+        assert_eq!(
+            store.tree(TreeId::Tokens).get("t").unwrap().as_deref(),
+            Some(&b"newer"[..])
+        );
+        assert_eq!(store.inner.journal.len(), 0);
+    }
+
+    #[test]
+    fn applied_batches_leave_the_journal_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        for i in 0..20 {
+            store
+                .transact(|tx| tx.insert_wallet(&wallet(&format!("W{i}"), "D1")))
+                .unwrap();
+        }
+        let journal = &store.inner.journal;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !journal.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(journal.is_empty());
+        assert_eq!(store.tree(TreeId::Wallets).len(), 20);
+    }
+
+    fn user(id: &str, ssn_fingerprint: [u8; 32]) -> User {
+        User {
+            id: id.into(),
+            program: "SANDBOX".into(),
+            first_name: "Emily".into(),
+            middle_name: None,
+            last_name: "Carter".into(),
+            date_of_birth: "1990-01-31".into(),
+            ssn_fingerprint,
+            ssn_last4: "6789".into(),
+            email: "emily@example.com".into(),
+            phones: Vec::new(),
+            addresses: Vec::new(),
+            status: UserStatus::Active,
+            kyc: KycState::passed(),
+            account_ids: Vec::new(),
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_user_is_found_by_ssn_through_its_derived_id_or_a_legacy_index_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        // A user written before ids were derived: a random id and an SSN index entry.
+        let legacy = user("LegacyUser0000000001", [2; 32]);
+        store
+            .tree(TreeId::IdxSsn)
+            .insert(ssn_key("SANDBOX", &[2; 32]), codec::encode(&legacy.id))
+            .unwrap();
+        write_legacy(
+            &store,
+            TreeId::Users,
+            Counted::Users,
+            &legacy.id,
+            codec::encode(&legacy),
+        );
+        // The store notices the legacy index when it opens.
+        drop(store);
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        // A new user: its id is derived, and it gets no index entry.
+        let new_id = crate::domain::ids::user_id_for("SANDBOX", &[1; 32]);
+        store
+            .transact(|tx| tx.put_user(&user(&new_id, [1; 32]), true))
+            .unwrap();
+
+        assert_eq!(
+            store.tree(TreeId::IdxSsn).len(),
+            1,
+            "a new user needs no entry"
+        );
+        let found =
+            |fp: [u8; 32], program: &str| store.user_by_ssn(program, &fp).unwrap().map(|u| u.id);
+        assert_eq!(found([1; 32], "SANDBOX"), Some(new_id));
+        assert_eq!(found([2; 32], "SANDBOX"), Some(legacy.id.clone()));
+        assert_eq!(found([3; 32], "SANDBOX"), None);
+        assert_eq!(found([1; 32], "OTHER"), None);
+        // A user under an id neither derived nor indexed is what verify reports.
+        let stray = user("StrayUser00000000001", [4; 32]);
+        clean_until_stray(&store, TreeId::Users, &stray.id, codec::encode(&stray),
+            "user StrayUser00000000001 is not found by its SSN (its id is not derived from it, nor indexed)");
+    }
+
+    /// Writes an entity the way a store of an earlier version holds it: straight into its tree,
+    /// counted as the only one of its kind.
+    fn write_legacy(store: &SledStore, tree: TreeId, kind: Counted, id: &str, value: Vec<u8>) {
+        store.tree(tree).insert(id.as_bytes(), value).unwrap();
+        let mut c = read_counts(None);
+        c[kind.index()] = 1;
+        store
+            .tree(TreeId::Meta)
+            .insert(COUNTS_KEY, write_counts(&c))
+            .unwrap();
+    }
+
+    /// Asserts that verify finds `store` clean, writes `value` under `id` in `tree` behind the
+    /// store's back, and asserts that verify then reports `problem`.
+    fn clean_until_stray(store: &SledStore, tree: TreeId, id: &str, value: Vec<u8>, problem: &str) {
+        let report = verify::verify(store).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        store.tree(tree).insert(id.as_bytes(), value).unwrap();
+        let report = verify::verify(store).unwrap();
+        assert!(
+            report.problems.iter().any(|p| p == problem),
+            "{:?}",
+            report.problems
+        );
+    }
+
+    fn sealed(fp: u8) -> crate::vault::SealedPan {
+        crate::vault::SealedPan {
+            nonce: [0; 12],
+            ciphertext: vec![1, 2, 3],
+            fingerprint: [fp; 32],
+            first_digits: "400000".into(),
+            last4: "1234".into(),
+            length: 16,
+        }
+    }
+
+    fn card(id: &str, fp: u8) -> Card {
+        Card {
+            id: id.into(),
+            program: "SANDBOX".into(),
+            product: "GPR100".into(),
+            account_id: None,
+            card_type: CardType::Primary,
+            status: CardStatus::Normal,
+            form: FormFactor::Virtual,
+            pan: sealed(fp),
+            alias: None,
+            pack_id: None,
+            issued_at: 0,
+            activated_at: Some(0),
+            status_changed_at: 0,
+        }
+    }
+
+    #[test]
+    fn a_card_is_found_by_number_through_its_derived_id_and_an_assigned_kit_leaves_the_index() {
+        use crate::domain::ids::card_id_for;
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        // A card of a store written before card ids were derived: a random id, an index entry.
+        let legacy = card("LegacyCard0000000001", 2);
+        store
+            .tree(TreeId::IdxNumber)
+            .insert([2u8; 32], codec::encode(&Owner::Card(legacy.id.clone())))
+            .unwrap();
+        write_legacy(
+            &store,
+            TreeId::Cards,
+            Counted::Cards,
+            &legacy.id,
+            codec::encode(&legacy),
+        );
+        // A kit, then its card (instant issue), and a virtual card.
+        let kit = Kit {
+            mapping_id: "K1".into(),
+            program: "SANDBOX".into(),
+            product: "GPR100".into(),
+            pack_id: "PK1".into(),
+            pan: sealed(3),
+            status: KitStatus::Available,
+            card_id: None,
+            reserved_for: None,
+            created_at: 0,
+        };
+        store.transact(|tx| tx.insert_kit(&kit)).unwrap();
+        let kit_owner = Owner::Kit {
+            program: "SANDBOX".into(),
+            mapping_id: "K1".into(),
+        };
+        assert_eq!(store.number_owner(&[3; 32]).unwrap(), Some(kit_owner));
+        let kit_card = Card {
+            pack_id: Some("PK1".into()),
+            ..card(&card_id_for(&[3; 32]), 3)
+        };
+        let virtual_card = card(&card_id_for(&[1; 32]), 1);
+        store
+            .transact(|tx| {
+                tx.update_kit(&Kit {
+                    status: KitStatus::Assigned,
+                    card_id: Some(kit_card.id.clone()),
+                    ..kit.clone()
+                })?;
+                tx.insert_card(&kit_card)?;
+                tx.insert_card(&virtual_card)
+            })
+            .unwrap();
+
+        let owner = |fp: u8| store.number_owner(&[fp; 32]).unwrap();
+        assert_eq!(owner(1), Some(Owner::Card(virtual_card.id.clone())));
+        assert_eq!(owner(2), Some(Owner::Card(legacy.id.clone())));
+        assert_eq!(owner(3), Some(Owner::Card(kit_card.id.clone())));
+        assert_eq!(owner(4), None);
+        let left: Vec<Vec<u8>> = store
+            .scan::<Owner>(TreeId::IdxNumber)
+            .map(|r| r.unwrap().0)
+            .collect();
+        assert_eq!(
+            left,
+            vec![vec![2u8; 32]],
+            "only the legacy card's entry is left"
+        );
+        // A card under an id neither derived from its number nor indexed is damage.
+        let stray = card("StrayCard00000000001", 5);
+        clean_until_stray(&store, TreeId::Cards, &stray.id, codec::encode(&stray),
+            "card StrayCard00000000001 is not found by its number (its id is not derived from it, nor indexed)");
+    }
+
+    #[test]
+    fn writes_survive_reopening() {
+        let dir = tempfile::tempdir().unwrap();
+        {
+            let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+            store
+                .transact(|tx| {
+                    tx.put_token(
+                        &[5; 32],
+                        &TokenGrant {
+                            client_id: "c".into(),
+                            expires_at: 9,
+                            secret_fingerprint: Some([7; 32]),
+                        },
+                    )
+                })
+                .unwrap();
+        }
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        assert_eq!(store.token(&[5; 32]).unwrap().unwrap().client_id, "c");
+    }
+
+    /// Waits until every committed batch is in the trees (the journal is empty), so that a
+    /// write behind the store's back is not undone by the applier.
+    fn settle(store: &SledStore) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !store.inner.journal.is_empty() && std::time::Instant::now() < deadline {
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(store.inner.journal.is_empty());
+    }
+
+    fn grant(client: &str, expires_at: i64) -> TokenGrant {
+        TokenGrant {
+            client_id: client.into(),
+            expires_at,
+            secret_fingerprint: Some([7; 32]),
+        }
+    }
+
+    #[test]
+    fn token_grants_of_both_layouts_decode_and_their_bytes_are_pinned() {
+        // Version byte, "c" (length 1), expires_at 9 (zigzag varint 18), then Some + 32 bytes.
+        let mut current = vec![1u8, 1, b'c', 18, 1];
+        current.extend_from_slice(&[7; 32]);
+        assert_eq!(codec::encode(&grant("c", 9)), current);
+        assert_eq!(decode_grant(&current).unwrap(), grant("c", 9));
+        // A grant written by the version before fingerprints.
+        let legacy = [1u8, 1, b'c', 18];
+        assert_eq!(
+            decode_grant(&legacy).unwrap(),
+            TokenGrant {
+                client_id: "c".into(),
+                expires_at: 9,
+                secret_fingerprint: None,
+            }
+        );
+        assert!(decode_grant(&current[..current.len() - 1]).is_err());
+        assert!(decode_grant(&[1u8, 1, b'c']).is_err());
+    }
+
+    #[test]
+    fn token_lists_stay_in_step_and_verify_checks_them() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+        store
+            .transact(|tx| {
+                tx.put_token(&[1; 32], &grant("a", 10))?;
+                tx.put_token(&[2; 32], &grant("a", 20))?;
+                tx.put_token(&[3; 32], &grant("b", 30))
+            })
+            .unwrap();
+        let hashes = |c: &str| -> Vec<[u8; 32]> {
+            store
+                .client_tokens(c)
+                .unwrap()
+                .iter()
+                .map(|t| t.hash)
+                .collect()
+        };
+        assert_eq!(hashes("a"), vec![[1; 32], [2; 32]]);
+        // A legacy grant (no fingerprint, not listed) is fine as it is.
+        settle(&store);
+        store
+            .tree(TreeId::Tokens)
+            .insert([9; 32], vec![1u8, 1, b'a', 18])
+            .unwrap();
+        assert!(verify::verify(&store).unwrap().is_clean());
+        let removed = store
+            .transact(|tx| {
+                let first = tx.remove_token(&[1; 32])?;
+                let again = tx.remove_token(&[1; 32])?;
+                tx.remove_token(&[3; 32])?;
+                tx.remove_token(&[9; 32])?;
+                Ok((first, again))
+            })
+            .unwrap();
+        assert_eq!(removed, (Some(grant("a", 10)), None));
+        assert_eq!(hashes("a"), vec![[2; 32]]);
+        assert!(hashes("b").is_empty());
+        assert!(store
+            .raw(TreeId::IdxTokensByClient, b"b")
+            .unwrap()
+            .is_none());
+        let report = verify::verify(&store).unwrap();
+        assert!(report.is_clean(), "{:?}", report.problems);
+        assert!(report.counts.contains(&("tokens", 1)));
+        // A current grant missing from its list, and a list naming a missing token: damage,
+        // written into the trees once the applier has written every batch there.
+        settle(&store);
+        store
+            .tree(TreeId::Tokens)
+            .insert([4; 32], codec::encode(&grant("a", 40)))
+            .unwrap();
+        store.tree(TreeId::Tokens).remove([2; 32]).unwrap();
+        let problems = verify::verify(&store).unwrap().problems;
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(
+            problems[0].contains("is not in its client's token list"),
+            "{problems:?}"
+        );
+        assert!(problems[1].contains("names missing token"), "{problems:?}");
+    }
+}
