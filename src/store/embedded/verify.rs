@@ -83,11 +83,7 @@ pub fn verify(store: &SledStore) -> DomainResult<Report> {
     check_cards(store, &c, &mut p)?;
     check_kits_and_owners(store, &c, &mut p)?;
     check_wallets(store, &c, &mut p)?;
-    for (_, r) in &c.reviews {
-        if store.user(&r.user_id)?.is_none() {
-            p.push(format!("review of missing user {}", r.user_id));
-        }
-    }
+    check_reviews(store, &c, &mut p)?;
     check_tokens(&c.tokens, &c.token_lists, &mut p);
     let counts = check_counts(store, &c, &mut p)?;
     Ok(Report {
@@ -274,6 +270,16 @@ fn check_wallets(store: &SledStore, c: &Contents, p: &mut Vec<String>) -> Domain
     for w in listed {
         if !wallet_ids.contains(w) {
             p.push(format!("wallets-by-card index lists missing wallet {w}"));
+        }
+    }
+    Ok(())
+}
+
+/// Reviews against their user.
+fn check_reviews(store: &SledStore, c: &Contents, p: &mut Vec<String>) -> DomainResult<()> {
+    for (_, r) in &c.reviews {
+        if store.user(&r.user_id)?.is_none() {
+            p.push(format!("review of missing user {}", r.user_id));
         }
     }
     Ok(())
