@@ -23,11 +23,12 @@ use super::codec;
 use super::{write_counts, Counted, Owner, TreeId};
 use crate::config::{AccountType, WalletKind, WalletUsage};
 use crate::domain::model::*;
-use crate::ops::baas_view::{
+use crate::ops::baas_view::StoredOutcome;
+use crate::vault::SealedPan;
+use crate::wire::baas_view::{
     AccountHolderView, AccountView, DirectDepositView, KycStateView, Outcome,
     PaymentInstrumentView, UserView,
 };
-use crate::vault::SealedPan;
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 use std::path::PathBuf;
