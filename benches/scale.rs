@@ -46,7 +46,7 @@ fn fill(db: &std::path::Path, n: u64) {
     actix_rt::System::new().block_on(async {
         // Kits for every tenth customer, in batches of 1,000 mapping identifiers per prefix.
         for block in 0..n.div_ceil(10_000) {
-            let req: issuebox::ops::kits::LoadKits = serde_json::from_value(json!({
+            let req: issuebox::wire::sandbox::LoadKits = serde_json::from_value(json!({
                 "generate": {"count": 1000, "productCode": "GPR100", "prefix": format!("SK{block}X")}
             }))
             .unwrap();

@@ -1,7 +1,8 @@
 //! issuebox: a single-binary card-issuing server.
 //!
-//! Requests come in through a dialect ([`http`]), meet one [`domain`] through one use case each
-//! ([`ops`]), and leave through one [`store`]. See `README.md` for the tour.
+//! Requests come in through a dialect ([`http`]), whose bodies are data in [`wire`], meet one
+//! [`domain`] through one use case each ([`ops`]), and leave through one [`store`]. See
+//! `README.md` for the tour.
 
 pub mod config;
 pub mod domain;
@@ -13,3 +14,4 @@ pub mod server;
 pub mod store;
 pub mod tls;
 pub mod vault;
+pub mod wire;

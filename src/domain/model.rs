@@ -51,7 +51,9 @@ impl UserStatus {
     }
 }
 
-/// KYC state as the BaaS dialect shows it (`kycStateData`).
+/// KYC state as the BaaS dialect shows it (`kycStateData`). Stored as the dialect's strings
+/// themselves (the stored bytes, pinned by `store::golden`); these three constructors are the
+/// only states a user is put in.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KycState {
     pub ofac_status: String,
@@ -422,9 +424,11 @@ pub struct StoredResponse {
     pub request_digest: [u8; 32],
     /// For upgrades: the account the requestId was first used with.
     pub upgrade_account: Option<String>,
+    /// Always 200: every stored outcome is answered with HTTP 200, which the dialect says
+    /// itself. Nothing reads it; it stays because it is part of the stored format.
     pub status: u16,
-    /// The outcome in its compact stored form (`ops::baas_view::Outcome`), rendered to the
-    /// same JSON bytes on every replay.
+    /// The outcome in its compact stored form (`wire::baas_view::Outcome`, stored by
+    /// `ops::baas_view::StoredOutcome`), rendered to the same JSON bytes on every replay.
     pub body: Vec<u8>,
     /// Account created or changed, so the stored body can be rebuilt when a pending one settles.
     pub account_id: Option<String>,

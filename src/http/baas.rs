@@ -3,12 +3,12 @@
 
 use super::auth::{Baas, Caller};
 use super::errors::BaasError;
-use crate::domain::enrollment::EnrollmentRequest;
 use crate::domain::error::DomainError as E;
-use crate::ops::baas_reads::{self, AccountRead, UserRead};
-use crate::ops::baas_view::AccountEnvelope;
+use crate::ops::baas_reads;
 use crate::ops::enroll::{enroll, Reply};
 use crate::ops::Ctx;
+use crate::wire::baas_view::{AccountEnvelope, AccountRead, UserRead};
+use crate::wire::enrollment::EnrollmentRequest;
 use actix_web::{web, HttpRequest, HttpResponse};
 
 /// The `X-GD-RequestId` of a request: required, a UUID in any of its spellings (case, braces,
@@ -29,10 +29,9 @@ fn canonical_uuid(v: &str) -> Option<String> {
         .map(|u| u.hyphenated().to_string())
 }
 
+/// An enrollment's answer: a business outcome, whatever its code, is HTTP 200.
 fn reply(r: Reply) -> HttpResponse {
-    let mut b = HttpResponse::build(
-        actix_web::http::StatusCode::from_u16(r.status).unwrap_or(actix_web::http::StatusCode::OK),
-    );
+    let mut b = HttpResponse::Ok();
     b.content_type("application/json");
     if r.replayed {
         b.insert_header(("Idempotent-Replayed", "true"));

@@ -83,7 +83,7 @@ impl Modify for Security {
 #[allow(dead_code)]
 pub struct BaasErrorOut {
     #[schema(rename = "responseDetails")]
-    pub response_details: Vec<crate::ops::baas_view::ResponseDetail>,
+    pub response_details: Vec<crate::wire::baas_view::ResponseDetail>,
 }
 
 /// An RFC 9457 problem of the sandbox API, with issuebox's `code`.

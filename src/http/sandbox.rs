@@ -3,9 +3,11 @@
 
 use super::auth::{Caller, Sandbox};
 use super::errors::SandboxError;
-use crate::ops::faults::FaultSwitches;
-use crate::ops::kits::{self, KitView, LoadKits, LoadedKits};
-use crate::ops::ofac_review::{self, DecisionRequest, ReviewList, ReviewView, ScreenView};
+use crate::ops::{kits, ofac_review};
+use crate::wire::sandbox::{
+    DecisionRequest, FaultSwitches, KitView, LoadKits, LoadedKits, ReviewList, ReviewView,
+    ScreenView,
+};
 use serde::Deserialize;
 use utoipa::ToSchema;
 

@@ -1,29 +1,13 @@
 //! BaaS reads: an account, a user, and an enrollment by its requestId.
 
-use super::baas_view::{account_view, detail, user_view, AccountView, ResponseDetail, UserView};
+use super::baas_view::{account_view, StoredOutcome};
 use super::enroll::Reply;
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::model::ResponseKey;
 use crate::store::Reader;
-use serde::Serialize;
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountRead {
-    pub response_details: Vec<ResponseDetail>,
-    pub account: AccountView,
-}
-
-#[derive(Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserRead {
-    pub response_details: Vec<ResponseDetail>,
-    pub user: UserView,
-    /// Identifiers of the user's accounts.
-    pub accounts: Vec<String>,
-}
+use crate::wire::baas_view::{detail, user_view, AccountRead, Outcome, UserRead};
 
 fn program_for(ctx: &Ctx, client: &ClientConfig, program: &str) -> DomainResult<()> {
     ctx.config.program(program).ok_or(E::ProgramUnknown)?;
@@ -75,8 +59,7 @@ pub fn enrollment(
         .response(&ResponseKey::new(&client.id, program, request_id))?
         .ok_or(E::EnrollmentNotFound)?;
     Ok(Reply {
-        status: stored.status,
-        body: super::baas_view::Outcome::render_stored(&stored.body)?,
+        body: Outcome::render_stored(&stored.body)?,
         replayed: true,
     })
 }

@@ -1,166 +1,24 @@
-//! The BaaS dialect's view of an account, user and cards (`account` of the success body), and
-//! its envelope. Built in `ops` because the stored response of a request is written in the same
-//! transaction as the entities it shows.
+//! The BaaS view where it needs the store or the catalog: an account read with its holder and
+//! cards, the name of its product, and the stored form of an enrollment's outcome. The views
+//! themselves are the wire's ([`crate::wire::baas_view`]); the use cases build them because the
+//! stored response of a request is written in the same transaction as the entities it shows.
 
-use crate::domain::model::*;
+use crate::config::Config;
+use crate::domain::error::DomainResult;
+use crate::domain::model::Account;
 use crate::store::Reader;
-use serde::{Deserialize, Serialize};
+use crate::wire::baas_view::{account_view_of, AccountView, Outcome};
 
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ResponseDetail {
-    pub code: u32,
-    pub sub_code: u32,
-    pub description: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct DirectDepositView {
-    pub routing_number: String,
-    pub account_number: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct KycStateView {
-    pub ofac_status: String,
-    pub kyc_status: String,
-    pub kyc_pending_gate: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct UserView {
-    /// 22 alphanumeric characters, the same for every enrollment of one SSN in one program
-    /// (derived from the program and a keyed hash of the SSN; it reveals nothing of the SSN).
-    pub user_identifier: String,
-    pub first_name: String,
-    pub last_name: String,
-    pub status: String,
-    pub is_primary_account_holder: bool,
-    pub identity_type: String,
-    pub last4_identity: String,
-    pub kyc_state_data: KycStateView,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct PaymentInstrumentView {
-    /// The card's device `identifier` in the device dialect: 22 alphanumeric characters,
-    /// derived from a keyed hash of the card number (it reveals nothing of the number).
-    pub payment_instrument_identifier: String,
-    /// `virtual` or `emv`.
-    pub payment_instrument_type: String,
-    /// activated, notActivated, blocked, deactivated or closed.
-    pub status: String,
-    pub last4_pan: String,
-    pub masked_pan: String,
-    pub card_alias: Option<String>,
-    pub card_pack_id: Option<String>,
-    pub issued_date_time: String,
-    pub activated_date_time: Option<String>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountHolderView {
-    pub user: UserView,
-    pub payment_instruments: Vec<PaymentInstrumentView>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountView {
-    pub account_identifier: String,
-    pub account_reference_number: String,
-    pub program_code: String,
-    pub product_code: String,
-    pub product_name: String,
-    pub account_type: String,
-    /// normal, pending or closed.
-    pub status: String,
-    pub status_reasons: Vec<String>,
-    pub account_status_changed_date_time: String,
-    pub direct_deposit: Option<DirectDepositView>,
-    pub account_holders: Vec<AccountHolderView>,
-}
-
-/// `{responseDetails, account?}`: the body of an enrollment outcome and of an account read.
-#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountEnvelope {
-    pub response_details: Vec<ResponseDetail>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub account: Option<AccountView>,
-}
-
-/// [`AccountEnvelope`] borrowing its account: the same JSON without copying the view.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct AccountEnvelopeRef<'a> {
-    response_details: Vec<ResponseDetail>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    account: Option<&'a AccountView>,
-}
-
-pub fn detail(code: u32, sub_code: u32, description: &str) -> Vec<ResponseDetail> {
-    vec![ResponseDetail {
-        code,
-        sub_code,
-        description: description.to_string(),
-    }]
-}
-
-pub fn user_view(u: &User) -> UserView {
-    UserView {
-        user_identifier: u.id.clone(),
-        first_name: u.first_name.clone(),
-        last_name: u.last_name.clone(),
-        status: u.status.as_str().into(),
-        is_primary_account_holder: true,
-        identity_type: "ssn".into(),
-        last4_identity: u.ssn_last4.clone(),
-        kyc_state_data: KycStateView {
-            ofac_status: u.kyc.ofac_status.clone(),
-            kyc_status: u.kyc.kyc_status.clone(),
-            kyc_pending_gate: u.kyc.kyc_pending_gate.clone(),
-        },
-    }
-}
-
-/// The BaaS `paymentInstruments[].status` of a card in a device status (contract section 4,
-/// "Device model").
-fn baas_card_status(s: CardStatus) -> &'static str {
-    match s {
-        CardStatus::Normal => "activated",
-        CardStatus::NotActivated => "notActivated",
-        CardStatus::Blocked | CardStatus::Lost | CardStatus::Stolen => "blocked",
-        CardStatus::Replaced | CardStatus::Upgrade => "deactivated",
-        CardStatus::Cancelled | CardStatus::Expired => "closed",
-    }
-}
-
-pub fn instrument_view(d: &Card) -> PaymentInstrumentView {
-    PaymentInstrumentView {
-        payment_instrument_identifier: d.id.clone(),
-        payment_instrument_type: d.form.as_str().into(),
-        status: baas_card_status(d.status).into(),
-        last4_pan: d.pan.last4.clone(),
-        masked_pan: d.pan.masked_baas(),
-        card_alias: d.alias.clone(),
-        card_pack_id: d.pack_id.clone(),
-        issued_date_time: rfc3339(d.issued_at),
-        activated_date_time: d.activated_at.map(rfc3339),
-    }
+/// The name of the account's product in the catalog (empty if the catalog no longer has it).
+pub fn product_name<'a>(config: &'a Config, a: &Account) -> &'a str {
+    config
+        .program(&a.program)
+        .and_then(|p| p.product(&a.product))
+        .map_or("", |p| p.name.as_str())
 }
 
 /// The account as the BaaS dialect shows it, reading its user and cards through `r`.
-pub fn account_view<R: Reader>(
-    r: &R,
-    config: &crate::config::Config,
-    a: &Account,
-) -> Result<AccountView, R::Err> {
+pub fn account_view<R: Reader>(r: &R, config: &Config, a: &Account) -> Result<AccountView, R::Err> {
     let user = r.user(&a.user_id)?;
     let mut cards = Vec::new();
     for id in &a.card_ids {
@@ -168,113 +26,31 @@ pub fn account_view<R: Reader>(
             cards.push(d);
         }
     }
-    Ok(account_view_of(config, a, user.as_ref(), &cards))
+    Ok(account_view_of(
+        product_name(config, a),
+        a,
+        user.as_ref(),
+        &cards,
+    ))
 }
 
-/// The account view from values in hand.
-pub fn account_view_of(
-    config: &crate::config::Config,
-    a: &Account,
-    user: Option<&User>,
-    cards: &[Card],
-) -> AccountView {
-    let product_name = config
-        .program(&a.program)
-        .and_then(|p| p.product(&a.product))
-        .map(|p| p.name.clone())
-        .unwrap_or_default();
-    AccountView {
-        account_identifier: a.id.clone(),
-        account_reference_number: a.reference_number.clone(),
-        program_code: a.program.clone(),
-        product_code: a.product.clone(),
-        product_name,
-        account_type: a.account_type.as_str().into(),
-        status: a.status.as_str().into(),
-        status_reasons: a.status_reasons.clone(),
-        account_status_changed_date_time: rfc3339(a.status_changed_at),
-        direct_deposit: a.direct_deposit.as_ref().map(|d| DirectDepositView {
-            routing_number: d.routing_number.clone(),
-            account_number: d.account_number.clone(),
-        }),
-        account_holders: user
-            .map(|u| AccountHolderView {
-                user: user_view(u),
-                payment_instruments: cards.iter().map(instrument_view).collect(),
-            })
-            .into_iter()
-            .collect(),
-    }
-}
-
-/// The outcome of a BaaS enrollment request: what its response says. Stored in the compact
-/// codec form (about half the size of its JSON) and rendered to the same JSON bytes on every
-/// replay, since serialising the same values is deterministic.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Outcome {
-    pub code: u32,
-    pub sub_code: u32,
-    pub description: String,
-    pub account: Option<AccountView>,
-}
-
-impl Outcome {
-    pub fn new(
-        code: u32,
-        sub_code: u32,
-        description: &str,
-        account: Option<AccountView>,
-    ) -> Outcome {
-        Outcome {
-            code,
-            sub_code,
-            description: description.to_string(),
-            account,
-        }
-    }
-
-    /// The response body: `{"responseDetails":[…], "account":…}`.
-    pub fn json(&self) -> Vec<u8> {
-        serde_json::to_vec(&AccountEnvelopeRef {
-            response_details: detail(self.code, self.sub_code, &self.description),
-            account: self.account.as_ref(),
-        })
-        .expect("views serialise")
-    }
-
+/// An [`Outcome`] in its stored form: the store's compact codec (about half the size of its
+/// JSON), rendered back to the same JSON bytes on every replay.
+pub trait StoredOutcome: Sized {
     /// The stored form.
-    pub fn stored(&self) -> Vec<u8> {
+    fn stored(&self) -> Vec<u8>;
+    /// The response body of a stored outcome.
+    fn render_stored(bytes: &[u8]) -> DomainResult<Vec<u8>>;
+}
+
+impl StoredOutcome for Outcome {
+    fn stored(&self) -> Vec<u8> {
         crate::store::codec::encode(self)
     }
 
-    /// The response body of a stored outcome.
-    pub fn render_stored(bytes: &[u8]) -> crate::domain::error::DomainResult<Vec<u8>> {
+    fn render_stored(bytes: &[u8]) -> DomainResult<Vec<u8>> {
         crate::store::codec::decode::<Outcome>(bytes)
             .map(|o| o.json())
             .map_err(crate::store::storage_err)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Contract section 4, "Device model": every device status and its BaaS status.
-    #[test]
-    fn device_statuses_show_as_the_contract_maps_them() {
-        use CardStatus::*;
-        for (s, baas) in [
-            (Normal, "activated"),
-            (NotActivated, "notActivated"),
-            (Blocked, "blocked"),
-            (Lost, "blocked"),
-            (Stolen, "blocked"),
-            (Replaced, "deactivated"),
-            (Upgrade, "deactivated"),
-            (Cancelled, "closed"),
-            (Expired, "closed"),
-        ] {
-            assert_eq!(baas_card_status(s), baas, "{s:?}");
-        }
     }
 }

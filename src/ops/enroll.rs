@@ -2,23 +2,27 @@
 //! idempotency by requestId. One request's writes — entities, index entries, counters and the
 //! stored response — are one transaction.
 
-use super::baas_view::{account_view_of, Outcome};
+use super::baas_view::{product_name, StoredOutcome};
 use super::cards::{build_card, mint_from, NewCard, Numbers, Premint};
 use super::idempotency;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
-use crate::domain::enrollment::{self, Enrollment, EnrollmentRequest, NewEnrollment, Upgrade};
+use crate::domain::enrollment::{Enrollment, NewEnrollment, Upgrade};
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::ids::{digits, new_id, user_id_for};
 use crate::domain::model::*;
 use crate::domain::rules;
 use crate::store::{Reader, Tx, TxResult};
 use crate::vault::SealedPan;
+use crate::wire::baas_view::{account_view_of, Outcome};
+use crate::wire::enrollment::EnrollmentRequest;
+use crate::wire::enrollment_check;
 
-/// The answer to a BaaS request: HTTP status, JSON body, and whether it is a replay.
+/// The answer to a BaaS enrollment (or a read of one): its JSON body, and whether it is a
+/// replay. Every such answer is a business outcome, whatever its code: the dialect answers it
+/// with 200; refusals are errors.
 #[derive(Debug)]
 pub struct Reply {
-    pub status: u16,
     pub body: Vec<u8>,
     pub replayed: bool,
 }
@@ -47,7 +51,6 @@ pub async fn enroll(
     if let Some(stored) = idempotency::stored(ctx, &key)? {
         idempotency::check_stored(&stored, &digest, upgrade_account.as_deref())?;
         return Ok(Reply {
-            status: stored.status,
             body: Outcome::render_stored(&stored.body)?,
             replayed: true,
         });
@@ -55,12 +58,12 @@ pub async fn enroll(
     let stored = StoredResponse {
         request_digest: digest,
         upgrade_account,
-        status: 200,
+        status: 200, // always (a field of the stored format; see StoredResponse)
         body: Vec::new(),
         account_id: None,
         created_at: now(),
     };
-    match enrollment::validate(&req, |code| program.product_rules(code))? {
+    match enrollment_check::validate(&req, |code| program.product_rules(code))? {
         Enrollment::New(e) => enroll_new(ctx, program, &key, stored, &e, ssn_fp).await,
         Enrollment::Upgrade(u) => upgrade(ctx, program, &key, stored, &u).await,
     }
@@ -127,7 +130,7 @@ async fn enroll_new(
         id: new_id(),
         reference_number: digits(12),
     };
-    let (status, outcome) = ctx
+    let outcome = ctx
         .store
         .commit(|tx| {
             new_in_tx(
@@ -147,7 +150,6 @@ async fn enroll_new(
         .await?;
     // Rendered once the closure has let go of the store.
     Ok(Reply {
-        status,
         body: outcome.json(),
         replayed: false,
     })
@@ -173,7 +175,7 @@ fn new_in_tx(
     screen: &Screen,
     ids: &AccountIds,
     numbers: &mut Numbers,
-) -> TxResult<(u16, Outcome)> {
+) -> TxResult<Outcome> {
     // Store-dependent 400 rows, in the contract's order.
     let kit = match &e.kit {
         None => None,
@@ -210,25 +212,22 @@ fn new_in_tx(
         }
         None => screen,
     };
-    // HTTP 200 outcomes: under-age, then OFAC.
-    let finish =
-        |status: u16, outcome: Outcome, account_id: Option<String>| -> TxResult<(u16, Outcome)> {
-            let mut s = stored.clone();
-            s.status = status;
-            s.body = outcome.stored();
-            s.account_id = account_id;
-            tx.put_response(key, &s, true)?;
-            Ok((status, outcome))
-        };
+    // Business outcomes (answered 200 like a success): under-age, then OFAC.
+    let finish = |outcome: Outcome, account_id: Option<String>| -> TxResult<Outcome> {
+        let mut s = stored.clone();
+        s.body = outcome.stored();
+        s.account_id = account_id;
+        tx.put_response(key, &s, true)?;
+        Ok(outcome)
+    };
     if under_age {
         return finish(
-            200,
             Outcome::new(2, 40, "User birthdate under-age required for KYC", None),
             None,
         );
     }
     if let Screen::Decline = screen {
-        return finish(200, Outcome::new(2, 32, "OFAC Hard Decline", None), None);
+        return finish(Outcome::new(2, 32, "OFAC Hard Decline", None), None);
     }
     let at = now();
     let pending = matches!(screen, Screen::Review(_));
@@ -295,17 +294,18 @@ fn new_in_tx(
     }
     tx.put_user(&user, new_user)?;
     tx.put_account(&account, true)?;
-    let view = account_view_of(&ctx.config, &account, Some(&user), &cards);
+    let view = account_view_of(
+        product_name(&ctx.config, &account),
+        &account,
+        Some(&user),
+        &cards,
+    );
     let (code, sub, desc) = if pending {
         (1, 31, "OFAC Partial Match")
     } else {
         (0, 0, "Success")
     };
-    finish(
-        200,
-        Outcome::new(code, sub, desc, Some(view)),
-        Some(account_id),
-    )
+    finish(Outcome::new(code, sub, desc, Some(view)), Some(account_id))
 }
 
 /// True when `user` holds a non-closed account of `product` other than `except`.
@@ -514,14 +514,18 @@ async fn upgrade(
                 0,
                 0,
                 "Success",
-                Some(account_view_of(&ctx.config, &acc, Some(&user), &cards)),
+                Some(account_view_of(
+                    product_name(&ctx.config, &acc),
+                    &acc,
+                    Some(&user),
+                    &cards,
+                )),
             );
             let mut s = stored.clone();
             s.body = outcome.stored();
             s.account_id = Some(acc.id.clone());
             tx.put_response(key, &s, true)?;
             Ok(Reply {
-                status: 200,
                 body: outcome.json(),
                 replayed: false,
             })

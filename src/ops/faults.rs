@@ -1,29 +1,17 @@
 //! Sandbox faults: switches that make a downstream step fail, to rehearse error paths.
 //! Kept in memory only: a restart clears them.
 
-use serde::{Deserialize, Serialize};
+use crate::wire::sandbox::FaultSwitches;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+/// The switches in force. A snapshot of them ([`Faults::get`]) is the sandbox's wire body,
+/// [`FaultSwitches`].
 #[derive(Debug, Default)]
 pub struct Faults {
     package_lookup: AtomicBool,
     upgrade_provider: AtomicBool,
     wallet_create: AtomicBool,
     wallet_link: AtomicBool,
-}
-
-/// The switches as the sandbox API shows and takes them.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct FaultSwitches {
-    #[serde(default)]
-    pub package_lookup: bool,
-    #[serde(default)]
-    pub upgrade_provider: bool,
-    #[serde(default)]
-    pub wallet_create: bool,
-    #[serde(default)]
-    pub wallet_link: bool,
 }
 
 impl Faults {

@@ -8,66 +8,10 @@ use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::model::*;
 use crate::domain::rules::{holds_card_number, is_mapping_identifier};
 use crate::store::Reader;
-use serde::{Deserialize, Serialize};
+use crate::wire::sandbox::{kit_view, KitIn, KitView, LoadKits, LoadedKits};
 
 /// Kits loaded in one request at most.
 pub const MAX_KITS_PER_LOAD: usize = 1000;
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct KitIn {
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,64}$")]
-    pub mapping_identifier: String,
-    pub product_code: String,
-    /// 10-24 characters of `[A-Za-z0-9_-]`; generated when absent.
-    #[serde(rename = "packID")]
-    #[schema(pattern = "^[A-Za-z0-9_-]{10,24}$")]
-    pub pack_id: Option<String>,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct GenerateKits {
-    #[schema(minimum = 1, maximum = 1000)]
-    pub count: usize,
-    pub product_code: String,
-    /// Mapping identifiers are the prefix followed by a seven-digit sequence number.
-    #[schema(pattern = "^[A-Za-z0-9_-]{1,40}$")]
-    pub prefix: String,
-}
-
-/// Either explicit kits or a generated batch.
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-#[schema(example = json!({"packages": [{"mappingIdentifier": "KIT0000001", "productCode": "GPR100", "packID": "PACK000001"}]}))]
-pub struct LoadKits {
-    /// 1-1000 kits, within `max_body_bytes`.
-    #[schema(min_items = 1)]
-    pub packages: Option<Vec<KitIn>>,
-    pub generate: Option<GenerateKits>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct KitView {
-    pub mapping_identifier: String,
-    #[serde(rename = "packID")]
-    pub pack_id: String,
-    pub product_code: String,
-    /// available, reserved or assigned.
-    pub status: String,
-    /// The card issued from the kit, once assigned.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub device_identifier: Option<String>,
-    /// The full card number: only in the answer to loading the kit.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub number: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct LoadedKits {
-    pub packages: Vec<KitView>,
-}
 
 fn is_pack_id(s: &str) -> bool {
     (10..=24).contains(&s.len())
@@ -199,24 +143,13 @@ pub async fn load(
                 tx.insert_kit(&kit)?;
                 loaded.push(KitView {
                     number: Some(number),
-                    ..view(&kit)
+                    ..kit_view(&kit)
                 });
             }
             Ok(loaded)
         })
         .await?;
     Ok(LoadedKits { packages: loaded })
-}
-
-fn view(k: &Kit) -> KitView {
-    KitView {
-        mapping_identifier: k.mapping_id.clone(),
-        pack_id: k.pack_id.clone(),
-        product_code: k.product.clone(),
-        status: k.status.as_str().into(),
-        device_identifier: k.card_id.clone(),
-        number: None,
-    }
 }
 
 /// A kit by mapping identifier.
@@ -231,5 +164,5 @@ pub fn get(
         .store
         .kit(&program.code, mapping_id)?
         .ok_or(E::NotFound("package"))?;
-    Ok(view(&kit))
+    Ok(kit_view(&kit))
 }

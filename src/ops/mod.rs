@@ -1,5 +1,7 @@
-//! Use cases, one file each. Each takes the [`Ctx`] and plain values, and returns domain values
-//! or a [`DomainError`](crate::domain::error::DomainError); none knows about HTTP or sled.
+//! Use cases, one file each. Each takes the [`Ctx`] and plain values, and returns domain values,
+//! the bodies of [`wire`](crate::wire) (a stored response is its wire body, written with the
+//! entities it shows), or a [`DomainError`](crate::domain::error::DomainError); none knows
+//! about HTTP, OpenAPI or sled.
 
 pub mod attach_wallets;
 pub mod auth;

@@ -7,7 +7,7 @@
 //! makes it exactly-once; a crash between the two leaves the review `clearing`, and start-up
 //! ([`finish_interrupted`]) completes it. `decline` is one transaction.
 
-use super::baas_view::{account_view_of, Outcome};
+use super::baas_view::{product_name, StoredOutcome};
 use super::cards::Premint;
 use super::enroll::issue_cards;
 use super::Ctx;
@@ -15,7 +15,8 @@ use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
-use serde::{Deserialize, Serialize};
+use crate::wire::baas_view::{account_view_of, Outcome};
+use crate::wire::sandbox::{review_view, Decision, MatchView, ReviewList, ReviewView, ScreenView};
 
 /// Set to any value, a debug build of the server aborts right after recording a `clear` decision
 /// and before completing it: the crash the start-up recovery exists for (`tests/ofac.rs`). For
@@ -36,55 +37,6 @@ fn crash_if_asked() {
 #[cfg(not(debug_assertions))]
 fn crash_if_asked() {}
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Decision {
-    Clear,
-    Decline,
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct DecisionRequest {
-    pub decision: Decision,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ReviewView {
-    pub user_identifier: String,
-    pub program_code: String,
-    /// pending, clearing, cleared or declined.
-    pub state: String,
-    pub score: f64,
-    pub matched_name: Option<String>,
-    pub matched_ent_num: Option<u32>,
-    pub list_version: String,
-    pub account_identifiers: Vec<String>,
-    pub created_date_time: String,
-    pub decided_date_time: Option<String>,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-pub struct ReviewList {
-    pub reviews: Vec<ReviewView>,
-}
-
-pub fn view(r: &Review) -> ReviewView {
-    ReviewView {
-        user_identifier: r.user_id.clone(),
-        program_code: r.program.clone(),
-        state: r.state.as_str().into(),
-        score: r.score,
-        matched_name: r.matched_name.clone(),
-        matched_ent_num: r.matched_ent_num,
-        list_version: r.list_version.clone(),
-        account_identifiers: r.account_ids.clone(),
-        created_date_time: rfc3339(r.created_at),
-        decided_date_time: r.decided_at.map(rfc3339),
-    }
-}
-
 /// Reviews still waiting for a decision, of the programs the client may use.
 pub fn pending(ctx: &Ctx, client: &ClientConfig) -> DomainResult<ReviewList> {
     let mut reviews = Vec::new();
@@ -92,7 +44,7 @@ pub fn pending(ctx: &Ctx, client: &ClientConfig) -> DomainResult<ReviewList> {
         if matches!(r.state, ReviewState::Pending | ReviewState::Clearing)
             && client.may_use_program(&r.program)
         {
-            reviews.push(view(&r));
+            reviews.push(review_view(&r));
         }
     }
     Ok(ReviewList { reviews })
@@ -130,10 +82,10 @@ pub async fn decide(
         })
         .await?;
     if decision == Decision::Decline {
-        return Ok(view(&review));
+        return Ok(review_view(&review));
     }
     crash_if_asked();
-    complete(ctx, user_id).await.map(|r| view(&r))
+    complete(ctx, user_id).await.map(|r| review_view(&r))
 }
 
 fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
@@ -162,7 +114,7 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
         }
         tx.put_account(&acc, false)?;
         user.kyc = KycState::ofac_declined();
-        let view = account_view_of(&ctx.config, &acc, Some(&user), &[]);
+        let view = account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &[]);
         if let Some(p) = pending {
             rewrite_response(
                 tx,
@@ -247,7 +199,8 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
                     &mut numbers,
                 )?;
                 tx.put_account(&acc, false)?;
-                let view = account_view_of(&ctx.config, &acc, Some(&user), &cards);
+                let view =
+                    account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &cards);
                 rewrite_response(
                     tx,
                     &p.response_key,
@@ -275,35 +228,6 @@ pub async fn finish_interrupted(ctx: &Ctx) -> DomainResult<usize> {
         log::info!("completed an OFAC clearance interrupted by a restart");
     }
     Ok(clearing.len())
-}
-
-#[derive(Debug, Deserialize, utoipa::ToSchema)]
-#[serde(deny_unknown_fields)]
-pub struct ScreenRequest {
-    /// A full name in natural order, `First Middle Last`.
-    pub name: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct MatchView {
-    pub ent_num: u32,
-    /// The entry's primary name as listed (`LAST, First Middle`).
-    pub sdn_name: String,
-    /// The primary or alternate name that scored best.
-    pub matched_name: String,
-    pub alt_type: Option<String>,
-    pub program: String,
-}
-
-#[derive(Debug, Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "camelCase")]
-pub struct ScreenView {
-    pub score: f64,
-    pub matched: Option<MatchView>,
-    pub list_version: String,
-    /// What an enrollment with this score would do: `clear`, `review` or `decline`.
-    pub outcome: String,
 }
 
 /// Explains the score of a name against the list.

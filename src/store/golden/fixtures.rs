@@ -3,11 +3,12 @@
 
 use crate::config::{AccountType, WalletKind, WalletUsage};
 use crate::domain::model::*;
-use crate::ops::baas_view::{
+use crate::ops::baas_view::StoredOutcome;
+use crate::vault::SealedPan;
+use crate::wire::baas_view::{
     AccountHolderView, AccountView, DirectDepositView, KycStateView, Outcome,
     PaymentInstrumentView, UserView,
 };
-use crate::vault::SealedPan;
 
 pub(super) fn fp(seed: u8) -> [u8; 32] {
     std::array::from_fn(|i| seed.wrapping_add(i as u8))
