@@ -29,6 +29,7 @@ pub mod codec;
 #[cfg(test)]
 mod golden;
 mod merge;
+pub mod postgres;
 mod tx;
 pub mod verify;
 
