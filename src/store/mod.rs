@@ -20,6 +20,7 @@ pub mod codec;
 pub mod embedded;
 #[cfg(test)]
 mod golden;
+pub mod postgres;
 mod records;
 pub mod verify;
 

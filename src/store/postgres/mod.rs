@@ -1,0 +1,37 @@
+//! The PostgreSQL-protocol engine (`storage.engine = "postgres"`): any number of issuebox
+//! processes over one database, which may be PostgreSQL or an engine of its protocol and SQL
+//! (CockroachDB, YugabyteDB). For now, its schema and migrations ([`migrate`]); the engine
+//! itself stands behind the store's boundary of typed operations.
+//!
+//! The schema is `migrations/0001_init.sql`: one table per entity, each row the codec-encoded
+//! record (`body`) plus the columns that keys, lookups and constraints need, and the rules that
+//! must hold across processes as constraints: primary keys on the derived ids,
+//! `UNIQUE(program, ssn_fp)` (the SSN lock), `(program, pack_id)` and the card number each with
+//! one owner, `(client, program, request_id)` for idempotency, foreign keys from every child to
+//! its parent, and the 15-wallet cap as a counted column under a CHECK.
+//!
+//! ## Plain SQL that CockroachDB and YugabyteDB also accept
+//!
+//! What the schema and the engine use, and what was checked in each engine's documentation:
+//!
+//! | statement kind | CockroachDB | YugabyteDB (YSQL) |
+//! | --- | --- | --- |
+//! | `CREATE TABLE IF NOT EXISTS` with `PRIMARY KEY`, `UNIQUE`, `NOT NULL`, column and table `CHECK` | yes (`IF NOT EXISTS` checks the name only) | yes (PostgreSQL's grammar) |
+//! | `FOREIGN KEY … REFERENCES`, also on two columns with the default `MATCH SIMPLE` (a row with a NULL in the key is not checked) | yes; no `DEFERRABLE` (cockroach#31632), so FKs are checked per statement and parents are written first | yes |
+//! | `CREATE INDEX IF NOT EXISTS` | yes | yes |
+//! | `text`, `bytea` (CockroachDB's `BYTES`), `bigint`, `boolean`, `timestamptz DEFAULT now()` | yes; `integer` is 64 bits there, so the schema uses `bigint` only | yes |
+//! | `octet_length(bytea)` in a CHECK | yes | yes |
+//! | `INSERT … ON CONFLICT DO NOTHING` / `DO UPDATE` (claims, idempotency) | yes | yes |
+//! | `SELECT … FOR UPDATE` (the card row under the wallet cap, a kit) | yes | yes |
+//! | `SERIALIZABLE` isolation (retry on 40001) | yes (its default) | yes |
+//! | DDL in a transaction | not atomic across several statements, and refused after a write in the same transaction | each statement commits on its own unless transactional DDL is enabled |
+//!
+//! Not used: advisory locks (none in CockroachDB), sequences and `SERIAL` (CockroachDB's differ
+//! and make hot ranges), triggers and functions, `LISTEN/NOTIFY`, deferrable constraints. Unit
+//! tests in [`migrate`] hold every migration to idempotent `CREATE … IF NOT EXISTS` statements
+//! without those words.
+//!
+//! No counter row: `SELECT count(*)` per table answers `/metrics` and `verify` (rare readers),
+//! so no one row is rewritten by every write and becomes every transaction's conflict.
+
+pub mod migrate;

@@ -1,0 +1,536 @@
+//! The PostgreSQL engine's schema on a real PostgreSQL (a throwaway cluster, see
+//! `common::postgres`): migrations apply once, in order, also from many processes starting at
+//! once, and the rules that must hold across processes are constraints that bite.
+//!
+//! Without PostgreSQL these tests skip with a message, except under `CI=true`, where they fail.
+
+mod common;
+
+use common::postgres::fresh_database;
+use issuebox::store::postgres::migrate::{
+    migrate, migrate_to, MigrateError, Migration, MIGRATIONS,
+};
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, NoTls};
+
+async fn connect(url: &str) -> Client {
+    let (client, connection) = tokio_postgres::connect(url, NoTls)
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+    tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            eprintln!("connection closed: {e}");
+        }
+    });
+    client
+}
+
+/// A migrated database and a connection to it.
+async fn migrated() -> Option<Client> {
+    let url = fresh_database()?;
+    let mut c = connect(&url).await;
+    migrate(&mut c).await.expect("migrate");
+    Some(c)
+}
+
+async fn versions(c: &Client) -> Vec<i64> {
+    c.query(
+        "SELECT version FROM schema_migrations ORDER BY version",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+fn all_versions() -> Vec<i64> {
+    MIGRATIONS.iter().map(|m| m.version).collect()
+}
+
+const TABLES: [&str; 13] = [
+    "users",
+    "accounts",
+    "cards",
+    "kits",
+    "wallets",
+    "pack_ids",
+    "number_owners",
+    "reviews",
+    "stored_responses",
+    "claims",
+    "tokens",
+    "faults",
+    "schema_migrations",
+];
+
+async fn tables(c: &Client) -> Vec<String> {
+    c.query(
+        "SELECT table_name::text FROM information_schema.tables \
+         WHERE table_schema = current_schema() ORDER BY 1",
+        &[],
+    )
+    .await
+    .unwrap()
+    .iter()
+    .map(|r| r.get(0))
+    .collect()
+}
+
+/// The SQLSTATE and constraint of a failed statement.
+fn violation<T: std::fmt::Debug>(r: Result<T, tokio_postgres::Error>) -> (SqlState, String) {
+    let e = r.expect_err("the statement should have been refused");
+    let db = e
+        .as_db_error()
+        .unwrap_or_else(|| panic!("not a database error: {e}"));
+    (
+        db.code().clone(),
+        db.constraint().unwrap_or_default().to_string(),
+    )
+}
+
+#[tokio::test]
+async fn migrate_on_an_empty_database_applies_every_migration() {
+    let Some(url) = fresh_database() else { return };
+    let mut c = connect(&url).await;
+    assert!(tables(&c).await.is_empty());
+    let applied = migrate(&mut c).await.unwrap();
+    assert_eq!(applied as usize, MIGRATIONS.len());
+    assert_eq!(versions(&c).await, all_versions());
+    let mut want: Vec<String> = TABLES.iter().map(|t| t.to_string()).collect();
+    want.sort();
+    assert_eq!(tables(&c).await, want);
+    // Each row keeps the migration's name and the SHA-256 of its text.
+    let rows = c
+        .query("SELECT version, name, checksum FROM schema_migrations", &[])
+        .await
+        .unwrap();
+    for r in rows {
+        let version: i64 = r.get(0);
+        let m = MIGRATIONS.iter().find(|m| m.version == version).unwrap();
+        assert_eq!(r.get::<_, String>(1), m.name);
+        assert_eq!(r.get::<_, Vec<u8>>(2), m.checksum().to_vec());
+    }
+}
+
+#[tokio::test]
+async fn migrating_again_is_a_no_op() {
+    let Some(url) = fresh_database() else { return };
+    let mut c = connect(&url).await;
+    migrate(&mut c).await.unwrap();
+    let applied_at: Vec<String> = c
+        .query(
+            "SELECT applied_at::text FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(migrate(&mut c).await.unwrap(), 0);
+    assert_eq!(migrate(&mut connect(&url).await).await.unwrap(), 0);
+    assert_eq!(versions(&c).await, all_versions());
+    let again: Vec<String> = c
+        .query(
+            "SELECT applied_at::text FROM schema_migrations ORDER BY version",
+            &[],
+        )
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(applied_at, again, "nothing was applied a second time");
+}
+
+#[tokio::test]
+async fn eight_processes_migrating_at_once_all_succeed_and_apply_each_migration_once() {
+    let Some(url) = fresh_database() else { return };
+    // Connect all eight first, so that the migrations start together.
+    let mut clients = Vec::new();
+    for _ in 0..8 {
+        clients.push(connect(&url).await);
+    }
+    let barrier = std::sync::Arc::new(tokio::sync::Barrier::new(clients.len()));
+    let mut tasks = Vec::new();
+    for mut c in clients {
+        let barrier = barrier.clone();
+        tasks.push(tokio::spawn(async move {
+            barrier.wait().await;
+            migrate(&mut c).await
+        }));
+    }
+    let mut applied = 0;
+    for t in tasks {
+        applied += t
+            .await
+            .unwrap()
+            .unwrap_or_else(|e| panic!("a concurrent migrator failed: {e}"));
+    }
+    assert_eq!(
+        applied as usize,
+        MIGRATIONS.len(),
+        "each migration applied by exactly one migrator"
+    );
+    let c = connect(&url).await;
+    assert_eq!(versions(&c).await, all_versions(), "one row per version");
+    assert_eq!(tables(&c).await.len(), TABLES.len());
+}
+
+#[tokio::test]
+async fn a_migration_cut_short_completes_when_run_again() {
+    // As on an engine whose DDL commits statement by statement: part of the first migration is
+    // there, its row is not.
+    let Some(url) = fresh_database() else { return };
+    let mut c = connect(&url).await;
+    let first = MIGRATIONS[0].sql;
+    let cut = first
+        .find("CREATE TABLE IF NOT EXISTS cards")
+        .expect("the first migration creates cards");
+    c.batch_execute(&first[..cut]).await.unwrap();
+    assert!(tables(&c).await.contains(&"accounts".to_string()));
+    assert_eq!(migrate(&mut c).await.unwrap() as usize, MIGRATIONS.len());
+    assert_eq!(tables(&c).await.len(), TABLES.len());
+}
+
+#[tokio::test]
+async fn a_changed_migration_is_refused_and_a_newer_one_is_left_alone() {
+    let Some(mut c) = migrated().await else {
+        return;
+    };
+    let changed = [Migration {
+        version: 1,
+        name: "0001_init",
+        sql: "CREATE TABLE IF NOT EXISTS other (id text PRIMARY KEY)",
+    }];
+    match migrate_to(&mut c, &changed).await {
+        Err(MigrateError::Changed { version: 1, .. }) => {}
+        other => panic!("expected the changed migration to be refused, got {other:?}"),
+    }
+    // A database migrated by a newer build: this build applies nothing and goes on.
+    c.execute(
+        "INSERT INTO schema_migrations (version, name, checksum) VALUES (9999, '9999_future', '\\x00')",
+        &[],
+    )
+    .await
+    .unwrap();
+    assert_eq!(migrate(&mut c).await.unwrap(), 0);
+    // A later migration of this build applies after the ones already there.
+    let next = [
+        MIGRATIONS[0],
+        Migration {
+            version: 2,
+            name: "0002_test",
+            sql: "CREATE TABLE IF NOT EXISTS later (id text PRIMARY KEY)",
+        },
+    ];
+    assert_eq!(migrate_to(&mut c, &next).await.unwrap(), 1);
+    assert!(tables(&c).await.contains(&"later".to_string()));
+}
+
+const FP: [u8; 32] = [7; 32];
+const FP2: [u8; 32] = [8; 32];
+
+async fn insert_user(
+    c: &Client,
+    id: &str,
+    program: &str,
+    fp: &[u8],
+) -> Result<u64, tokio_postgres::Error> {
+    c.execute(
+        "INSERT INTO users (id, program, ssn_fp, body) VALUES ($1, $2, $3, $4)",
+        &[&id, &program, &fp, &&b"u"[..]],
+    )
+    .await
+}
+
+async fn insert_card(
+    c: &Client,
+    id: &str,
+    open_wallets: i64,
+) -> Result<u64, tokio_postgres::Error> {
+    c.execute(
+        "INSERT INTO cards (id, program, account_id, alias, open_wallets, body) \
+         VALUES ($1, 'P1', NULL, NULL, $2, $3)",
+        &[&id, &open_wallets, &&b"c"[..]],
+    )
+    .await
+}
+
+#[tokio::test]
+async fn one_ssn_makes_one_user_per_program() {
+    let Some(c) = migrated().await else { return };
+    insert_user(&c, "U1", "P1", &FP).await.unwrap();
+    // The same SSN in another program is another user.
+    insert_user(&c, "U2", "P2", &FP).await.unwrap();
+    let (code, constraint) = violation(insert_user(&c, "U3", "P1", &FP).await);
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(constraint, "users_ssn_once");
+    let (code, _) = violation(insert_user(&c, "U1", "P1", &FP2).await);
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    let (code, constraint) = violation(insert_user(&c, "U4", "P1", &[1; 31]).await);
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    assert_eq!(constraint, "users_ssn_fp_len");
+}
+
+#[tokio::test]
+async fn a_card_holds_at_most_fifteen_open_wallets() {
+    let Some(c) = migrated().await else { return };
+    insert_card(&c, "C1", 0).await.unwrap();
+    for _ in 0..15 {
+        c.execute(
+            "UPDATE cards SET open_wallets = open_wallets + 1 WHERE id = 'C1'",
+            &[],
+        )
+        .await
+        .unwrap();
+    }
+    let (code, constraint) = violation(
+        c.execute(
+            "UPDATE cards SET open_wallets = open_wallets + 1 WHERE id = 'C1'",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    assert_eq!(constraint, "cards_wallet_cap");
+    let (code, _) = violation(insert_card(&c, "C2", 16).await);
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    let (code, _) = violation(insert_card(&c, "C3", -1).await);
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    let n: i64 = c
+        .query_one("SELECT open_wallets FROM cards WHERE id = 'C1'", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 15);
+}
+
+#[tokio::test]
+async fn a_wallet_needs_its_card_and_a_place_of_its_own() {
+    let Some(c) = migrated().await else { return };
+    let wallet = |id: &'static str, card: &'static str, seq: i64| {
+        let c = &c;
+        async move {
+            c.execute(
+                "INSERT INTO wallets (id, card_id, seq, is_open, body) VALUES ($1, $2, $3, true, $4)",
+                &[&id, &card, &seq, &&b"w"[..]],
+            )
+            .await
+        }
+    };
+    let (code, constraint) = violation(wallet("W1", "NOCARD", 0).await);
+    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(constraint, "wallets_card");
+    insert_card(&c, "C1", 0).await.unwrap();
+    wallet("W1", "C1", 0).await.unwrap();
+    wallet("W2", "C1", 1).await.unwrap();
+    let (code, constraint) = violation(wallet("W3", "C1", 1).await);
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(constraint, "wallets_seq_once");
+}
+
+#[tokio::test]
+async fn children_need_their_parents() {
+    let Some(c) = migrated().await else { return };
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO accounts (id, program, user_id, product, body) \
+             VALUES ('A1', 'P1', 'NOUSER', 'GPR', '\\x00')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(constraint, "accounts_user");
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO cards (id, program, account_id, body) VALUES ('C1', 'P1', 'NOACC', '\\x00')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(constraint, "cards_account");
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO stored_responses (client, program, request_id, account_id, created_at, body) \
+             VALUES ('cl', 'P1', 'r1', 'NOACC', 0, '\\x00')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(constraint, "stored_responses_account");
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO reviews (user_id, program, state, body) VALUES ('NOUSER', 'P1', 'pending', '\\x00')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(constraint, "reviews_user");
+}
+
+#[tokio::test]
+async fn one_request_id_is_one_stored_response() {
+    let Some(c) = migrated().await else { return };
+    let put = || {
+        c.execute(
+            "INSERT INTO stored_responses (client, program, request_id, account_id, created_at, body) \
+             VALUES ('cl', 'P1', 'r1', NULL, 0, '\\x00')",
+            &[],
+        )
+    };
+    put().await.unwrap();
+    let (code, constraint) = violation(put().await);
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(constraint, "stored_responses_pkey");
+    // A claim is taken once: the second insert does nothing.
+    let claim = || {
+        c.execute(
+            "INSERT INTO claims (kind, claim_key, holder, claimed_at) VALUES ('request', '\\x01', 'h', 0) \
+             ON CONFLICT DO NOTHING",
+            &[],
+        )
+    };
+    assert_eq!(claim().await.unwrap(), 1);
+    assert_eq!(claim().await.unwrap(), 0);
+}
+
+/// A kit is the owner of its pack ID and number until it is assigned, then its card is; each
+/// row names exactly one owner that exists.
+#[tokio::test]
+async fn a_pack_id_and_a_number_have_one_owner_that_exists() {
+    let Some(mut c) = migrated().await else {
+        return;
+    };
+    let tx = c.transaction().await.unwrap();
+    tx.batch_execute(
+        "INSERT INTO kits (program, mapping_id, status, card_id, body) VALUES ('P1', 'M1', 'available', NULL, '\\x00');
+         INSERT INTO pack_ids (program, pack_id, card_id, kit_mapping_id) VALUES ('P1', 'PK1', NULL, 'M1');",
+    )
+    .await
+    .unwrap();
+    tx.execute(
+        "INSERT INTO number_owners (number_fp, card_id, kit_program, kit_mapping_id) VALUES ($1, NULL, 'P1', 'M1')",
+        &[&&FP[..]],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // Instant issue: the card, then the kit assigned to it, then the pack ID and number moved.
+    let tx = c.transaction().await.unwrap();
+    tx.batch_execute(
+        "INSERT INTO cards (id, program, body) VALUES ('C1', 'P1', '\\x00');
+         UPDATE kits SET status = 'assigned', card_id = 'C1' WHERE program = 'P1' AND mapping_id = 'M1';
+         UPDATE pack_ids SET card_id = 'C1', kit_mapping_id = NULL WHERE program = 'P1' AND pack_id = 'PK1';",
+    )
+    .await
+    .unwrap();
+    tx.execute(
+        "UPDATE number_owners SET card_id = 'C1', kit_program = NULL, kit_mapping_id = NULL WHERE number_fp = $1",
+        &[&&FP[..]],
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    // One pack ID per program.
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO pack_ids (program, pack_id, card_id) VALUES ('P1', 'PK1', 'C1')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(constraint, "pack_ids_pkey");
+    // Exactly one owner.
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO pack_ids (program, pack_id) VALUES ('P1', 'PK2')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    assert_eq!(constraint, "pack_ids_one_owner");
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO number_owners (number_fp, card_id, kit_program, kit_mapping_id) VALUES ($1, 'C1', 'P1', 'M1')",
+            &[&&FP2[..]],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    assert_eq!(constraint, "number_owners_one_owner");
+    // An owner that exists.
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO pack_ids (program, pack_id, kit_mapping_id) VALUES ('P1', 'PK3', 'NOKIT')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
+    assert_eq!(constraint, "pack_ids_kit");
+    // One number, one holder.
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO number_owners (number_fp, card_id) VALUES ($1, 'C1')",
+            &[&&FP[..]],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(constraint, "number_owners_pkey");
+    // An assigned kit names its card, and a card comes from one kit.
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO kits (program, mapping_id, status, card_id, body) VALUES ('P1', 'M2', 'assigned', NULL, '\\x00')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    assert_eq!(constraint, "kits_assigned_has_card");
+    let (code, constraint) = violation(
+        c.execute(
+            "INSERT INTO kits (program, mapping_id, status, card_id, body) VALUES ('P1', 'M3', 'assigned', 'C1', '\\x00')",
+            &[],
+        )
+        .await,
+    );
+    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
+    assert_eq!(constraint, "kits_card_once");
+}
+
+/// The harness's crash: `stop_immediate` cuts the server (clients lose their connections),
+/// `start` brings it back through crash recovery with every committed write.
+#[tokio::test]
+async fn a_cluster_cut_like_a_crash_comes_back_with_what_it_committed() {
+    let Some(cluster) = common::postgres::PgCluster::new() else {
+        return;
+    };
+    let mut c = connect(&cluster.url()).await;
+    migrate(&mut c).await.unwrap();
+    insert_user(&c, "U1", "P1", &FP).await.unwrap();
+    cluster.stop_immediate();
+    assert!(!cluster.is_running());
+    assert!(c.query_one("SELECT 1", &[]).await.is_err());
+    cluster.start();
+    assert!(cluster.is_running());
+    let c = connect(&cluster.url()).await;
+    let n: i64 = c
+        .query_one("SELECT count(*) FROM users", &[])
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(n, 1);
+    assert_eq!(versions(&c).await, all_versions());
+}
