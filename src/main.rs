@@ -54,24 +54,10 @@ fn load(cli: &Cli) -> Result<Config, String> {
 }
 
 fn verify(cli: &Cli) -> ExitCode {
-    let dir = match &cli.data_dir {
-        Some(d) => d.clone(),
-        None => match Config::load(&cli.config) {
-            Ok(c) => c.storage.data_dir,
-            Err(e) => {
-                eprintln!("verify: {e} (or pass --data-dir)");
-                return ExitCode::from(1);
-            }
-        },
-    };
-    if !dir.exists() {
-        eprintln!("verify: no store at {}", dir.display());
-        return ExitCode::from(1);
-    }
-    let store = match issuebox::store::Store::open(&dir, Durability::Os) {
+    let store = match open_for_verify(cli) {
         Ok(s) => s,
         Err(e) => {
-            eprintln!("verify: cannot open store at {}: {e}", dir.display());
+            eprintln!("verify: {e}");
             return ExitCode::from(1);
         }
     };
@@ -89,6 +75,30 @@ fn verify(cli: &Cli) -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// The store `verify` walks: the config's (either engine), or the sled store at `--data-dir`.
+fn open_for_verify(cli: &Cli) -> Result<issuebox::store::Store, String> {
+    let config = match (&cli.data_dir, Config::load(&cli.config)) {
+        (Some(_), Err(_)) => None,
+        (_, Ok(c)) => Some(c),
+        (None, Err(e)) => return Err(format!("{e} (or pass --data-dir)")),
+    };
+    let postgres = config.as_ref().filter(|c| {
+        cli.data_dir.is_none() && c.storage.engine == issuebox::config::Engine::Postgres
+    });
+    if let Some(c) = postgres {
+        return issuebox::store::Store::open_config(&c.storage)
+            .map_err(|e| format!("cannot open the database: {e}"));
+    }
+    let Some(dir) = cli.data_dir.clone().or(config.map(|c| c.storage.data_dir)) else {
+        return Err("no store named (pass --config or --data-dir)".into());
+    };
+    if !dir.exists() {
+        return Err(format!("no store at {}", dir.display()));
+    }
+    issuebox::store::Store::open(&dir, Durability::Os)
+        .map_err(|e| format!("cannot open store at {}: {e}", dir.display()))
 }
 
 /// `RUST_LOG` (default `info`), with actix-http held at info and above: its debug lines quote

@@ -13,11 +13,15 @@ use std::time::Duration;
 /// Serves `config` until a shutdown signal. Prints `listening on <addr>` once bound (the same
 /// line with TLS; the scheme is logged separately).
 pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
-    let workers = match config.server.workers {
-        0 => std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2),
-        n => n,
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2);
+    let workers = match (config.server.workers, config.storage.engine) {
+        (0, crate::config::Engine::Sled) => cores,
+        // A worker blocks on its request's transaction under the SQL engine (see
+        // store::postgres::engine): enough workers to keep the pool's connections busy.
+        (0, crate::config::Engine::Postgres) => config.storage.postgres_pool_size.max(cores),
+        (n, _) => n,
     };
     let bind = config.server.bind.clone();
     // With a certificate and key the port speaks TLS only: no plain-HTTP listener at all.
@@ -75,9 +79,15 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let _ = sweeper.await;
     ctx.store.flush()?;
     let dir = ctx.config.storage.data_dir.clone();
+    let embedded = ctx.store.embedded().is_some();
     drop(ctx);
     let started = std::time::Instant::now();
-    match crate::store::Store::checkpoint(&dir) {
+    let checkpoint = if embedded {
+        crate::store::Store::checkpoint(&dir)
+    } else {
+        Ok(())
+    };
+    match checkpoint {
         Ok(()) => log::info!(
             "store checkpointed for a quick next start in {} ms",
             started.elapsed().as_millis()

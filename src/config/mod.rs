@@ -22,7 +22,9 @@ mod tests;
 
 pub use catalog::{is_valid_code, DevicePlan, Product, Program, PromotionPlan, WalletPlan};
 pub use clients::{ClientConfig, Scope};
-pub use settings::{Durability, ScreeningConfig, SecurityConfig, ServerConfig, StorageConfig};
+pub use settings::{
+    Durability, Engine, ScreeningConfig, SecurityConfig, ServerConfig, StorageConfig,
+};
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]

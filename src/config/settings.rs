@@ -69,9 +69,27 @@ pub enum Durability {
     Os,
 }
 
+/// Which engine holds the store (contract section 9).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    /// The embedded store under `data_dir`; one process owns it.
+    Sled,
+    /// A PostgreSQL-protocol database at `postgres_url`, shared by any number of processes.
+    Postgres,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct StorageConfig {
+    pub engine: Engine,
+    /// The database of `engine = "postgres"` (env `ISSUEBOX_POSTGRES_URL` overrides), as a URL
+    /// (`postgres://user@host:port/db`, several hosts and `target_session_attrs` accepted) or
+    /// libpq's `key=value` form.
+    pub postgres_url: String,
+    /// Connections to the database this process keeps at most; a request holds one for its
+    /// transaction.
+    pub postgres_pool_size: usize,
     pub data_dir: PathBuf,
     pub durability: Durability,
     /// Seconds between two runs of the sweeper that deletes expired bearer tokens and stored
@@ -89,6 +107,9 @@ pub struct StorageConfig {
 impl Default for StorageConfig {
     fn default() -> Self {
         StorageConfig {
+            engine: Engine::Sled,
+            postgres_url: String::new(),
+            postgres_pool_size: 32,
             data_dir: "data/db".into(),
             durability: Durability::Flush,
             sweep_interval_seconds: 3600,
@@ -100,7 +121,25 @@ impl Default for StorageConfig {
 }
 
 impl StorageConfig {
+    /// The database of `engine = "postgres"`: env `ISSUEBOX_POSTGRES_URL` over the file.
+    pub fn postgres_url(&self) -> String {
+        std::env::var("ISSUEBOX_POSTGRES_URL").unwrap_or_else(|_| self.postgres_url.clone())
+    }
+
     pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        if self.engine == Engine::Postgres {
+            if self.postgres_url().trim().is_empty() {
+                return err("storage.postgres_url (or ISSUEBOX_POSTGRES_URL) is required with storage.engine = \"postgres\"");
+            }
+            if let Err(e) = self.postgres_url().parse::<tokio_postgres::Config>() {
+                return err(format!(
+                    "storage.postgres_url is not a PostgreSQL connection string: {e}"
+                ));
+            }
+            if self.postgres_pool_size == 0 {
+                return err("storage.postgres_pool_size must be greater than 0");
+            }
+        }
         if self.cache_bytes < 1 << 20 {
             return err("storage.cache_bytes must be at least 1048576 (1 MiB)");
         }

@@ -220,7 +220,13 @@ pub fn authenticate(ctx: &Ctx, token: &str, scope: Scope) -> Result<ClientConfig
         return Err(AuthFailure::Unrecognised);
     }
     let hash = token_hash(token);
-    let grant = match ctx.tokens.get(&hash) {
+    // A store shared by several processes may see a token revoked by another one: no cache.
+    let cached = if ctx.store.is_shared() {
+        None
+    } else {
+        ctx.tokens.get(&hash)
+    };
+    let grant = match cached {
         Some(g) => g,
         None => {
             let seen = ctx.tokens.generation();
@@ -240,7 +246,9 @@ pub fn authenticate(ctx: &Ctx, token: &str, scope: Scope) -> Result<ClientConfig
                     return Err(AuthFailure::Unrecognised);
                 }
             }
-            ctx.tokens.put(seen, hash, g.clone());
+            if !ctx.store.is_shared() {
+                ctx.tokens.put(seen, hash, g.clone());
+            }
             g
         }
     };

@@ -6,10 +6,10 @@
 //! the same requestId, or an enrollment for the same SSN in the program, is in flight, another
 //! is refused with 4091.
 
-use super::inflight::Claim;
 use super::Ctx;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::{ResponseKey, StoredResponse};
+use crate::store::claims::Claim;
 use crate::store::Reader;
 use serde_json::Value;
 
@@ -36,7 +36,7 @@ pub fn claim(
     if let Some(fp) = ssn_fingerprint {
         keys.push([b"ssn:".as_slice(), program.as_bytes(), b"\0", fp].concat());
     }
-    ctx.inflight.claim(keys).ok_or(DomainError::Locked)
+    ctx.store.claim(keys)?.ok_or(DomainError::Locked)
 }
 
 /// What to do with a request whose key already has a stored response.

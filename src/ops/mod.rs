@@ -13,7 +13,6 @@ pub mod enroll;
 pub mod faults;
 pub mod fetch_wallets;
 pub mod idempotency;
-pub mod inflight;
 pub mod kits;
 pub mod ofac_review;
 pub mod sandbox_cards;
@@ -33,7 +32,6 @@ pub struct Ctx {
     pub store: Store,
     pub vault: Arc<Vault>,
     pub faults: Arc<faults::Faults>,
-    pub inflight: Arc<inflight::InFlight>,
     /// The OFAC SDN list enrollments are screened against.
     pub sdn: Arc<SdnList>,
     /// Bearer-token grants already read from the store.
@@ -51,21 +49,12 @@ impl Ctx {
             sdn.individuals(),
             sdn.names()
         );
-        let store = Store::open_with_cache(
-            &config.storage.data_dir,
-            config.storage.durability,
-            config.storage.cache_bytes,
-        )?;
-        store.set_limits(
-            config.storage.min_free_bytes,
-            config.storage.max_pending_writes,
-        );
+        let store = Store::open_config(&config.storage)?;
         Ok(Ctx {
             config: Arc::new(config),
             store,
             vault: Arc::new(vault),
             faults: Arc::default(),
-            inflight: Arc::default(),
             sdn: Arc::new(sdn),
             tokens: Arc::default(),
         })

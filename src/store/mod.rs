@@ -16,6 +16,7 @@
 //! monomorphic and the engine a choice of the configuration; its match is one predictable branch
 //! beside a sled lookup.
 
+pub mod claims;
 pub mod codec;
 pub mod embedded;
 #[cfg(test)]
@@ -27,7 +28,7 @@ pub mod verify;
 pub use embedded::{CommitStats, DEFAULT_CACHE_BYTES};
 pub use records::{decode_grant, IndexedToken, Owner};
 
-use crate::config::Durability;
+use crate::config::{Durability, Engine as EngineChoice, StorageConfig};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::*;
 use embedded::Reads as _;
@@ -103,11 +104,14 @@ pub type TxResult<T> = Result<T, TxFail>;
 #[derive(Clone)]
 pub struct Store {
     engine: Engine,
+    /// Requests in flight, for the embedded engine (the SQL engine keeps them in the database).
+    inflight: std::sync::Arc<claims::InFlight>,
 }
 
 #[derive(Clone)]
 enum Engine {
     Sled(embedded::SledStore),
+    Postgres(postgres::PgStore),
 }
 
 /// One use case's view of the store inside [`Store::commit`]: typed reads that see its own
@@ -118,6 +122,7 @@ pub struct Tx<'a> {
 
 enum TxEngine<'a> {
     Sled(&'a embedded::SledTx<'a>),
+    Postgres(&'a postgres::PgTx<'a>),
 }
 
 /// Runs `$body` with `$e` bound to the engine of `$self` (a [`Store`] or a [`Tx`]).
@@ -125,6 +130,7 @@ macro_rules! on_engine {
     ($self:expr, $e:ident => $body:expr) => {
         match &$self.engine {
             Engine::Sled($e) => $body,
+            Engine::Postgres($e) => $body,
         }
     };
 }
@@ -133,6 +139,7 @@ macro_rules! on_tx {
     ($self:expr, $e:ident => $body:expr) => {
         match &$self.engine {
             TxEngine::Sled($e) => $body,
+            TxEngine::Postgres($e) => $body,
         }
     };
 }
@@ -221,6 +228,9 @@ macro_rules! reader_by_engine {
             fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> Result<Option<User>, $err> {
                 $on!(self, e => e.user_by_ssn(program, fp))
             }
+            fn wallets_of(&self, card_id: &str) -> Result<Vec<Wallet>, $err> {
+                $on!(self, e => e.wallets_of(card_id))
+            }
         }
     };
 }
@@ -297,13 +307,53 @@ impl Store {
         let s = embedded::SledStore::open_with_cache(dir, durability, cache_bytes)?;
         Ok(Store {
             engine: Engine::Sled(s),
+            inflight: Default::default(),
         })
+    }
+
+    /// Opens the store `config` names: the embedded one, or the SQL engine's database (whose
+    /// schema it brings up to date).
+    pub fn open_config(config: &StorageConfig) -> DomainResult<Store> {
+        let engine = match config.engine {
+            EngineChoice::Sled => {
+                let s =
+                    Self::open_with_cache(&config.data_dir, config.durability, config.cache_bytes)?;
+                s.set_limits(config.min_free_bytes, config.max_pending_writes);
+                return Ok(s);
+            }
+            EngineChoice::Postgres => Engine::Postgres(postgres::PgStore::open(
+                &config.postgres_url(),
+                config.postgres_pool_size,
+                config.durability,
+            )?),
+        };
+        Ok(Store {
+            engine,
+            inflight: Default::default(),
+        })
+    }
+
+    /// Whether other processes may change the store behind this one's back (the SQL engine):
+    /// then nothing read from it may be kept in this process's memory as still true.
+    pub fn is_shared(&self) -> bool {
+        matches!(self.engine, Engine::Postgres(_))
     }
 
     /// The embedded engine, for tools and tests that reach below the boundary (never `ops`).
     pub fn embedded(&self) -> Option<&embedded::SledStore> {
         match &self.engine {
             Engine::Sled(s) => Some(s),
+            Engine::Postgres(_) => None,
+        }
+    }
+
+    /// Claims every key (a requestId, an SSN) for one request, or none when another request
+    /// holds any of them: in this process for the embedded engine, across every process for
+    /// the SQL engine.
+    pub fn claim(&self, keys: Vec<Vec<u8>>) -> DomainResult<Option<claims::Claim>> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(self.inflight.claim(keys).map(claims::Claim::Memory)),
+            Engine::Postgres(p) => Ok(p.claim(keys)?.map(claims::Claim::Postgres)),
         }
     }
 
@@ -316,12 +366,17 @@ impl Store {
     /// Refuse writes (503) while the store cannot take them: too little free space, or too many
     /// requests waiting at once.
     pub fn set_limits(&self, min_free_bytes: u64, max_pending: usize) {
-        on_engine!(self, e => e.set_limits(min_free_bytes, max_pending))
+        if let Engine::Sled(e) = &self.engine {
+            e.set_limits(min_free_bytes, max_pending)
+        }
     }
 
     /// 503 at once when the store's queue is full, before a use case does its own work.
     pub fn refuse_if_busy(&self) -> DomainResult<()> {
-        on_engine!(self, e => e.refuse_if_busy())
+        match &self.engine {
+            Engine::Sled(e) => e.refuse_if_busy(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
     pub fn durability(&self) -> Durability {
@@ -333,17 +388,48 @@ impl Store {
     /// disk. `f` may run more than once (see the module doc), so it must not change anything
     /// outside the store.
     pub async fn commit<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
-        on_engine!(self, e => e.commit(|t| f(&Tx { engine: TxEngine::Sled(t) })).await)
+        match &self.engine {
+            Engine::Sled(e) => {
+                e.commit(|t| {
+                    f(&Tx {
+                        engine: TxEngine::Sled(t),
+                    })
+                })
+                .await
+            }
+            Engine::Postgres(e) => {
+                e.commit(|t| {
+                    f(&Tx {
+                        engine: TxEngine::Postgres(t),
+                    })
+                })
+                .await
+            }
+        }
     }
 
     /// [`commit`](Self::commit) for callers outside an async runtime (CLI, sweeper, tests).
     pub fn transact<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
-        on_engine!(self, e => e.transact(|t| f(&Tx { engine: TxEngine::Sled(t) })))
+        match &self.engine {
+            Engine::Sled(e) => e.transact(|t| {
+                f(&Tx {
+                    engine: TxEngine::Sled(t),
+                })
+            }),
+            Engine::Postgres(e) => e.transact(|t| {
+                f(&Tx {
+                    engine: TxEngine::Postgres(t),
+                })
+            }),
+        }
     }
 
-    /// Makes everything written so far durable now, blocking.
+    /// Makes everything written so far durable now, blocking (the SQL engine's commits are).
     pub fn flush(&self) -> DomainResult<()> {
-        on_engine!(self, e => e.flush())
+        match &self.engine {
+            Engine::Sled(e) => e.flush(),
+            Engine::Postgres(_) => Ok(()),
+        }
     }
 
     /// The number of each counted entity.
@@ -372,7 +458,10 @@ impl Store {
 
     /// Every OFAC review.
     pub fn reviews(&self) -> DomainResult<Vec<Review>> {
-        on_engine!(self, e => e.reviews().collect())
+        match &self.engine {
+            Engine::Sled(e) => e.reviews().collect(),
+            Engine::Postgres(e) => e.reviews(),
+        }
     }
 
     /// Hashes of tokens expired at `now`, at most `limit`.
@@ -391,6 +480,9 @@ impl Store {
 
     /// Walks the whole store and reports every inconsistency (`issuebox verify`).
     pub fn verify(&self) -> DomainResult<verify::Report> {
-        on_engine!(self, e => embedded::verify::verify(e))
+        match &self.engine {
+            Engine::Sled(e) => embedded::verify::verify(e),
+            Engine::Postgres(e) => postgres::verify::verify(e),
+        }
     }
 }

@@ -1,7 +1,8 @@
 //! The PostgreSQL-protocol engine (`storage.engine = "postgres"`): any number of issuebox
 //! processes over one database, which may be PostgreSQL or an engine of its protocol and SQL
-//! (CockroachDB, YugabyteDB). For now, its schema and migrations ([`migrate`]); the engine
-//! itself stands behind the store's boundary of typed operations.
+//! (CockroachDB, YugabyteDB): the store ([`PgStore`]: pool, transactions run again on
+//! conflict, claims), one transaction's typed reads and buffered writes ([`PgTx`]), every
+//! statement ([`sql`]), and the schema and its migrations ([`migrate`]).
 //!
 //! The schema is `migrations/0001_init.sql`: one table per entity, each row the codec-encoded
 //! record (`body`) plus the columns that keys, lookups and constraints need, and the rules that
@@ -34,4 +35,64 @@
 //! No counter row: `SELECT count(*)` per table answers `/metrics` and `verify` (rare readers),
 //! so no one row is rewritten by every write and becomes every transaction's conflict.
 
+mod engine;
 pub mod migrate;
+mod sql;
+mod tx;
+pub mod verify;
+
+pub use engine::{PgClaim, PgStore};
+pub use tx::PgTx;
+
+use crate::domain::error::DomainResult;
+use crate::domain::model::*;
+use crate::store::{IndexedToken, Owner};
+
+/// The store's reads outside a transaction, each on its own.
+impl PgStore {
+    pub fn user(&self, id: &str) -> DomainResult<Option<User>> {
+        self.read(|t| t.user(id))
+    }
+    pub fn account(&self, id: &str) -> DomainResult<Option<Account>> {
+        self.read(|t| t.account(id))
+    }
+    pub fn card(&self, id: &str) -> DomainResult<Option<Card>> {
+        self.read(|t| t.card(id))
+    }
+    pub fn wallet(&self, id: &str) -> DomainResult<Option<Wallet>> {
+        self.read(|t| t.wallet(id))
+    }
+    pub fn kit(&self, program: &str, mapping_id: &str) -> DomainResult<Option<Kit>> {
+        self.read(|t| t.kit(program, mapping_id))
+    }
+    pub fn review(&self, user_id: &str) -> DomainResult<Option<Review>> {
+        self.read(|t| t.review(user_id))
+    }
+    pub fn response(&self, key: &ResponseKey) -> DomainResult<Option<StoredResponse>> {
+        self.read(|t| t.response(key))
+    }
+    pub fn token(&self, hash: &[u8]) -> DomainResult<Option<TokenGrant>> {
+        self.read(|t| t.token(hash))
+    }
+    pub fn client_tokens(&self, client_id: &str) -> DomainResult<Vec<IndexedToken>> {
+        self.read(|t| t.client_tokens(client_id))
+    }
+    pub fn alias_cards(&self, alias: &str) -> DomainResult<Vec<String>> {
+        self.read(|t| t.alias_cards(alias))
+    }
+    pub fn pack_owner(&self, program: &str, pack_id: &str) -> DomainResult<Option<Owner>> {
+        self.read(|t| t.pack_owner(program, pack_id))
+    }
+    pub fn number_owner(&self, fp: &[u8; 32]) -> DomainResult<Option<Owner>> {
+        self.read(|t| t.number_owner(fp))
+    }
+    pub fn wallet_ids(&self, card_id: &str) -> DomainResult<Vec<String>> {
+        self.read(|t| t.wallet_ids(card_id))
+    }
+    pub fn wallets_of(&self, card_id: &str) -> DomainResult<Vec<Wallet>> {
+        self.read(|t| t.wallets_of(card_id))
+    }
+    pub fn user_by_ssn(&self, program: &str, fp: &[u8; 32]) -> DomainResult<Option<User>> {
+        self.read(|t| t.user_by_ssn(program, fp))
+    }
+}

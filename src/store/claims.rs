@@ -1,6 +1,9 @@
 //! Requests being processed right now, by key (a requestId, an SSN fingerprint), so that an
-//! overlapping request is refused ("API is locked") instead of racing the first one.
+//! overlapping request is refused ("API is locked") instead of racing the first one. The
+//! embedded engine keeps them in this process's memory (one process owns its store); the SQL
+//! engine keeps them as rows every process sees ([`PgClaim`]).
 
+use super::postgres::PgClaim;
 use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -10,15 +13,21 @@ pub struct InFlight {
     keys: Mutex<HashSet<Vec<u8>>>,
 }
 
-/// Holds keys until dropped.
-pub struct Claim {
+/// Keys held by one request until dropped, in whichever place its engine keeps them.
+pub enum Claim {
+    Memory(Held),
+    Postgres(PgClaim),
+}
+
+/// Keys held in this process's memory until dropped.
+pub struct Held {
     owner: Arc<InFlight>,
     keys: Vec<Vec<u8>>,
 }
 
 impl InFlight {
     /// Claims every key, or none when any is already held.
-    pub fn claim(self: &Arc<Self>, keys: Vec<Vec<u8>>) -> Option<Claim> {
+    pub fn claim(self: &Arc<Self>, keys: Vec<Vec<u8>>) -> Option<Held> {
         let mut held = self.keys.lock();
         if keys.iter().any(|k| held.contains(k)) {
             return None;
@@ -26,14 +35,14 @@ impl InFlight {
         for k in &keys {
             held.insert(k.clone());
         }
-        Some(Claim {
+        Some(Held {
             owner: self.clone(),
             keys,
         })
     }
 }
 
-impl Drop for Claim {
+impl Drop for Held {
     fn drop(&mut self) {
         let mut held = self.owner.keys.lock();
         for k in &self.keys {

@@ -1,0 +1,411 @@
+//! The SQL engine's store: a pool of connections on a runtime of its own, a use case run as one
+//! transaction that locks what it reads (see [`super::tx`]) and runs again (bounded, with
+//! jitter) when it loses a conflict, and
+//! the store-wide reads of `/metrics`, the sweeper and start-up.
+//!
+//! Why the request's thread blocks on its transaction: a use case's closure is synchronous (the
+//! embedded engine runs it under a mutex in microseconds), so on this engine each read inside it
+//! waits for its answer. The connections' I/O runs on this engine's runtime, never on the
+//! caller's, so a blocked caller stalls nothing else; the server runs more workers under this
+//! engine (`server.workers`, see the README's "Scaling out") so that blocked ones do not starve
+//! the listener.
+
+use super::sql;
+use super::tx::{retryable, PgTx};
+use crate::config::Durability;
+use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::model::*;
+use crate::store::{codec, storage_err, CommitStats, Counted, TxFail, TxResult};
+use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
+use futures_executor::block_on;
+use rand::Rng;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio_postgres::NoTls;
+
+/// Runs of one transaction before the request answers 503 (`StoreBusy`).
+const MAX_ATTEMPTS: u32 = 12;
+/// A claim older than this was left by a process that died: it may be taken again.
+const STALE_CLAIM_SECONDS: i64 = 60;
+
+#[derive(Clone)]
+pub struct PgStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    pool: Pool,
+    /// Where the connections' I/O runs; taken out on drop to shut it down without blocking.
+    rt: Option<tokio::runtime::Runtime>,
+    durability: Durability,
+    stats: CommitStats,
+}
+
+impl Drop for Inner {
+    fn drop(&mut self) {
+        if let Some(rt) = self.rt.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+/// How one run of a transaction ended.
+enum Attempt<T> {
+    Done(T),
+    /// Lost a conflict: run it again.
+    Retry,
+    Failed(DomainError),
+}
+
+impl PgStore {
+    /// Connects to `url` (a pool of at most `pool_size`) and brings the schema up to date.
+    pub fn open(url: &str, pool_size: usize, durability: Durability) -> DomainResult<PgStore> {
+        let config: tokio_postgres::Config = url
+            .parse()
+            .map_err(|e| storage_err(format!("storage.postgres_url: {e}")))?;
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .thread_name("issuebox-pg")
+            .enable_all()
+            .build()
+            .map_err(storage_err)?;
+        let manager = Manager::from_config(
+            config,
+            NoTls,
+            ManagerConfig {
+                recycling_method: RecyclingMethod::Fast,
+            },
+        );
+        let pool = Pool::builder(manager)
+            .max_size(pool_size)
+            .build()
+            .map_err(storage_err)?;
+        let store = PgStore {
+            inner: Arc::new(Inner {
+                pool,
+                rt: Some(rt),
+                durability,
+                stats: CommitStats::default(),
+            }),
+        };
+        let mut client = store.client()?;
+        let applied = store
+            .run(async move { super::migrate::migrate(&mut client).await })
+            .map_err(|e| storage_err(format!("postgres migration: {e}")))?;
+        if applied > 0 {
+            log::info!("applied {applied} schema migration(s) to the database");
+        }
+        Ok(store)
+    }
+
+    /// Runs `fut` on the engine's runtime and waits for it here, from any thread.
+    fn run<F>(&self, fut: F) -> F::Output
+    where
+        F: Future + Send + 'static,
+        F::Output: Send + 'static,
+    {
+        let rt = self
+            .inner
+            .rt
+            .as_ref()
+            .expect("the runtime lives as long as the store");
+        block_on(rt.spawn(fut)).expect("a store task does not panic")
+    }
+
+    /// A connection from the pool (connecting, on the engine's runtime, if none is idle).
+    fn client(&self) -> DomainResult<Object> {
+        let pool = self.inner.pool.clone();
+        self.run(async move { pool.get().await })
+            .map_err(|e| storage_err(format!("postgres: {e}")))
+    }
+
+    pub fn durability(&self) -> Durability {
+        self.inner.durability
+    }
+
+    pub fn commit_stats(&self) -> &CommitStats {
+        &self.inner.stats
+    }
+
+    /// Reads outside a transaction (each statement on its own).
+    pub fn read<T>(&self, f: impl FnOnce(&PgTx) -> TxResult<T>) -> DomainResult<T> {
+        let client = self.client()?;
+        let tx = PgTx::new(&client, false);
+        f(&tx).map_err(TxFail::into_domain)
+    }
+
+    /// Runs `f` as one transaction, again while it loses conflicts; async callers wait between
+    /// runs without holding their thread.
+    pub async fn commit<T>(&self, f: impl Fn(&PgTx) -> TxResult<T>) -> DomainResult<T> {
+        let client = self.client()?;
+        for attempt in 1..=MAX_ATTEMPTS {
+            match self.attempt(&client, &f) {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Failed(e) => return Err(e),
+                Attempt::Retry => tokio::time::sleep(backoff(attempt)).await,
+            }
+        }
+        Err(DomainError::StoreBusy)
+    }
+
+    /// [`commit`](Self::commit) for callers outside an async runtime.
+    pub fn transact<T>(&self, f: impl Fn(&PgTx) -> TxResult<T>) -> DomainResult<T> {
+        let client = self.client()?;
+        for attempt in 1..=MAX_ATTEMPTS {
+            match self.attempt(&client, &f) {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Failed(e) => return Err(e),
+                Attempt::Retry => std::thread::sleep(backoff(attempt)),
+            }
+        }
+        Err(DomainError::StoreBusy)
+    }
+
+    fn attempt<T>(&self, client: &Object, f: &impl Fn(&PgTx) -> TxResult<T>) -> Attempt<T> {
+        if let Err(e) = block_on(client.batch_execute("BEGIN")) {
+            return Attempt::Failed(storage_err(format!("postgres: {e}")));
+        }
+        let tx = PgTx::new(client, true);
+        let out = f(&tx).and_then(|v| tx.flush().map(|()| v));
+        let stats = &self.inner.stats;
+        match out {
+            Ok(v) => match block_on(client.batch_execute("COMMIT")) {
+                Ok(()) => {
+                    use std::sync::atomic::Ordering::Relaxed;
+                    stats.batches.fetch_add(1, Relaxed);
+                    stats.requests.fetch_add(1, Relaxed);
+                    Attempt::Done(v)
+                }
+                Err(e) if retryable(&e) => Attempt::Retry,
+                Err(e) => Attempt::Failed(storage_err(format!("postgres commit: {e}"))),
+            },
+            Err(e) => {
+                let _ = block_on(client.batch_execute("ROLLBACK"));
+                if tx.conflicted() {
+                    Attempt::Retry
+                } else {
+                    Attempt::Failed(e.into_domain())
+                }
+            }
+        }
+    }
+
+    fn rows(
+        &self,
+        sql: &'static str,
+        params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
+    ) -> DomainResult<Vec<tokio_postgres::Row>> {
+        let client = self.client()?;
+        self.run(async move {
+            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                .iter()
+                .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+                .collect();
+            client.query(sql, &refs).await
+        })
+        .map_err(|e| storage_err(format!("postgres: {e}")))
+    }
+
+    /// Every row of a query without parameters (for `verify`).
+    pub(super) fn rows_of(&self, sql: &'static str) -> DomainResult<Vec<tokio_postgres::Row>> {
+        self.rows(sql, Vec::new())
+    }
+
+    pub fn count(&self, c: Counted) -> DomainResult<u64> {
+        let rows = self.rows(count_sql(c), Vec::new())?;
+        Ok(rows.first().map(|r| r.get::<_, i64>(0)).unwrap_or(0) as u64)
+    }
+
+    pub fn counts(&self) -> DomainResult<Vec<(Counted, u64)>> {
+        Counted::ALL
+            .iter()
+            .map(|c| Ok((*c, self.count(*c)?)))
+            .collect()
+    }
+
+    /// Per table: its name, rows, and bytes of records.
+    pub fn logical_sizes(&self) -> Vec<(&'static str, u64, u64)> {
+        TABLES
+            .iter()
+            .filter_map(|t| {
+                let sql = SIZE_SQL.iter().find(|(n, _)| n == t)?.1;
+                let rows = self.rows(sql, Vec::new()).ok()?;
+                let r = rows.first()?;
+                Some((*t, r.get::<_, i64>(0) as u64, r.get::<_, i64>(1) as u64))
+            })
+            .collect()
+    }
+
+    /// The database's size where the engine tells it (PostgreSQL), else 0.
+    pub fn size_on_disk(&self) -> u64 {
+        self.rows("SELECT pg_database_size(current_database())", Vec::new())
+            .ok()
+            .and_then(|rows| rows.first().map(|r| r.get::<_, i64>(0) as u64))
+            .unwrap_or(0)
+    }
+
+    pub fn reviews(&self) -> DomainResult<Vec<Review>> {
+        self.rows(sql::REVIEWS, Vec::new())?
+            .iter()
+            .map(|r| codec::decode(r.get::<_, &[u8]>(0)).map_err(storage_err))
+            .collect()
+    }
+
+    pub fn expired_tokens(&self, now: i64, limit: usize) -> DomainResult<Vec<Vec<u8>>> {
+        let rows = self.rows(
+            sql::EXPIRED_TOKENS,
+            vec![Box::new(now), Box::new(limit as i64)],
+        )?;
+        Ok(rows.iter().map(|r| r.get::<_, Vec<u8>>(0)).collect())
+    }
+
+    pub fn responses_before(
+        &self,
+        cutoff: i64,
+        limit: usize,
+    ) -> DomainResult<Vec<(ResponseKey, StoredResponse)>> {
+        let rows = self.rows(
+            sql::RESPONSES_BEFORE,
+            vec![Box::new(cutoff), Box::new(limit as i64)],
+        )?;
+        rows.iter()
+            .map(|r| {
+                let key = ResponseKey::new(r.get(0), r.get(1), r.get(2));
+                let body = codec::decode(r.get::<_, &[u8]>(3)).map_err(storage_err)?;
+                Ok((key, body))
+            })
+            .collect()
+    }
+
+    /// Claims every key for this request across all processes, or none when any is held.
+    pub fn claim(&self, keys: Vec<Vec<u8>>) -> DomainResult<Option<PgClaim>> {
+        let holder: String = {
+            let mut rng = rand::thread_rng();
+            (0..16)
+                .map(|_| char::from(b'a' + rng.gen_range(0..26u8)))
+                .collect()
+        };
+        let now = now();
+        let client = self.client()?;
+        let (keys2, holder2) = (keys.clone(), holder.clone());
+        let got = self
+            .run(async move {
+                client.batch_execute("BEGIN").await?;
+                let mut all = true;
+                for k in &keys2 {
+                    let stale = now - STALE_CLAIM_SECONDS;
+                    let rows = client
+                        .query(sql::CLAIM, &[&"inflight", k, &holder2, &now, &stale])
+                        .await?;
+                    all &= !rows.is_empty();
+                }
+                client
+                    .batch_execute(if all { "COMMIT" } else { "ROLLBACK" })
+                    .await?;
+                Ok::<_, tokio_postgres::Error>(all)
+            })
+            .map_err(|e| storage_err(format!("postgres claim: {e}")))?;
+        Ok(got.then(|| PgClaim {
+            store: self.clone(),
+            keys,
+            holder,
+        }))
+    }
+}
+
+/// Keys held by one request until dropped.
+pub struct PgClaim {
+    store: PgStore,
+    keys: Vec<Vec<u8>>,
+    holder: String,
+}
+
+impl Drop for PgClaim {
+    /// Released before the request answers, so that the client's next request finds its keys
+    /// free; a release that fails (the database gone) goes stale in a minute.
+    fn drop(&mut self) {
+        let pool = self.store.inner.pool.clone();
+        let (keys, holder) = (std::mem::take(&mut self.keys), self.holder.clone());
+        self.store.run(async move {
+            if let Ok(client) = pool.get().await {
+                for k in &keys {
+                    let _ = client
+                        .execute(sql::RELEASE, &[&"inflight", k, &holder])
+                        .await;
+                }
+            }
+        });
+    }
+}
+
+/// Growing waits with jitter, so that transactions that conflicted do not meet again.
+fn backoff(attempt: u32) -> Duration {
+    let ceiling = 2u64.saturating_pow(attempt.min(7)).max(2);
+    Duration::from_millis(rand::thread_rng().gen_range(1..=ceiling))
+}
+
+const TABLES: [&str; 10] = [
+    "users",
+    "accounts",
+    "cards",
+    "wallets",
+    "kits",
+    "stored_responses",
+    "reviews",
+    "tokens",
+    "pack_ids",
+    "number_owners",
+];
+
+const SIZE_SQL: [(&str, &str); 10] = [
+    (
+        "users",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM users",
+    ),
+    (
+        "accounts",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM accounts",
+    ),
+    (
+        "cards",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM cards",
+    ),
+    (
+        "wallets",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM wallets",
+    ),
+    (
+        "kits",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM kits",
+    ),
+    (
+        "stored_responses",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM stored_responses",
+    ),
+    (
+        "reviews",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM reviews",
+    ),
+    (
+        "tokens",
+        "SELECT count(*), COALESCE(sum(octet_length(body)), 0)::bigint FROM tokens",
+    ),
+    ("pack_ids", "SELECT count(*), 0::bigint FROM pack_ids"),
+    (
+        "number_owners",
+        "SELECT count(*), 0::bigint FROM number_owners",
+    ),
+];
+
+fn count_sql(c: Counted) -> &'static str {
+    match c {
+        Counted::Users => "SELECT count(*) FROM users",
+        Counted::Accounts => "SELECT count(*) FROM accounts",
+        Counted::Cards => "SELECT count(*) FROM cards",
+        Counted::Wallets => "SELECT count(*) FROM wallets",
+        Counted::Kits => "SELECT count(*) FROM kits",
+        Counted::StoredResponses => "SELECT count(*) FROM stored_responses",
+        Counted::Reviews => "SELECT count(*) FROM reviews",
+    }
+}

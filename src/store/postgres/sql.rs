@@ -1,0 +1,93 @@
+//! Every statement of the SQL engine, in plain SQL that PostgreSQL, CockroachDB and YugabyteDB
+//! accept (see the module doc of [`super`]). Each is prepared once per connection.
+
+// --- reads: the record's body first ---
+pub const USER: &str = "SELECT body FROM users WHERE id = $1";
+pub const USER_BY_SSN: &str = "SELECT body FROM users WHERE program = $1 AND ssn_fp = $2";
+pub const ACCOUNT: &str = "SELECT body FROM accounts WHERE id = $1";
+pub const CARD: &str = "SELECT body FROM cards WHERE id = $1";
+pub const WALLET: &str = "SELECT body FROM wallets WHERE id = $1";
+pub const KIT: &str = "SELECT body FROM kits WHERE program = $1 AND mapping_id = $2";
+pub const REVIEW: &str = "SELECT body FROM reviews WHERE user_id = $1";
+pub const RESPONSE: &str =
+    "SELECT body FROM stored_responses WHERE client = $1 AND program = $2 AND request_id = $3";
+pub const TOKEN: &str = "SELECT body FROM tokens WHERE hash = $1";
+/// Oldest first: every token of a client lives as long, so expiry order is minting order.
+pub const CLIENT_TOKENS: &str =
+    "SELECT hash, expires_at FROM tokens WHERE client = $1 ORDER BY expires_at, hash";
+pub const ALIAS_CARDS: &str = "SELECT id FROM cards WHERE alias = $1 ORDER BY id";
+pub const PACK_OWNER: &str =
+    "SELECT card_id, kit_mapping_id FROM pack_ids WHERE program = $1 AND pack_id = $2";
+pub const NUMBER_OWNER: &str =
+    "SELECT card_id, kit_mapping_id, kit_program FROM number_owners WHERE number_fp = $1";
+pub const WALLETS_OF: &str = "SELECT body FROM wallets WHERE card_id = $1 ORDER BY seq";
+
+// --- writes, in the order a transaction sends them ---
+pub const INSERT_USER: &str =
+    "INSERT INTO users (id, program, ssn_fp, body) VALUES ($1, $2, $3, $4)";
+pub const UPDATE_USER: &str = "UPDATE users SET program = $2, ssn_fp = $3, body = $4 WHERE id = $1";
+pub const INSERT_ACCOUNT: &str =
+    "INSERT INTO accounts (id, program, user_id, product, body) VALUES ($1, $2, $3, $4, $5)";
+pub const UPDATE_ACCOUNT: &str =
+    "UPDATE accounts SET program = $2, user_id = $3, product = $4, body = $5 WHERE id = $1";
+pub const INSERT_CARD: &str =
+    "INSERT INTO cards (id, program, account_id, alias, body) VALUES ($1, $2, $3, $4, $5)";
+pub const UPDATE_CARD: &str =
+    "UPDATE cards SET program = $2, account_id = $3, alias = $4, body = $5 WHERE id = $1";
+pub const INSERT_KIT: &str =
+    "INSERT INTO kits (program, mapping_id, status, card_id, body) VALUES ($1, $2, $3, $4, $5)";
+pub const UPDATE_KIT: &str = "UPDATE kits SET status = $3, card_id = $4, body = $5 \
+     WHERE program = $1 AND mapping_id = $2";
+pub const INSERT_KIT_PACK: &str =
+    "INSERT INTO pack_ids (program, pack_id, kit_mapping_id) VALUES ($1, $2, $3)";
+pub const INSERT_KIT_NUMBER: &str =
+    "INSERT INTO number_owners (number_fp, kit_program, kit_mapping_id) VALUES ($1, $2, $3)";
+/// A new card holds its number; a kit that held it (instant issue) lets go.
+pub const OWN_NUMBER: &str = "INSERT INTO number_owners (number_fp, card_id) VALUES ($1, $2) \
+     ON CONFLICT (number_fp) DO UPDATE \
+     SET card_id = excluded.card_id, kit_program = NULL, kit_mapping_id = NULL";
+/// A new card holds its pack ID; a kit that held it (instant issue) lets go.
+pub const OWN_PACK: &str = "INSERT INTO pack_ids (program, pack_id, card_id) VALUES ($1, $2, $3) \
+     ON CONFLICT (program, pack_id) DO UPDATE \
+     SET card_id = excluded.card_id, kit_mapping_id = NULL";
+/// A new wallet goes last in its card's creation order.
+pub const INSERT_WALLET: &str = "INSERT INTO wallets (id, card_id, seq, is_open, body) \
+     VALUES ($1, $2, (SELECT COALESCE(MAX(seq), -1) + 1 FROM wallets WHERE card_id = $2), $3, $4)";
+pub const UPDATE_WALLET: &str =
+    "UPDATE wallets SET card_id = $2, is_open = $3, body = $4 WHERE id = $1";
+/// A wallet moved to another card (card replacement) goes last in that card's order.
+pub const MOVE_WALLET: &str = "UPDATE wallets SET card_id = $2, is_open = $3, body = $4, \
+     seq = (SELECT COALESCE(MAX(w.seq), -1) + 1 FROM wallets w WHERE w.card_id = $2) \
+     WHERE id = $1";
+/// The card's count of wallets not closed, under the schema's 15-wallet CHECK.
+pub const COUNT_OPEN_WALLETS: &str = "UPDATE cards SET open_wallets = \
+     (SELECT count(*) FROM wallets WHERE card_id = $1 AND is_open) WHERE id = $1";
+pub const INSERT_REVIEW: &str =
+    "INSERT INTO reviews (user_id, program, state, body) VALUES ($1, $2, $3, $4)";
+pub const UPDATE_REVIEW: &str =
+    "UPDATE reviews SET program = $2, state = $3, body = $4 WHERE user_id = $1";
+pub const INSERT_RESPONSE: &str = "INSERT INTO stored_responses \
+     (client, program, request_id, account_id, created_at, body) VALUES ($1, $2, $3, $4, $5, $6)";
+pub const UPDATE_RESPONSE: &str = "UPDATE stored_responses \
+     SET account_id = $4, created_at = $5, body = $6 \
+     WHERE client = $1 AND program = $2 AND request_id = $3";
+pub const DELETE_RESPONSE: &str =
+    "DELETE FROM stored_responses WHERE client = $1 AND program = $2 AND request_id = $3";
+pub const PUT_TOKEN: &str = "INSERT INTO tokens (hash, client, expires_at, body) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO UPDATE \
+     SET client = excluded.client, expires_at = excluded.expires_at, body = excluded.body";
+pub const DELETE_TOKEN: &str = "DELETE FROM tokens WHERE hash = $1";
+
+// --- the store outside a transaction ---
+pub const REVIEWS: &str = "SELECT body FROM reviews ORDER BY user_id";
+pub const EXPIRED_TOKENS: &str =
+    "SELECT hash FROM tokens WHERE expires_at <= $1 ORDER BY expires_at LIMIT $2";
+pub const RESPONSES_BEFORE: &str = "SELECT client, program, request_id, body \
+     FROM stored_responses WHERE created_at < $1 ORDER BY created_at LIMIT $2";
+
+/// Claims of requests in flight across processes: taken when free or stale, all or none.
+pub const CLAIM: &str = "INSERT INTO claims (kind, claim_key, holder, claimed_at) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (kind, claim_key) DO UPDATE \
+     SET holder = excluded.holder, claimed_at = excluded.claimed_at \
+     WHERE claims.claimed_at < $5 RETURNING claim_key";
+pub const RELEASE: &str = "DELETE FROM claims WHERE kind = $1 AND claim_key = $2 AND holder = $3";
