@@ -214,6 +214,24 @@ fn three_processes_on_one_database_hold_every_rule() {
     );
     assert_eq!(clients[0].s.entity_count("devices"), cards_before + 1);
 
+    // A fault switch set through one process applies on the others.
+    let api_on = |i: usize| Api {
+        base: clients[i].s.base.clone(),
+        auth: format!("Bearer {token}"),
+    };
+    api_on(0).set_faults(json!({"walletLink": true}));
+    let other = api_on(1).new_card(json!({}));
+    let faulted = api_on(2).attach(
+        json!({"device": {"identifier": other["identifier"]}, "wallets": [{"planCode": "WX00"}]}),
+    );
+    assert_eq!(faulted.status, 400, "{}", faulted.text);
+    assert_eq!(faulted.body["code"], "GPRW014", "{}", faulted.text);
+    api_on(1).set_faults(json!({}));
+    let healed = api_on(0).attach(
+        json!({"device": {"identifier": other["identifier"]}, "wallets": [{"planCode": "WX00"}]}),
+    );
+    assert_eq!(healed.status, 201, "{}", healed.text);
+
     // A token revoked through one process is refused by the others at once.
     let doomed = clients[0].s.token();
     let as_doomed = |i: usize| {

@@ -51,7 +51,7 @@ pub async fn put_faults(
 ) -> Result<HttpResponse, SandboxError> {
     let switches: FaultSwitches =
         super::body::json(&req, payload, ctx.config.server.max_body_bytes).await?;
-    ctx.faults.set(switches);
+    ctx.faults.set(switches)?;
     Ok(HttpResponse::Ok().json(ctx.faults.get()))
 }
 

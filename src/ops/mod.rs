@@ -50,11 +50,12 @@ impl Ctx {
             sdn.names()
         );
         let store = Store::open_config(&config.storage)?;
+        let faults = Arc::new(faults::Faults::new(&store));
         Ok(Ctx {
             config: Arc::new(config),
             store,
             vault: Arc::new(vault),
-            faults: Arc::default(),
+            faults,
             sdn: Arc::new(sdn),
             tokens: Arc::default(),
         })

@@ -339,6 +339,23 @@ impl Store {
         matches!(self.engine, Engine::Postgres(_))
     }
 
+    /// Sandbox fault switches as every process sees them: the SQL engine's, by name; none for
+    /// the embedded engine, whose one process keeps its own.
+    pub fn fault_switches(&self) -> DomainResult<Option<Vec<(String, bool)>>> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(None),
+            Engine::Postgres(p) => p.fault_switches().map(Some),
+        }
+    }
+
+    /// Sets fault switches for every process (the SQL engine); nothing for the embedded one.
+    pub fn set_fault_switches(&self, switches: &[(&'static str, bool)]) -> DomainResult<()> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(()),
+            Engine::Postgres(p) => p.set_fault_switches(switches),
+        }
+    }
+
     /// The embedded engine, for tools and tests that reach below the boundary (never `ops`).
     pub fn embedded(&self) -> Option<&embedded::SledStore> {
         match &self.engine {

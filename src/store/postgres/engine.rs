@@ -278,6 +278,19 @@ impl PgStore {
             .collect()
     }
 
+    /// The sandbox fault switches set through any process, by name.
+    pub fn fault_switches(&self) -> DomainResult<Vec<(String, bool)>> {
+        let rows = self.rows(sql::FAULTS, Vec::new())?;
+        Ok(rows.iter().map(|r| (r.get(0), r.get(1))).collect())
+    }
+
+    pub fn set_fault_switches(&self, switches: &[(&'static str, bool)]) -> DomainResult<()> {
+        for (name, on) in switches {
+            self.rows(sql::SET_FAULT, vec![Box::new(*name), Box::new(*on)])?;
+        }
+        Ok(())
+    }
+
     /// Claims every key for this request across all processes, or none when any is held.
     pub fn claim(&self, keys: Vec<Vec<u8>>) -> DomainResult<Option<PgClaim>> {
         let holder: String = {

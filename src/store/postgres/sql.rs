@@ -85,6 +85,10 @@ pub const EXPIRED_TOKENS: &str =
 pub const RESPONSES_BEFORE: &str = "SELECT client, program, request_id, body \
      FROM stored_responses WHERE created_at < $1 ORDER BY created_at LIMIT $2";
 
+pub const FAULTS: &str = "SELECT name, enabled FROM faults";
+pub const SET_FAULT: &str = "INSERT INTO faults (name, enabled) VALUES ($1, $2) \
+     ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled";
+
 /// Claims of requests in flight across processes: taken when free or stale, all or none.
 pub const CLAIM: &str = "INSERT INTO claims (kind, claim_key, holder, claimed_at) \
      VALUES ($1, $2, $3, $4) ON CONFLICT (kind, claim_key) DO UPDATE \
