@@ -31,7 +31,11 @@ fn a_closure_sees_its_own_writes_and_a_failed_one_leaves_nothing() {
             tx.insert_wallet(&wallet("W1", "D1"))?;
             assert_eq!(tx.wallet_ids("D1")?, vec!["W1".to_string()]);
             tx.insert_wallet(&wallet("W2", "D1"))?;
-            assert_eq!(tx.wallets_of("D1")?.len(), 2);
+            assert_eq!(
+                tx.wallet_ids("D1")?,
+                vec!["W1".to_string(), "W2".to_string()]
+            );
+            assert_eq!(tx.wallet("W2")?, Some(wallet("W2", "D1")));
             Ok(())
         })
         .unwrap();
@@ -332,16 +336,7 @@ fn writes_survive_reopening() {
     {
         let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
         store
-            .transact(|tx| {
-                tx.put_token(
-                    &[5; 32],
-                    &TokenGrant {
-                        client_id: "c".into(),
-                        expires_at: 9,
-                        secret_fingerprint: Some([7; 32]),
-                    },
-                )
-            })
+            .transact(|tx| tx.put_token(&[5; 32], &grant("c", 9)))
             .unwrap();
     }
     let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
