@@ -22,10 +22,16 @@ fn wallet(id: &str, device: &str) -> Wallet {
     }
 }
 
-#[test]
-fn a_closure_sees_its_own_writes_and_a_failed_one_leaves_nothing() {
+/// A store of its own in a temporary directory, which must outlive it.
+fn temp_store() -> (tempfile::TempDir, SledStore) {
     let dir = tempfile::tempdir().unwrap();
     let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn a_closure_sees_its_own_writes_and_a_failed_one_leaves_nothing() {
+    let (_dir, store) = temp_store();
     store
         .transact(|tx| {
             tx.insert_wallet(&wallet("W1", "D1"))?;
@@ -123,8 +129,7 @@ fn a_journal_record_left_by_a_crash_is_written_into_the_trees_at_open() {
 
 #[test]
 fn applied_batches_leave_the_journal_empty() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+    let (_dir, store) = temp_store();
     for i in 0..20 {
         store
             .transact(|tx| tx.insert_wallet(&wallet(&format!("W{i}"), "D1")))
@@ -161,8 +166,7 @@ fn user(id: &str, ssn_fingerprint: [u8; 32]) -> User {
 
 #[test]
 fn a_user_is_found_by_ssn_through_its_derived_id_or_a_legacy_index_entry() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+    let (dir, store) = temp_store();
     // A user written before ids were derived: a random id and an SSN index entry.
     let legacy = user("LegacyUser0000000001", [2; 32]);
     store
@@ -260,8 +264,7 @@ fn card(id: &str, fp: u8) -> Card {
 #[test]
 fn a_card_is_found_by_number_through_its_derived_id_and_an_assigned_kit_leaves_the_index() {
     use crate::domain::ids::card_id_for;
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+    let (_dir, store) = temp_store();
     // A card of a store written before card ids were derived: a random id, an index entry.
     let legacy = card("LegacyCard0000000001", 2);
     store
@@ -384,8 +387,7 @@ fn token_grants_of_both_layouts_decode_and_their_bytes_are_pinned() {
 
 #[test]
 fn token_lists_stay_in_step_and_verify_checks_them() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SledStore::open(dir.path(), Durability::Flush).unwrap();
+    let (_dir, store) = temp_store();
     store
         .transact(|tx| {
             tx.put_token(&[1; 32], &grant("a", 10))?;
