@@ -86,12 +86,7 @@ fn dialect_statuses(s: &Server, token: &str) -> [u16; 3] {
         &[("Authorization", &auth)],
         Some(r#"{"device":{"identifier":"NoSuchCard0000000001"}}"#),
     );
-    let sandbox = send(
-        "GET",
-        &s.url("/sandbox/faults"),
-        &[("Authorization", &auth)],
-        None,
-    );
+    let sandbox = s.faults(&auth, "GET", None);
     [baas.status, device.status, sandbox.status]
 }
 

@@ -305,13 +305,7 @@ impl Target {
             .expect("metrics")
             .into_string()
             .unwrap_or_default();
-        text.lines()
-            .filter_map(|l| l.strip_prefix("issuebox_entities{entity=\""))
-            .filter_map(|l| {
-                let (name, rest) = l.split_once("\"}")?;
-                Some((name.to_string(), rest.trim().parse().ok()?))
-            })
-            .collect()
+        entity_counts_in(&text)
     }
 
     /// Sends a raw body; answers status, content type and body text.

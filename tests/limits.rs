@@ -354,10 +354,9 @@ fn rate_limit_answers_429_in_the_sandbox_envelope_and_nothing_is_done() {
     let s = limited();
     let auth = format!("Bearer {}", s.token());
     let put = |on: bool| {
-        send(
+        s.faults(
+            &auth,
             "PUT",
-            &s.url("/sandbox/faults"),
-            &[("Authorization", &auth)],
             Some(&json!({ "walletCreate": on }).to_string()),
         )
     };
@@ -370,12 +369,7 @@ fn rate_limit_answers_429_in_the_sandbox_envelope_and_nothing_is_done() {
     let a = put(true);
     assert_eq!(a.status, 429);
     std::thread::sleep(Duration::from_secs(retry_after(&a)));
-    let r = send(
-        "GET",
-        &s.url("/sandbox/faults"),
-        &[("Authorization", &auth)],
-        None,
-    );
+    let r = s.faults(&auth, "GET", None);
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["walletCreate"], false);
 }
@@ -385,12 +379,7 @@ fn rate_limit_is_off_in_the_shipped_config() {
     let s = Server::start();
     let auth = format!("Bearer {}", s.token());
     for _ in 0..60 {
-        let r = send(
-            "GET",
-            &s.url("/sandbox/faults"),
-            &[("Authorization", &auth)],
-            None,
-        );
+        let r = s.faults(&auth, "GET", None);
         assert_eq!(r.status, 200, "{}", r.text);
     }
 }

@@ -95,18 +95,10 @@ fn clearing_completes_the_pending_enrollment_once_and_replays_the_final_outcome(
         Some("Account status is not healthy"),
     );
     let user = user_of(&r);
-    let d = b.sandbox(
-        "POST",
-        &format!("/sandbox/ofac/reviews/{user}"),
-        &json!({"decision": "clear"}),
-    );
+    let d = b.decide(&user, "clear");
     assert_eq!(d.status, 200, "{}", d.text);
     assert_eq!(d.body["state"], "cleared");
-    let again = b.sandbox(
-        "POST",
-        &format!("/sandbox/ofac/reviews/{user}"),
-        &json!({"decision": "decline"}),
-    );
+    let again = b.decide(&user, "decline");
     assert_eq!(again.status, 409);
     assert_eq!(again.body["code"], "CONFLICT");
     let g = b.get(&format!("/programs/SANDBOX/accounts/{acc}"));
@@ -144,22 +136,10 @@ fn declining_closes_the_account_and_frees_the_kit() {
     let r = b.post("SANDBOX", &rid, &req);
     assert_row(&r, 200, 1, 31, None);
     let user = user_of(&r);
-    let d = b.sandbox(
-        "POST",
-        &format!("/sandbox/ofac/reviews/{user}"),
-        &json!({"decision": "decline"}),
-    );
+    let d = b.decide(&user, "decline");
     assert_eq!(d.status, 200, "{}", d.text);
     assert_eq!(d.body["state"], "declined");
-    assert_eq!(
-        b.sandbox(
-            "POST",
-            &format!("/sandbox/ofac/reviews/{user}"),
-            &json!({"decision": "clear"})
-        )
-        .status,
-        409
-    );
+    assert_eq!(b.decide(&user, "clear").status, 409);
     let acc = r.body["account"]["accountIdentifier"].as_str().unwrap();
     let g = b.get(&format!("/programs/SANDBOX/accounts/{acc}"));
     assert_eq!(g.body["account"]["status"], "closed");
@@ -177,24 +157,8 @@ fn declining_closes_the_account_and_frees_the_kit() {
     );
     assert_eq!(count(&b, "devices"), 0);
     // Unknown review, bad decision.
-    assert_eq!(
-        b.sandbox(
-            "POST",
-            "/sandbox/ofac/reviews/AAAAAAAAAAAAAAAAAAAAAA",
-            &json!({"decision": "clear"})
-        )
-        .status,
-        404
-    );
-    assert_eq!(
-        b.sandbox(
-            "POST",
-            &format!("/sandbox/ofac/reviews/{user}"),
-            &json!({"decision": "maybe"})
-        )
-        .status,
-        400
-    );
+    assert_eq!(b.decide("AAAAAAAAAAAAAAAAAAAAAA", "clear").status, 404);
+    assert_eq!(b.decide(&user, "maybe").status, 400);
 }
 
 #[test]
@@ -203,10 +167,9 @@ fn five_concurrent_clears_complete_once() {
     let r = b.enroll(&named(body(), "Gilberto", None, "Rodriguez Orejuela"));
     assert_row(&r, 200, 1, 31, None);
     let user = user_of(&r);
-    let path = format!("/sandbox/ofac/reviews/{user}");
     let answers: Vec<Answer> = std::thread::scope(|sc| {
         let hs: Vec<_> = (0..5)
-            .map(|_| sc.spawn(|| b.sandbox("POST", &path, &json!({"decision": "clear"}))))
+            .map(|_| sc.spawn(|| b.decide(&user, "clear")))
             .collect();
         hs.into_iter().map(|h| h.join().unwrap()).collect()
     });
@@ -283,15 +246,7 @@ fn a_clearance_interrupted_by_a_crash_is_finished_at_start_up() {
         b.get("/sandbox/programs/SANDBOX/packages/KITC").body["status"],
         "assigned"
     );
-    assert_eq!(
-        b.sandbox(
-            "POST",
-            &format!("/sandbox/ofac/reviews/{user}"),
-            &json!({"decision": "clear"})
-        )
-        .status,
-        409
-    );
+    assert_eq!(b.decide(&user, "clear").status, 409);
 }
 
 #[test]

@@ -11,6 +11,7 @@ use issuebox::store::postgres::migrate::{
     migrate, migrate_to, MigrateError, Migration, MIGRATIONS,
 };
 use tokio_postgres::error::SqlState;
+use tokio_postgres::types::{FromSql, ToSql};
 use tokio_postgres::{Client, NoTls};
 
 async fn connect(url: &str) -> Client {
@@ -33,16 +34,18 @@ async fn migrated() -> Option<Client> {
     Some(c)
 }
 
+/// The first column of every row a query answers.
+async fn column<T: for<'a> FromSql<'a>>(c: &Client, sql: &str) -> Vec<T> {
+    c.query(sql, &[])
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.get(0))
+        .collect()
+}
+
 async fn versions(c: &Client) -> Vec<i64> {
-    c.query(
-        "SELECT version FROM schema_migrations ORDER BY version",
-        &[],
-    )
-    .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
+    column(c, "SELECT version FROM schema_migrations ORDER BY version").await
 }
 
 fn all_versions() -> Vec<i64> {
@@ -66,16 +69,12 @@ const TABLES: [&str; 13] = [
 ];
 
 async fn tables(c: &Client) -> Vec<String> {
-    c.query(
+    column(
+        c,
         "SELECT table_name::text FROM information_schema.tables \
          WHERE table_schema = current_schema() ORDER BY 1",
-        &[],
     )
     .await
-    .unwrap()
-    .iter()
-    .map(|r| r.get(0))
-    .collect()
 }
 
 /// The SQLSTATE and constraint of a failed statement.
@@ -88,6 +87,29 @@ fn violation<T: std::fmt::Debug>(r: Result<T, tokio_postgres::Error>) -> (SqlSta
         db.code().clone(),
         db.constraint().unwrap_or_default().to_string(),
     )
+}
+
+/// Asserts that a statement was refused with `code` by `constraint`.
+#[track_caller]
+fn refused<T: std::fmt::Debug>(
+    r: Result<T, tokio_postgres::Error>,
+    code: SqlState,
+    constraint: &str,
+) {
+    assert_eq!(violation(r), (code, constraint.to_string()));
+}
+
+/// Runs a statement that must be refused with `code` by `constraint`.
+async fn refuses(
+    c: &Client,
+    sql: &str,
+    params: &[&(dyn ToSql + Sync)],
+    code: SqlState,
+    constraint: &str,
+) {
+    let r = c.execute(sql, params).await;
+    assert!(r.is_err(), "not refused: {sql}");
+    assert_eq!(violation(r), (code, constraint.to_string()), "{sql}");
 }
 
 #[tokio::test]
@@ -114,35 +136,22 @@ async fn migrate_on_an_empty_database_applies_every_migration() {
     }
 }
 
+const APPLIED_AT: &str = "SELECT applied_at::text FROM schema_migrations ORDER BY version";
+
 #[tokio::test]
 async fn migrating_again_is_a_no_op() {
     let Some(url) = fresh_database() else { return };
     let mut c = connect(&url).await;
     migrate(&mut c).await.unwrap();
-    let applied_at: Vec<String> = c
-        .query(
-            "SELECT applied_at::text FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
+    let applied_at: Vec<String> = column(&c, APPLIED_AT).await;
     assert_eq!(migrate(&mut c).await.unwrap(), 0);
     assert_eq!(migrate(&mut connect(&url).await).await.unwrap(), 0);
     assert_eq!(versions(&c).await, all_versions());
-    let again: Vec<String> = c
-        .query(
-            "SELECT applied_at::text FROM schema_migrations ORDER BY version",
-            &[],
-        )
-        .await
-        .unwrap()
-        .iter()
-        .map(|r| r.get(0))
-        .collect();
-    assert_eq!(applied_at, again, "nothing was applied a second time");
+    assert_eq!(
+        applied_at,
+        column::<String>(&c, APPLIED_AT).await,
+        "nothing was applied a second time"
+    );
 }
 
 #[tokio::test]
@@ -265,14 +274,20 @@ async fn one_ssn_makes_one_user_per_program() {
     insert_user(&c, "U1", "P1", &FP).await.unwrap();
     // The same SSN in another program is another user.
     insert_user(&c, "U2", "P2", &FP).await.unwrap();
-    let (code, constraint) = violation(insert_user(&c, "U3", "P1", &FP).await);
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    assert_eq!(constraint, "users_ssn_once");
-    let (code, _) = violation(insert_user(&c, "U1", "P1", &FP2).await);
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    let (code, constraint) = violation(insert_user(&c, "U4", "P1", &[1; 31]).await);
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
-    assert_eq!(constraint, "users_ssn_fp_len");
+    refused(
+        insert_user(&c, "U3", "P1", &FP).await,
+        SqlState::UNIQUE_VIOLATION,
+        "users_ssn_once",
+    );
+    assert_eq!(
+        violation(insert_user(&c, "U1", "P1", &FP2).await).0,
+        SqlState::UNIQUE_VIOLATION
+    );
+    refused(
+        insert_user(&c, "U4", "P1", &[1; 31]).await,
+        SqlState::CHECK_VIOLATION,
+        "users_ssn_fp_len",
+    );
 }
 
 #[tokio::test]
@@ -287,19 +302,22 @@ async fn a_card_holds_at_most_fifteen_open_wallets() {
         .await
         .unwrap();
     }
-    let (code, constraint) = violation(
-        c.execute(
-            "UPDATE cards SET open_wallets = open_wallets + 1 WHERE id = 'C1'",
-            &[],
-        )
-        .await,
+    refuses(
+        &c,
+        "UPDATE cards SET open_wallets = open_wallets + 1 WHERE id = 'C1'",
+        &[],
+        SqlState::CHECK_VIOLATION,
+        "cards_wallet_cap",
+    )
+    .await;
+    assert_eq!(
+        violation(insert_card(&c, "C2", 16).await).0,
+        SqlState::CHECK_VIOLATION
     );
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
-    assert_eq!(constraint, "cards_wallet_cap");
-    let (code, _) = violation(insert_card(&c, "C2", 16).await);
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
-    let (code, _) = violation(insert_card(&c, "C3", -1).await);
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
+    assert_eq!(
+        violation(insert_card(&c, "C3", -1).await).0,
+        SqlState::CHECK_VIOLATION
+    );
     let n: i64 = c
         .query_one("SELECT open_wallets FROM cards WHERE id = 'C1'", &[])
         .await
@@ -321,58 +339,46 @@ async fn a_wallet_needs_its_card_and_a_place_of_its_own() {
             .await
         }
     };
-    let (code, constraint) = violation(wallet("W1", "NOCARD", 0).await);
-    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(constraint, "wallets_card");
+    refused(
+        wallet("W1", "NOCARD", 0).await,
+        SqlState::FOREIGN_KEY_VIOLATION,
+        "wallets_card",
+    );
     insert_card(&c, "C1", 0).await.unwrap();
     wallet("W1", "C1", 0).await.unwrap();
     wallet("W2", "C1", 1).await.unwrap();
-    let (code, constraint) = violation(wallet("W3", "C1", 1).await);
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    assert_eq!(constraint, "wallets_seq_once");
+    refused(
+        wallet("W3", "C1", 1).await,
+        SqlState::UNIQUE_VIOLATION,
+        "wallets_seq_once",
+    );
 }
 
 #[tokio::test]
 async fn children_need_their_parents() {
     let Some(c) = migrated().await else { return };
-    let (code, constraint) = violation(
-        c.execute(
+    for (sql, constraint) in [
+        (
             "INSERT INTO accounts (id, program, user_id, product, body) \
              VALUES ('A1', 'P1', 'NOUSER', 'GPR', '\\x00')",
-            &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(constraint, "accounts_user");
-    let (code, constraint) = violation(
-        c.execute(
+            "accounts_user",
+        ),
+        (
             "INSERT INTO cards (id, program, account_id, body) VALUES ('C1', 'P1', 'NOACC', '\\x00')",
-            &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(constraint, "cards_account");
-    let (code, constraint) = violation(
-        c.execute(
+            "cards_account",
+        ),
+        (
             "INSERT INTO stored_responses (client, program, request_id, account_id, created_at, body) \
              VALUES ('cl', 'P1', 'r1', 'NOACC', 0, '\\x00')",
-            &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(constraint, "stored_responses_account");
-    let (code, constraint) = violation(
-        c.execute(
+            "stored_responses_account",
+        ),
+        (
             "INSERT INTO reviews (user_id, program, state, body) VALUES ('NOUSER', 'P1', 'pending', '\\x00')",
-            &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(constraint, "reviews_user");
+            "reviews_user",
+        ),
+    ] {
+        refuses(&c, sql, &[], SqlState::FOREIGN_KEY_VIOLATION, constraint).await;
+    }
 }
 
 #[tokio::test]
@@ -386,9 +392,11 @@ async fn one_request_id_is_one_stored_response() {
         )
     };
     put().await.unwrap();
-    let (code, constraint) = violation(put().await);
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    assert_eq!(constraint, "stored_responses_pkey");
+    refused(
+        put().await,
+        SqlState::UNIQUE_VIOLATION,
+        "stored_responses_pkey",
+    );
     // A claim is taken once: the second insert does nothing.
     let claim = || {
         c.execute(
@@ -440,74 +448,59 @@ async fn a_pack_id_and_a_number_have_one_owner_that_exists() {
     .unwrap();
     tx.commit().await.unwrap();
 
-    // One pack ID per program.
-    let (code, constraint) = violation(
-        c.execute(
+    // Each refused on its own (autocommit), so none changes what the next one meets.
+    let refusals: [(&str, &[&(dyn ToSql + Sync)], SqlState, &str); 7] = [
+        // One pack ID per program.
+        (
             "INSERT INTO pack_ids (program, pack_id, card_id) VALUES ('P1', 'PK1', 'C1')",
             &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    assert_eq!(constraint, "pack_ids_pkey");
-    // Exactly one owner.
-    let (code, constraint) = violation(
-        c.execute(
+            SqlState::UNIQUE_VIOLATION,
+            "pack_ids_pkey",
+        ),
+        // Exactly one owner.
+        (
             "INSERT INTO pack_ids (program, pack_id) VALUES ('P1', 'PK2')",
             &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
-    assert_eq!(constraint, "pack_ids_one_owner");
-    let (code, constraint) = violation(
-        c.execute(
+            SqlState::CHECK_VIOLATION,
+            "pack_ids_one_owner",
+        ),
+        (
             "INSERT INTO number_owners (number_fp, card_id, kit_program, kit_mapping_id) VALUES ($1, 'C1', 'P1', 'M1')",
             &[&&FP2[..]],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
-    assert_eq!(constraint, "number_owners_one_owner");
-    // An owner that exists.
-    let (code, constraint) = violation(
-        c.execute(
+            SqlState::CHECK_VIOLATION,
+            "number_owners_one_owner",
+        ),
+        // An owner that exists.
+        (
             "INSERT INTO pack_ids (program, pack_id, kit_mapping_id) VALUES ('P1', 'PK3', 'NOKIT')",
             &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::FOREIGN_KEY_VIOLATION);
-    assert_eq!(constraint, "pack_ids_kit");
-    // One number, one holder.
-    let (code, constraint) = violation(
-        c.execute(
+            SqlState::FOREIGN_KEY_VIOLATION,
+            "pack_ids_kit",
+        ),
+        // One number, one holder.
+        (
             "INSERT INTO number_owners (number_fp, card_id) VALUES ($1, 'C1')",
             &[&&FP[..]],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    assert_eq!(constraint, "number_owners_pkey");
-    // An assigned kit names its card, and a card comes from one kit.
-    let (code, constraint) = violation(
-        c.execute(
+            SqlState::UNIQUE_VIOLATION,
+            "number_owners_pkey",
+        ),
+        // An assigned kit names its card, and a card comes from one kit.
+        (
             "INSERT INTO kits (program, mapping_id, status, card_id, body) VALUES ('P1', 'M2', 'assigned', NULL, '\\x00')",
             &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::CHECK_VIOLATION);
-    assert_eq!(constraint, "kits_assigned_has_card");
-    let (code, constraint) = violation(
-        c.execute(
+            SqlState::CHECK_VIOLATION,
+            "kits_assigned_has_card",
+        ),
+        (
             "INSERT INTO kits (program, mapping_id, status, card_id, body) VALUES ('P1', 'M3', 'assigned', 'C1', '\\x00')",
             &[],
-        )
-        .await,
-    );
-    assert_eq!(code, SqlState::UNIQUE_VIOLATION);
-    assert_eq!(constraint, "kits_card_once");
+            SqlState::UNIQUE_VIOLATION,
+            "kits_card_once",
+        ),
+    ];
+    for (sql, params, code, constraint) in refusals {
+        refuses(&c, sql, params, code, constraint).await;
+    }
 }
 
 /// The harness's crash: `stop_immediate` cuts the server (clients lose their connections),

@@ -105,11 +105,7 @@ fn a_pending_holder_cannot_enroll_again_under_a_clean_name_and_a_same_name_enrol
         .unwrap_or_else(|| panic!("{}", reviews.text));
     assert_eq!(review["accountIdentifiers"].as_array().unwrap().len(), 2);
     // Cleared, both complete; the person is then clear for a third product.
-    let c = b.sandbox(
-        "POST",
-        &format!("/sandbox/ofac/reviews/{user}"),
-        &json!({"decision": "clear"}),
-    );
+    let c = b.decide(&user, "clear");
     assert_eq!(c.status, 200, "{}", c.text);
     let third = with(first, "/productCode", json!("GPR300"));
     assert_row(&b.enroll(&third), 200, 0, 0, Some("Success"));
@@ -122,11 +118,7 @@ fn a_declined_holder_is_declined_again_whatever_the_name_scores() {
     let a = b.enroll(&first);
     assert_row(&a, 200, 1, 31, None);
     let user = user_of(&a);
-    let d = b.sandbox(
-        "POST",
-        &format!("/sandbox/ofac/reviews/{user}"),
-        &json!({"decision": "decline"}),
-    );
+    let d = b.decide(&user, "decline");
     assert_eq!(d.status, 200, "{}", d.text);
     let again = with(first, "/productCode", json!("GPR200"));
     let a = b.enroll(&again);

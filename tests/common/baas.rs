@@ -54,6 +54,15 @@ impl Baas {
         )
     }
 
+    /// `POST /sandbox/ofac/reviews/{user}` with `{"decision": decision}`.
+    pub fn decide(&self, user: &str, decision: &str) -> Answer {
+        self.sandbox(
+            "POST",
+            &format!("/sandbox/ofac/reviews/{user}"),
+            &json!({ "decision": decision }),
+        )
+    }
+
     pub fn load_kit(&self, mapping: &str, product: &str) -> Value {
         let r = self.sandbox(
             "POST",

@@ -143,6 +143,16 @@ impl Server {
         format!("{}{}", self.base, path)
     }
 
+    /// `/sandbox/faults` with an `Authorization` header (`auth`, the whole value).
+    pub fn faults(&self, auth: &str, method: &str, body: Option<&str>) -> Answer {
+        send(
+            method,
+            &self.url("/sandbox/faults"),
+            &[("Authorization", auth)],
+            body,
+        )
+    }
+
     /// A bearer token for a client of the shipped config.
     pub fn token_for(&self, id: &str, secret: &str) -> String {
         let r = ureq::post(&self.url("/authentication"))
@@ -399,15 +409,7 @@ impl Server {
     /// The `issuebox_entities` gauge of `/metrics`, by entity.
     pub fn entity_counts(&self) -> std::collections::BTreeMap<String, u64> {
         let m = send("GET", &self.url("/metrics"), &[], None);
-        let out: std::collections::BTreeMap<String, u64> = m
-            .text
-            .lines()
-            .filter_map(|l| l.strip_prefix("issuebox_entities{entity=\""))
-            .filter_map(|l| {
-                let (name, n) = l.split_once("\"} ")?;
-                Some((name.to_string(), n.trim().parse().ok()?))
-            })
-            .collect();
+        let out = entity_counts_in(&m.text);
         assert!(out.contains_key("accounts"), "{}", m.text);
         out
     }
@@ -419,4 +421,16 @@ impl Server {
             .copied()
             .unwrap_or_else(|| panic!("no count of {entity}"))
     }
+}
+
+/// The `issuebox_entities` gauge in a `/metrics` text, by entity.
+pub fn entity_counts_in(metrics: &str) -> std::collections::BTreeMap<String, u64> {
+    metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("issuebox_entities{entity=\""))
+        .filter_map(|l| {
+            let (name, n) = l.split_once("\"} ")?;
+            Some((name.to_string(), n.trim().parse().ok()?))
+        })
+        .collect()
 }

@@ -90,15 +90,6 @@ pub trait Reads {
             .get::<Vec<String>>(TreeId::IdxWalletsByCard, card_id.as_bytes())?
             .unwrap_or_default())
     }
-    fn wallets_of(&self, card_id: &str) -> Result<Vec<Wallet>, Self::Err> {
-        let mut out = Vec::new();
-        for id in self.wallet_ids(card_id)? {
-            if let Some(w) = self.wallet(&id)? {
-                out.push(w);
-            }
-        }
-        Ok(out)
-    }
     /// The user holding an SSN in a program: the user under the id derived from them
     /// ([`user_id_for`](crate::domain::ids::user_id_for)), or, in a store written before ids
     /// were derived, the one its SSN index entry names.
