@@ -171,19 +171,25 @@ pub trait Reader {
 
     /// The wallets of a card, in creation order.
     fn wallets_of(&self, card_id: &str) -> Result<Vec<Wallet>, Self::Err> {
-        let mut out = Vec::new();
-        for id in self.wallet_ids(card_id)? {
-            if let Some(w) = self.wallet(&id)? {
-                out.push(w);
-            }
-        }
-        Ok(out)
+        wallets_one_by_one(self, card_id)
     }
 }
 
-/// [`Reader`] for a type whose engine is reached with `$on`, answering `$err`.
+/// A card's wallets read by their ids (the embedded engine's way: each is one key).
+fn wallets_one_by_one<R: Reader + ?Sized>(r: &R, card_id: &str) -> Result<Vec<Wallet>, R::Err> {
+    let mut out = Vec::new();
+    for id in r.wallet_ids(card_id)? {
+        if let Some(w) = r.wallet(&id)? {
+            out.push(w);
+        }
+    }
+    Ok(out)
+}
+
+/// [`Reader`] for a type whose engine is reached with `$on`, answering `$err`; `$pg` is the
+/// SQL engine's variant (it reads a card's wallets in one query).
 macro_rules! reader_by_engine {
-    ($ty:ty, $err:ty, $on:ident) => {
+    ($ty:ty, $err:ty, $on:ident, $pg:path) => {
         impl Reader for $ty {
             type Err = $err;
             fn user(&self, id: &str) -> Result<Option<User>, $err> {
@@ -229,14 +235,17 @@ macro_rules! reader_by_engine {
                 $on!(self, e => e.user_by_ssn(program, fp))
             }
             fn wallets_of(&self, card_id: &str) -> Result<Vec<Wallet>, $err> {
-                $on!(self, e => e.wallets_of(card_id))
+                match &self.engine {
+                    $pg(e) => e.wallets_of(card_id),
+                    _ => wallets_one_by_one(self, card_id),
+                }
             }
         }
     };
 }
 
-reader_by_engine!(Store, DomainError, on_engine);
-reader_by_engine!(Tx<'_>, TxFail, on_tx);
+reader_by_engine!(Store, DomainError, on_engine, Engine::Postgres);
+reader_by_engine!(Tx<'_>, TxFail, on_tx, TxEngine::Postgres);
 
 /// Typed writes. Every write keeps its index entries and counters in step, so a caller cannot
 /// store an entity without its indexes.
