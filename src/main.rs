@@ -101,13 +101,17 @@ fn open_for_verify(cli: &Cli) -> Result<issuebox::store::Store, String> {
         .map_err(|e| format!("cannot open store at {}: {e}", dir.display()))
 }
 
-/// `RUST_LOG` (default `info`), with actix-http held at info and above: its debug lines quote
-/// the header values it refuses (`illegal Content-Length: "…"`), which may hold a card number.
+/// `RUST_LOG` (default `info`), with actix-http and tokio-postgres held at info and above: their
+/// debug lines quote values, actix-http's the header values it refuses (`illegal
+/// Content-Length: "…"`) and tokio-postgres's every statement's parameters (a client-chosen pack
+/// ID or alias looked up may hold a card number), and either may hold a card number.
 struct CappedLogger(env_logger::Logger);
 
 impl CappedLogger {
     fn allowed(m: &log::Metadata) -> bool {
-        !(m.target().starts_with("actix_http") && m.level() > log::Level::Info)
+        let quotes_values =
+            m.target().starts_with("actix_http") || m.target().starts_with("tokio_postgres");
+        !(quotes_values && m.level() > log::Level::Info)
     }
 }
 

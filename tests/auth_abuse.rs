@@ -273,7 +273,7 @@ fn a_revoked_token_gets_401_in_every_dialect() {
     assert_eq!(dialect_statuses(&s, &token), [401, 401, 401]);
     assert_eq!(dialect_statuses(&s, &other)[2], 200);
     assert_eq!(s.stop(), 0);
-    let (code, out) = run_cli(&["verify", "--data-dir", s.data_dir().to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "{out}");
 }
 
@@ -346,7 +346,7 @@ fn minting_past_max_live_tokens_revokes_the_oldest() {
     assert_eq!(dialect_statuses(&s2, &tokens[1])[2], 401);
     assert_eq!(dialect_statuses(&s2, &tokens[4])[2], 200);
     assert_eq!(s2.stop(), 0);
-    let (code, out) = run_cli(&["verify", "--data-dir", s2.data_dir().to_str().unwrap()]);
+    let (code, out) = s2.verify();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("tokens: 4"), "{out}");
 }
@@ -370,7 +370,7 @@ fn the_sweeper_deletes_expired_tokens_and_verify_stays_clean() {
     std::thread::sleep(Duration::from_millis(3500));
     assert!(s.log().contains("expired bearer tokens"), "{}", s.log());
     assert_eq!(s.stop(), 0);
-    let (code, out) = run_cli(&["verify", "--data-dir", s.data_dir().to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("store is clean"), "{out}");
     assert!(out.contains("tokens: 0"), "{out}\n{}", s.log());
@@ -379,6 +379,9 @@ fn the_sweeper_deletes_expired_tokens_and_verify_stays_clean() {
 #[test]
 fn a_token_stored_by_the_previous_version_still_works_and_can_be_revoked() {
     use sha2::Digest;
+    if sled_only("writes a legacy grant into the sled tree") {
+        return;
+    }
     let mut s = Server::start();
     s.token();
     assert_eq!(s.stop(), 0);
@@ -425,7 +428,7 @@ fn a_token_stored_by_the_previous_version_still_works_and_can_be_revoked() {
     assert_eq!(r.status, 200);
     assert_eq!(dialect_statuses(&s, token), [401, 401, 401]);
     assert_eq!(s.stop(), 0);
-    let (code, out) = run_cli(&["verify", "--data-dir", s.data_dir().to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "{out}");
 }
 

@@ -904,10 +904,13 @@ fn verify_is_clean_on_a_filled_store_and_finds_damage() {
     b.load_kit("FREEKIT", "GPR100");
     let Baas { mut s, .. } = b;
     assert_eq!(s.stop(), 0);
-    let dir = s.data_dir();
-    let (code, out) = run_cli(&["verify", "--data-dir", dir.to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("devices: 4"), "{out}");
+    if sled_only("damages a sled tree") {
+        return;
+    }
+    let dir = s.data_dir();
     // Damage: drop one card-number index entry.
     {
         let db = sled::open(&dir).unwrap();

@@ -474,8 +474,7 @@ fn row25_wallet_link_fault_leaves_nothing() {
     );
     let mut s = s;
     assert_eq!(s.stop(), 0);
-    let dir = s.data_dir();
-    let (code, out) = run_cli(&["verify", "--data-dir", dir.to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "{out}");
     assert!(out.contains("wallets: 3"), "{out}");
 }

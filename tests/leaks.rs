@@ -596,10 +596,10 @@ fn no_card_number_or_ssn_in_logs_responses_or_store_files() {
     }
 
     // Store files, raw bytes.
-    let (files, bytes, store_leaks) = scan_dir(&s.data_dir(), &secrets);
+    let (files, bytes, store_leaks) = scan_dir(&s.store_files(), &secrets);
     assert!(files > 0 && bytes > 0);
     // The files hold records readably (an alias is stored as is), so the scan sees real bytes.
-    let alias_hits: usize = leakscan::files_under(&s.data_dir())
+    let alias_hits: usize = leakscan::files_under(&s.store_files())
         .iter()
         .map(|f| leakscan::count(&std::fs::read(f).unwrap(), b"LEAK-CARD"))
         .sum();

@@ -10,18 +10,10 @@ use common::*;
 use serde_json::json;
 use std::sync::Barrier;
 
-/// The config edit that puts a server's store in `url`.
-fn on_postgres(url: &str) -> (&'static str, String) {
-    (
-        "engine = \"sled\"",
-        format!("engine = \"postgres\"\npostgres_url = {url:?}\npostgres_pool_size = 8"),
-    )
-}
-
 /// `n` servers on one fresh database, or none when there is no PostgreSQL (outside CI).
 fn servers(n: usize, extra: &[(&str, &str)]) -> Option<(String, Vec<Server>)> {
     let url = common::postgres::fresh_database()?;
-    let (from, to) = on_postgres(&url);
+    let (from, to) = postgres_engine_edit(&url);
     let mut edits: Vec<(&str, &str)> = vec![(from, &to)];
     edits.extend_from_slice(extra);
     let all = (0..n).map(|_| Server::start_with(&edits)).collect();

@@ -195,8 +195,7 @@ fn replacement_moves_alias_and_wallets_to_a_new_number() {
     );
     let mut s = s;
     assert_eq!(s.stop(), 0);
-    let dir = s.data_dir();
-    let (code, out) = run_cli(&["verify", "--data-dir", dir.to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "{out}");
 }
 

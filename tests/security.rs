@@ -411,7 +411,7 @@ fn card_numbers_in_client_chosen_fields_are_refused_never_stored_never_echoed() 
         assert_eq!(r.status, 400, "{}", r.text);
     }
     // Nothing of it reached the store.
-    let dir = b.s.data_dir();
+    let dir = b.s.store_files();
     assert_eq!(b.s.stop(), 0);
     let (files, _, leaks) = leakscan::scan_dir(&dir, &secrets);
     assert!(files > 0);

@@ -60,8 +60,7 @@ fn accounts_counted(s: &Server) -> u64 {
 }
 
 fn verify(s: &Server) {
-    let dir = s.data_dir();
-    let (code, out) = run_cli(&["verify", "--data-dir", dir.to_str().unwrap()]);
+    let (code, out) = s.verify();
     assert_eq!(code, 0, "verify: {out}");
 }
 

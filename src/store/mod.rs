@@ -106,6 +106,54 @@ pub struct Store {
     engine: Engine,
     /// Requests in flight, for the embedded engine (the SQL engine keeps them in the database).
     inflight: std::sync::Arc<claims::InFlight>,
+    /// The bound on requests waiting for the SQL engine at once (the embedded engine has its
+    /// own, beside its free-space floor).
+    queue: std::sync::Arc<WriteQueue>,
+}
+
+/// Requests waiting for the store at once, and how many may.
+struct WriteQueue {
+    pending: std::sync::atomic::AtomicUsize,
+    max: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for WriteQueue {
+    fn default() -> Self {
+        WriteQueue {
+            pending: Default::default(),
+            max: usize::MAX.into(),
+        }
+    }
+}
+
+/// A request counted in the [`WriteQueue`] until dropped.
+struct Queued<'a>(&'a std::sync::atomic::AtomicUsize);
+
+impl Drop for Queued<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl WriteQueue {
+    /// Counts a request in, or answers 503 (`StoreBusy`) past the bound.
+    fn enter(&self) -> DomainResult<Queued<'_>> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let before = self.pending.fetch_add(1, Relaxed);
+        let q = Queued(&self.pending);
+        if before >= self.max.load(Relaxed) {
+            return Err(DomainError::StoreBusy);
+        }
+        Ok(q)
+    }
+
+    fn refuse_if_full(&self) -> DomainResult<()> {
+        use std::sync::atomic::Ordering::Relaxed;
+        if self.pending.load(Relaxed) >= self.max.load(Relaxed) {
+            return Err(DomainError::StoreBusy);
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone)]
@@ -317,6 +365,7 @@ impl Store {
         Ok(Store {
             engine: Engine::Sled(s),
             inflight: Default::default(),
+            queue: Default::default(),
         })
     }
 
@@ -336,10 +385,13 @@ impl Store {
                 config.durability,
             )?),
         };
-        Ok(Store {
+        let store = Store {
             engine,
             inflight: Default::default(),
-        })
+            queue: Default::default(),
+        };
+        store.set_limits(config.min_free_bytes, config.max_pending_writes);
+        Ok(store)
     }
 
     /// Whether other processes may change the store behind this one's back (the SQL engine):
@@ -392,8 +444,12 @@ impl Store {
     /// Refuse writes (503) while the store cannot take them: too little free space, or too many
     /// requests waiting at once.
     pub fn set_limits(&self, min_free_bytes: u64, max_pending: usize) {
-        if let Engine::Sled(e) = &self.engine {
-            e.set_limits(min_free_bytes, max_pending)
+        match &self.engine {
+            Engine::Sled(e) => e.set_limits(min_free_bytes, max_pending),
+            Engine::Postgres(_) => self
+                .queue
+                .max
+                .store(max_pending, std::sync::atomic::Ordering::Relaxed),
         }
     }
 
@@ -401,7 +457,7 @@ impl Store {
     pub fn refuse_if_busy(&self) -> DomainResult<()> {
         match &self.engine {
             Engine::Sled(e) => e.refuse_if_busy(),
-            Engine::Postgres(_) => Ok(()),
+            Engine::Postgres(_) => self.queue.refuse_if_full(),
         }
     }
 
@@ -424,6 +480,7 @@ impl Store {
                 .await
             }
             Engine::Postgres(e) => {
+                let _queued = self.queue.enter()?;
                 e.commit(|t| {
                     f(&Tx {
                         engine: TxEngine::Postgres(t),

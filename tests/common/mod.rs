@@ -21,6 +21,30 @@ pub struct Server {
     pub log_path: PathBuf,
 }
 
+/// Whether the suite runs on PostgreSQL: `ISSUEBOX_TEST_ENGINE=postgres` puts every server that
+/// [`Server::start_env`] starts on a fresh database of its own (the README's test command runs
+/// the dialect suites both ways).
+pub fn on_postgres() -> bool {
+    std::env::var("ISSUEBOX_TEST_ENGINE").as_deref() == Ok("postgres")
+}
+
+/// For a test of the embedded engine's own files (its directory, its trees, its journal): under
+/// postgres it says so and the caller returns.
+pub fn sled_only(why: &str) -> bool {
+    if on_postgres() {
+        eprintln!("sled engine only ({why}): not run with ISSUEBOX_TEST_ENGINE=postgres");
+    }
+    on_postgres()
+}
+
+/// The config edit that puts a server's store in the database at `url`.
+pub fn postgres_engine_edit(url: &str) -> (&'static str, String) {
+    (
+        "engine = \"sled\"",
+        format!("engine = \"postgres\"\npostgres_url = {url:?}\npostgres_pool_size = 8"),
+    )
+}
+
 /// The shipped config with its store under `data_dir`, any port, and `extra` replacements.
 pub fn config_text(data_dir: &Path, edits: &[(&str, &str)]) -> String {
     let mut text = SHIPPED_CONFIG
@@ -53,11 +77,20 @@ impl Server {
         Self::start_env(edits, &[])
     }
 
-    /// Starts with config edits and extra environment variables.
+    /// Starts with config edits and extra environment variables, on the engine the suite runs
+    /// on ([`on_postgres`]).
     pub fn start_env(edits: &[(&str, &str)], env: &[(&str, &str)]) -> Server {
         let dir = tempfile::tempdir().expect("tempdir");
         let config_path = dir.path().join("config.toml");
-        std::fs::write(&config_path, config_text(&dir.path().join("db"), edits)).unwrap();
+        let engine_edit;
+        let mut edits = edits.to_vec();
+        if on_postgres() && !edits.iter().any(|(from, _)| from.starts_with("engine = ")) {
+            let url = postgres::fresh_database()
+                .expect("ISSUEBOX_TEST_ENGINE=postgres needs PostgreSQL's server binaries");
+            engine_edit = postgres_engine_edit(&url);
+            edits.push((engine_edit.0, &engine_edit.1));
+        }
+        std::fs::write(&config_path, config_text(&dir.path().join("db"), &edits)).unwrap();
         Self::spawn(dir, config_path, env)
     }
 
@@ -133,6 +166,24 @@ impl Server {
 
     pub fn data_dir(&self) -> PathBuf {
         self.dir.path().join("db")
+    }
+
+    /// `issuebox verify` of this server's store through its config (either engine; a sled
+    /// store only once the server has stopped): the exit code and output.
+    pub fn verify(&self) -> (i32, String) {
+        run_cli(&["verify", "--config", self.config_path.to_str().unwrap()])
+    }
+
+    /// Where this server's store keeps its files: its sled directory, or under postgres the
+    /// test cluster's data directory (every test database's files).
+    pub fn store_files(&self) -> PathBuf {
+        if on_postgres() {
+            postgres::shared()
+                .expect("ISSUEBOX_TEST_ENGINE=postgres needs PostgreSQL")
+                .data_dir()
+        } else {
+            self.data_dir()
+        }
     }
 
     pub fn log(&self) -> String {

@@ -50,11 +50,18 @@ impl Migration {
 }
 
 /// Every migration, in the order they apply.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "0001_init",
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "0001_init",
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "0002_token_order",
+        sql: include_str!("migrations/0002_token_order.sql"),
+    },
+];
 
 /// The version a database has once [`migrate`] has run.
 pub fn latest_version() -> i64 {
@@ -247,7 +254,9 @@ mod tests {
                 assert!(
                     upper.starts_with("CREATE TABLE IF NOT EXISTS ")
                         || upper.starts_with("CREATE INDEX IF NOT EXISTS ")
-                        || upper.starts_with("CREATE UNIQUE INDEX IF NOT EXISTS "),
+                        || upper.starts_with("CREATE UNIQUE INDEX IF NOT EXISTS ")
+                        || (upper.starts_with("ALTER TABLE ")
+                            && upper.contains(" ADD COLUMN IF NOT EXISTS ")),
                     "{}: not an idempotent statement: {stmt}",
                     m.name
                 );

@@ -12,9 +12,9 @@ pub const REVIEW: &str = "SELECT body FROM reviews WHERE user_id = $1";
 pub const RESPONSE: &str =
     "SELECT body FROM stored_responses WHERE client = $1 AND program = $2 AND request_id = $3";
 pub const TOKEN: &str = "SELECT body FROM tokens WHERE hash = $1";
-/// Oldest first: every token of a client lives as long, so expiry order is minting order.
+/// Oldest first, in minting order.
 pub const CLIENT_TOKENS: &str =
-    "SELECT hash, expires_at FROM tokens WHERE client = $1 ORDER BY expires_at, hash";
+    "SELECT hash, expires_at FROM tokens WHERE client = $1 ORDER BY minted, hash";
 pub const ALIAS_CARDS: &str = "SELECT id FROM cards WHERE alias = $1 ORDER BY id";
 pub const PACK_OWNER: &str =
     "SELECT card_id, kit_mapping_id FROM pack_ids WHERE program = $1 AND pack_id = $2";
@@ -73,8 +73,8 @@ pub const UPDATE_RESPONSE: &str = "UPDATE stored_responses \
      WHERE client = $1 AND program = $2 AND request_id = $3";
 pub const DELETE_RESPONSE: &str =
     "DELETE FROM stored_responses WHERE client = $1 AND program = $2 AND request_id = $3";
-pub const PUT_TOKEN: &str = "INSERT INTO tokens (hash, client, expires_at, body) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (hash) DO UPDATE \
+pub const PUT_TOKEN: &str = "INSERT INTO tokens (hash, client, expires_at, body, minted) \
+     VALUES ($1, $2, $3, $4, $5) ON CONFLICT (hash) DO UPDATE \
      SET client = excluded.client, expires_at = excluded.expires_at, body = excluded.body";
 pub const DELETE_TOKEN: &str = "DELETE FROM tokens WHERE hash = $1";
 

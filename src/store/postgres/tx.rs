@@ -639,12 +639,20 @@ impl<'a> PgTx<'a> {
                         b(g.client_id.clone()),
                         b(g.expires_at),
                         body(g),
+                        b(minted_now()),
                     ],
                 )),
             }
         }
         out
     }
+}
+
+/// Unix nanoseconds, the order of a client's tokens.
+fn minted_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
 }
 
 fn b<T: ToSql + Sync + Send + 'static>(v: T) -> Box<dyn ToSql + Sync + Send> {

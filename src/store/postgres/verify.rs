@@ -133,6 +133,11 @@ pub fn verify(store: &PgStore) -> DomainResult<Report> {
     for c in Counted::ALL {
         counts.push((c.name(), store.count(c)?));
     }
+    let tokens = store.rows_of("SELECT count(*) FROM tokens")?;
+    counts.push((
+        "tokens",
+        tokens.first().map_or(0, |r| r.get::<_, i64>(0)) as u64,
+    ));
     Ok(Report {
         counts,
         problems: p,
