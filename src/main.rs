@@ -1,4 +1,4 @@
-//! The `issuebox` command: `serve` (default), `verify`, `check-config`.
+//! The `issuebox` command: `serve` (default), `verify`, `copy`, `check-config`.
 
 use clap::{Parser, Subcommand};
 use issuebox::config::{Config, Durability};
@@ -38,6 +38,20 @@ enum Command {
     /// Check a store offline: every entity has its index entries, every index entry its entity,
     /// every count matches. Exit 0 clean, 1 damaged.
     Verify,
+    /// Copy every record of one store into an empty other one (a store is `sled:DIR` or
+    /// `postgres:URL`), then verify the copy. Exit 0 when it is clean and holds what the source
+    /// holds, 1 otherwise.
+    Copy {
+        /// The store to copy: `sled:DIR` or `postgres:URL`.
+        #[arg(long)]
+        from: String,
+        /// The empty store to copy into (created if missing): `sled:DIR` or `postgres:URL`.
+        #[arg(long)]
+        to: String,
+        /// Records written per transaction of the target.
+        #[arg(long, default_value_t = issuebox::store::copy::BATCH)]
+        batch: usize,
+    },
     /// Load and validate a configuration. Exit 0 valid, 1 invalid.
     CheckConfig,
 }
@@ -72,6 +86,23 @@ fn verify(cli: &Cli) -> ExitCode {
         }
         Err(e) => {
             eprintln!("verify: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn copy(from: &str, to: &str, batch: usize) -> ExitCode {
+    match issuebox::store::copy::copy(from, to, batch) {
+        Ok(copied) => {
+            print!("{copied}");
+            if copied.is_clean() {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("copy: {e}");
             ExitCode::from(1)
         }
     }
@@ -141,8 +172,9 @@ fn init_logging() {
 fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
-    match cli.command {
+    match &cli.command {
         Some(Command::Verify) => verify(&cli),
+        Some(Command::Copy { from, to, batch }) => copy(from, to, *batch),
         Some(Command::CheckConfig) => match load(&cli) {
             Ok(c) => {
                 println!(

@@ -18,6 +18,7 @@
 
 pub mod claims;
 pub mod codec;
+pub mod copy;
 pub mod embedded;
 #[cfg(test)]
 mod golden;
@@ -295,6 +296,29 @@ macro_rules! reader_by_engine {
 reader_by_engine!(Store, DomainError, on_engine, Engine::Postgres);
 reader_by_engine!(Tx<'_>, TxFail, on_tx, TxEngine::Postgres);
 
+/// One record of a store as [`Store::export`] walks it and [`Tx::restore`] writes it into
+/// another store: an entity, a stored response with its key, or a token grant by its hash.
+/// Index entries and counters are not records: the typed writes that restore the records keep
+/// them, each engine its own way.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    User(User),
+    Account(Account),
+    /// A card, and the kit it was issued from (instant issue), if any. They travel together
+    /// because neither engine can write them apart: the SQL engine's kit row names its card
+    /// (a foreign key, so the card's row goes first), while on sled the card takes over the
+    /// kit's pack ID and number entries, which must be there before it. Written in one
+    /// transaction, the kit first, they end as an instant issue leaves them.
+    Card(Box<Card>, Option<Box<Kit>>),
+    /// A kit not assigned to a card (available or reserved).
+    Kit(Box<Kit>),
+    Wallet(Wallet),
+    Review(Review),
+    Response(ResponseKey, StoredResponse),
+    /// A token grant by the SHA-256 of its token.
+    Token([u8; 32], TokenGrant),
+}
+
 /// Typed writes. Every write keeps its index entries and counters in step, so a caller cannot
 /// store an entity without its indexes.
 impl Tx<'_> {
@@ -347,6 +371,47 @@ impl Tx<'_> {
     pub fn remove_token(&self, hash: &[u8]) -> TxResult<Option<TokenGrant>> {
         on_tx!(self, e => e.remove_token(hash))
     }
+
+    /// Writes one record of another store's [`export`](Store::export) as new, through the
+    /// typed writes above, so that its index entries and counters are kept exactly as the
+    /// writes of requests keep them. Records must come in the export's order (parents first).
+    ///
+    /// The embedded engine finds users and cards by ids derived from their SSN and number; a
+    /// record under an id of the layout before ids were derived (a store of an earlier version)
+    /// is refused there: the SQL engine, which keeps those lookups in columns, holds it.
+    pub fn restore(&self, r: &Record) -> TxResult<()> {
+        let sled = matches!(self.engine, TxEngine::Sled(_));
+        let legacy = |what: &str, id: &str| -> TxFail {
+            DomainError::Storage(format!(
+                "{what} {id} has an id of the layout before ids were derived, which a sled \
+                 store cannot hold as a new record: copy this store to postgres instead"
+            ))
+            .into()
+        };
+        match r {
+            Record::User(u) => {
+                if sled && u.id != crate::domain::ids::user_id_for(&u.program, &u.ssn_fingerprint) {
+                    return Err(legacy("user", &u.id));
+                }
+                self.put_user(u, true)
+            }
+            Record::Account(a) => self.put_account(a, true),
+            Record::Card(c, kit) => {
+                if sled && c.id != crate::domain::ids::card_id_for(&c.pan.fingerprint) {
+                    return Err(legacy("card", &c.id));
+                }
+                if let Some(k) = kit {
+                    self.insert_kit(k)?;
+                }
+                self.insert_card(c)
+            }
+            Record::Kit(k) => self.insert_kit(k),
+            Record::Wallet(w) => self.insert_wallet(w),
+            Record::Review(r) => self.put_review(r, true),
+            Record::Response(key, r) => self.put_response(key, r, true),
+            Record::Token(hash, g) => self.put_token(hash, g),
+        }
+    }
 }
 
 impl Store {
@@ -366,6 +431,15 @@ impl Store {
             engine: Engine::Sled(s),
             inflight: Default::default(),
             queue: Default::default(),
+        })
+    }
+
+    /// Opens (creating or migrating its schema) the SQL engine's database at `url` as given,
+    /// without the `ISSUEBOX_POSTGRES_URL` override of a config (`issuebox copy`).
+    pub fn open_postgres(url: &str, pool_size: usize) -> DomainResult<Store> {
+        Ok(Store {
+            engine: Engine::Postgres(postgres::PgStore::open(url, pool_size, Durability::Flush)?),
+            inflight: Default::default(),
         })
     }
 
@@ -559,6 +633,24 @@ impl Store {
         limit: usize,
     ) -> DomainResult<Vec<(ResponseKey, StoredResponse)>> {
         on_engine!(self, e => e.responses_before(cutoff, limit))
+    }
+
+    /// Hands every record of the store to `f`, parents before children: users, accounts, cards
+    /// (each with the kit it was issued from), kits not assigned, wallets (each card's in
+    /// creation order), reviews, stored responses, tokens. Reads page by page, never the whole
+    /// store at once; the SQL engine reads one snapshot. Stops at the first error, `f`'s too.
+    pub fn export(&self, f: &mut dyn FnMut(Record) -> DomainResult<()>) -> DomainResult<()> {
+        on_engine!(self, e => e.export(f))
+    }
+
+    /// The number of token grants (not a [`Counted`] entity).
+    pub fn token_count(&self) -> DomainResult<u64> {
+        on_engine!(self, e => e.token_count())
+    }
+
+    /// Whether the store holds no entity, stored response or token.
+    pub fn is_empty(&self) -> DomainResult<bool> {
+        on_engine!(self, e => e.is_empty())
     }
 
     /// Walks the whole store and reports every inconsistency (`issuebox verify`).

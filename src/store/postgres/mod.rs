@@ -2,7 +2,8 @@
 //! processes over one database, which may be PostgreSQL or an engine of its protocol and SQL
 //! (CockroachDB, YugabyteDB): the store ([`PgStore`]: pool, transactions run again on
 //! conflict, claims), one transaction's typed reads and buffered writes ([`PgTx`]), every
-//! statement ([`sql`]), and the schema and its migrations ([`migrate`]).
+//! statement ([`sql`]), the schema and its migrations ([`migrate`]), and `issuebox copy`'s
+//! paged reads of every record (`export.rs`).
 //!
 //! The schema is `migrations/0001_init.sql`: one table per entity, each row the codec-encoded
 //! record (`body`) plus the columns that keys, lookups and constraints need, and the rules that
@@ -36,6 +37,7 @@
 //! so no one row is rewritten by every write and becomes every transaction's conflict.
 
 mod engine;
+mod export;
 pub mod migrate;
 mod sql;
 mod tx;

@@ -95,3 +95,67 @@ pub const CLAIM: &str = "INSERT INTO claims (kind, claim_key, holder, claimed_at
      SET holder = excluded.holder, claimed_at = excluded.claimed_at \
      WHERE claims.claimed_at < $5 RETURNING claim_key";
 pub const RELEASE: &str = "DELETE FROM claims WHERE kind = $1 AND claim_key = $2 AND holder = $3";
+
+// --- `issuebox copy`: the store's records in export order, a page at a time ---
+
+/// A read of every row of a table in key order, a page at a time: `first` takes the page size
+/// (`$1`); `next` takes the last row's key, then the page size.
+pub struct Paged {
+    pub first: &'static str,
+    pub next: &'static str,
+}
+
+/// One snapshot for the whole export, so that a page never sees a later write that an earlier
+/// page missed.
+pub const EXPORT_BEGIN: &str = "BEGIN TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+pub const EXPORT_USERS: Paged = Paged {
+    first: "SELECT id, body FROM users ORDER BY id LIMIT $1",
+    next: "SELECT id, body FROM users WHERE id > $1 ORDER BY id LIMIT $2",
+};
+pub const EXPORT_ACCOUNTS: Paged = Paged {
+    first: "SELECT id, body FROM accounts ORDER BY id LIMIT $1",
+    next: "SELECT id, body FROM accounts WHERE id > $1 ORDER BY id LIMIT $2",
+};
+/// Each card with the kit it was issued from, if any (`kits_card_once`: at most one).
+pub const EXPORT_CARDS: Paged = Paged {
+    first: "SELECT c.id, c.body, k.body FROM cards c LEFT JOIN kits k ON k.card_id = c.id \
+            ORDER BY c.id LIMIT $1",
+    next: "SELECT c.id, c.body, k.body FROM cards c LEFT JOIN kits k ON k.card_id = c.id \
+           WHERE c.id > $1 ORDER BY c.id LIMIT $2",
+};
+/// Kits not assigned: the assigned ones travel with their cards.
+pub const EXPORT_KITS: Paged = Paged {
+    first: "SELECT program, mapping_id, body FROM kits WHERE card_id IS NULL \
+            ORDER BY program, mapping_id LIMIT $1",
+    next: "SELECT program, mapping_id, body FROM kits WHERE card_id IS NULL \
+           AND (program, mapping_id) > ($1, $2) ORDER BY program, mapping_id LIMIT $3",
+};
+/// Each card's wallets in creation order.
+pub const EXPORT_WALLETS: Paged = Paged {
+    first: "SELECT card_id, seq, body FROM wallets ORDER BY card_id, seq LIMIT $1",
+    next: "SELECT card_id, seq, body FROM wallets WHERE (card_id, seq) > ($1, $2) \
+           ORDER BY card_id, seq LIMIT $3",
+};
+pub const EXPORT_REVIEWS: Paged = Paged {
+    first: "SELECT user_id, body FROM reviews ORDER BY user_id LIMIT $1",
+    next: "SELECT user_id, body FROM reviews WHERE user_id > $1 ORDER BY user_id LIMIT $2",
+};
+pub const EXPORT_RESPONSES: Paged = Paged {
+    first: "SELECT client, program, request_id, body FROM stored_responses \
+            ORDER BY client, program, request_id LIMIT $1",
+    next: "SELECT client, program, request_id, body FROM stored_responses \
+           WHERE (client, program, request_id) > ($1, $2, $3) \
+           ORDER BY client, program, request_id LIMIT $4",
+};
+pub const EXPORT_TOKENS: Paged = Paged {
+    first: "SELECT hash, body FROM tokens ORDER BY hash LIMIT $1",
+    next: "SELECT hash, body FROM tokens WHERE hash > $1 ORDER BY hash LIMIT $2",
+};
+pub const TOKEN_COUNT: &str = "SELECT count(*) FROM tokens";
+/// Whether any table of records (or of their lookups) holds a row.
+pub const ANY_RECORD: &str =
+    "SELECT EXISTS (SELECT 1 FROM users) OR EXISTS (SELECT 1 FROM accounts) \
+     OR EXISTS (SELECT 1 FROM cards) OR EXISTS (SELECT 1 FROM kits) \
+     OR EXISTS (SELECT 1 FROM wallets) OR EXISTS (SELECT 1 FROM reviews) \
+     OR EXISTS (SELECT 1 FROM stored_responses) OR EXISTS (SELECT 1 FROM tokens) \
+     OR EXISTS (SELECT 1 FROM pack_ids) OR EXISTS (SELECT 1 FROM number_owners)";

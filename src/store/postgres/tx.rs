@@ -135,6 +135,16 @@ impl<'a> PgTx<'a> {
             .collect()
     }
 
+    /// The rows of a statement, as they come (`issuebox copy`'s reads; see [`super::export`]).
+    pub(super) fn rows(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<Row>> {
+        self.query(sql, params)
+    }
+
+    /// Runs statements without parameters or rows (`BEGIN …`, `COMMIT`).
+    pub(super) fn batch_execute(&self, sql: &str) -> TxResult<()> {
+        block_on(self.client.batch_execute(sql)).map_err(|e| self.fail(e))
+    }
+
     pub fn user(&self, id: &str) -> TxResult<Option<User>> {
         if let Some((u, _)) = self.pending.borrow().users.iter().find(|(u, _)| u.id == id) {
             return Ok(Some(u.clone()));
