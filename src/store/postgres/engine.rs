@@ -26,8 +26,16 @@ use tokio_postgres::NoTls;
 
 /// Runs of one transaction before the request answers 503 (`StoreBusy`).
 const MAX_ATTEMPTS: u32 = 12;
-/// A claim older than this was left by a process that died: it may be taken again.
-const STALE_CLAIM_SECONDS: i64 = 60;
+/// A claim not renewed for this long was left by a process that died (or lost the database): it
+/// may be taken again. Its holder renews it every [`CLAIM_RENEWAL`] while the request runs, so
+/// a live request keeps it however long it takes, and a SIGKILLed process's claims free within
+/// seconds instead of locking its clients' requestIds and SSNs out (4091) for a minute.
+const STALE_CLAIM_SECONDS: i64 = 10;
+/// How often a process renews the claims of its requests in flight.
+const CLAIM_RENEWAL: Duration = Duration::from_secs(2);
+/// Renews this process's live claims (`holder = ANY(…)`), so that they never look stale.
+const RENEW_CLAIMS: &str =
+    "UPDATE claims SET claimed_at = $1 WHERE kind = 'inflight' AND holder = ANY($2)";
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -36,6 +44,8 @@ pub struct PgStore {
 
 struct Inner {
     pool: Pool,
+    /// Holders of the claims this process's requests hold now (renewed by a task of `rt`).
+    held: Held,
     /// Where the connections' I/O runs; taken out on drop to shut it down without blocking.
     rt: Option<tokio::runtime::Runtime>,
     durability: Durability,
@@ -81,9 +91,12 @@ impl PgStore {
             .max_size(pool_size)
             .build()
             .map_err(storage_err)?;
+        let held = Held::default();
+        rt.spawn(renew_claims(pool.clone(), held.clone()));
         let store = PgStore {
             inner: Arc::new(Inner {
                 pool,
+                held,
                 rt: Some(rt),
                 durability,
                 stats: CommitStats::default(),
@@ -319,12 +332,50 @@ impl PgStore {
                 Ok::<_, tokio_postgres::Error>(all)
             })
             .map_err(|e| storage_err(format!("postgres claim: {e}")))?;
-        Ok(got.then(|| PgClaim {
-            store: self.clone(),
-            keys,
-            holder,
+        Ok(got.then(|| {
+            self.inner.held.lock().insert(holder.clone());
+            PgClaim {
+                store: self.clone(),
+                keys,
+                holder,
+            }
         }))
     }
+}
+
+type Held = Arc<parking_lot::Mutex<std::collections::HashSet<String>>>;
+
+/// Every [`CLAIM_RENEWAL`], stamps the claims of this process's requests in flight with the
+/// time, for as long as the store lives (the task ends with its runtime). A renewal that fails
+/// (the database gone) is simply tried again at the next tick.
+async fn renew_claims(pool: Pool, held: Held) {
+    loop {
+        tokio::time::sleep(CLAIM_RENEWAL).await;
+        let holders: Vec<String> = held.lock().iter().cloned().collect();
+        if holders.is_empty() {
+            continue;
+        }
+        if let Ok(client) = pool.get().await {
+            let _ = client.execute(RENEW_CLAIMS, &[&now(), &holders]).await;
+        }
+    }
+}
+
+/// Deletes a request's claims; false when the database could not be reached.
+async fn release(pool: &Pool, keys: &[Vec<u8>], holder: &str) -> bool {
+    let Ok(client) = pool.get().await else {
+        return false;
+    };
+    for k in keys {
+        if client
+            .execute(sql::RELEASE, &[&"inflight", k, &holder])
+            .await
+            .is_err()
+        {
+            return false;
+        }
+    }
+    true
 }
 
 /// Keys held by one request until dropped.
@@ -336,18 +387,27 @@ pub struct PgClaim {
 
 impl Drop for PgClaim {
     /// Released before the request answers, so that the client's next request finds its keys
-    /// free; a release that fails (the database gone) goes stale in a minute.
+    /// free. A release that fails (the database gone) is tried again in the background until
+    /// the database is back, so that the client's re-sent request is not locked out (4091) once
+    /// it is; the claim is no longer renewed, so at worst it goes stale.
     fn drop(&mut self) {
+        self.store.inner.held.lock().remove(&self.holder);
         let pool = self.store.inner.pool.clone();
         let (keys, holder) = (std::mem::take(&mut self.keys), self.holder.clone());
         self.store.run(async move {
-            if let Ok(client) = pool.get().await {
-                for k in &keys {
-                    let _ = client
-                        .execute(sql::RELEASE, &[&"inflight", k, &holder])
-                        .await;
-                }
+            if release(&pool, &keys, &holder).await {
+                return;
             }
+            tokio::spawn(async move {
+                let give_up = tokio::time::Instant::now()
+                    + Duration::from_secs(2 * STALE_CLAIM_SECONDS as u64);
+                while tokio::time::Instant::now() < give_up {
+                    tokio::time::sleep(Duration::from_millis(250)).await;
+                    if release(&pool, &keys, &holder).await {
+                        return;
+                    }
+                }
+            });
         });
     }
 }
