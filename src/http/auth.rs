@@ -98,6 +98,7 @@ impl<D: Dialect> FromRequest for Caller<D> {
                     Failure::from(match f {
                         AuthFailure::Unrecognised => DomainError::Unauthorized,
                         AuthFailure::OutOfScope => DomainError::OutOfScope,
+                        AuthFailure::Store(e) => e,
                     })
                 })
             })

@@ -33,12 +33,14 @@ use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
 /// Why credentials were refused.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq)]
 pub enum AuthFailure {
     /// Missing, malformed, unknown or expired.
     Unrecognised,
     /// A valid client used outside its programs or scopes.
     OutOfScope,
+    /// The store could not be read (503 with Retry-After, never 401).
+    Store(DomainError),
 }
 
 pub struct IssuedToken {
@@ -233,7 +235,7 @@ pub fn authenticate(ctx: &Ctx, token: &str, scope: Scope) -> Result<ClientConfig
             let g = ctx
                 .store
                 .token(&hash)
-                .map_err(|_| AuthFailure::Unrecognised)?
+                .map_err(AuthFailure::Store)?
                 .ok_or(AuthFailure::Unrecognised)?;
             // A grant minted under another secret than the config's is dead.
             if let Some(fp) = &g.secret_fingerprint {

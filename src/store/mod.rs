@@ -440,6 +440,7 @@ impl Store {
         Ok(Store {
             engine: Engine::Postgres(postgres::PgStore::open(url, pool_size, Durability::Flush)?),
             inflight: Default::default(),
+            queue: Default::default(),
         })
     }
 
