@@ -23,61 +23,18 @@ pub mod embedded;
 #[cfg(test)]
 mod golden;
 pub mod postgres;
+mod queue;
 mod records;
 pub mod verify;
 
 pub use embedded::{CommitStats, DEFAULT_CACHE_BYTES};
-pub use records::{decode_grant, IndexedToken, Owner};
+pub use records::{decode_grant, Counted, IndexedToken, Owner};
 
 use crate::config::{Durability, Engine as EngineChoice, StorageConfig};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::*;
 use embedded::Reads as _;
 use std::path::Path;
-
-/// Entities the store counts (for `/metrics` and `verify`); the discriminant is the counter's
-/// slot in the embedded engine's stored `counts` value (and its position in [`Counted::ALL`]):
-/// fixed, never reused.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Counted {
-    Users = 0,
-    Accounts = 1,
-    Cards = 2,
-    Wallets = 3,
-    Kits = 4,
-    StoredResponses = 5,
-    Reviews = 6,
-}
-
-impl Counted {
-    pub const ALL: [Counted; 7] = [
-        Counted::Users,
-        Counted::Accounts,
-        Counted::Cards,
-        Counted::Wallets,
-        Counted::Kits,
-        Counted::StoredResponses,
-        Counted::Reviews,
-    ];
-
-    /// The entity's name in `/metrics` and `verify` (the names of the embedded engine's trees).
-    pub fn name(self) -> &'static str {
-        match self {
-            Counted::Users => "users",
-            Counted::Accounts => "accounts",
-            Counted::Cards => "devices",
-            Counted::Wallets => "wallets",
-            Counted::Kits => "kits",
-            Counted::StoredResponses => "enrollments",
-            Counted::Reviews => "reviews",
-        }
-    }
-
-    fn index(self) -> usize {
-        self as usize
-    }
-}
 
 pub fn storage_err(e: impl std::fmt::Display) -> DomainError {
     DomainError::Storage(e.to_string())
@@ -109,52 +66,7 @@ pub struct Store {
     inflight: std::sync::Arc<claims::InFlight>,
     /// The bound on requests waiting for the SQL engine at once (the embedded engine has its
     /// own, beside its free-space floor).
-    queue: std::sync::Arc<WriteQueue>,
-}
-
-/// Requests waiting for the store at once, and how many may.
-struct WriteQueue {
-    pending: std::sync::atomic::AtomicUsize,
-    max: std::sync::atomic::AtomicUsize,
-}
-
-impl Default for WriteQueue {
-    fn default() -> Self {
-        WriteQueue {
-            pending: Default::default(),
-            max: usize::MAX.into(),
-        }
-    }
-}
-
-/// A request counted in the [`WriteQueue`] until dropped.
-struct Queued<'a>(&'a std::sync::atomic::AtomicUsize);
-
-impl Drop for Queued<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-impl WriteQueue {
-    /// Counts a request in, or answers 503 (`StoreBusy`) past the bound.
-    fn enter(&self) -> DomainResult<Queued<'_>> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let before = self.pending.fetch_add(1, Relaxed);
-        let q = Queued(&self.pending);
-        if before >= self.max.load(Relaxed) {
-            return Err(DomainError::StoreBusy);
-        }
-        Ok(q)
-    }
-
-    fn refuse_if_full(&self) -> DomainResult<()> {
-        use std::sync::atomic::Ordering::Relaxed;
-        if self.pending.load(Relaxed) >= self.max.load(Relaxed) {
-            return Err(DomainError::StoreBusy);
-        }
-        Ok(())
-    }
+    queue: std::sync::Arc<queue::WriteQueue>,
 }
 
 #[derive(Clone)]

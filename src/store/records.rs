@@ -1,6 +1,6 @@
 //! Values that cross the storage boundary and are stored by both engines in the codec's form:
-//! index owners, token list entries, token grants of either layout, and the key of a stored
-//! response.
+//! index owners, token list entries, token grants of either layout; and the entities the store
+//! counts.
 
 use super::codec;
 use serde::{Deserialize, Serialize};
@@ -114,5 +114,49 @@ impl<'de> Deserialize<'de> for Owner {
         }
 
         d.deserialize_enum("Owner", &["Device", "Kit"], OwnerVisitor)
+    }
+}
+
+/// Entities the store counts (for `/metrics` and `verify`); the discriminant is the counter's
+/// slot in the embedded engine's stored `counts` value (and its position in [`Counted::ALL`]):
+/// fixed, never reused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Counted {
+    Users = 0,
+    Accounts = 1,
+    Cards = 2,
+    Wallets = 3,
+    Kits = 4,
+    StoredResponses = 5,
+    Reviews = 6,
+}
+
+impl Counted {
+    pub const ALL: [Counted; 7] = [
+        Counted::Users,
+        Counted::Accounts,
+        Counted::Cards,
+        Counted::Wallets,
+        Counted::Kits,
+        Counted::StoredResponses,
+        Counted::Reviews,
+    ];
+
+    /// The entity's name in `/metrics` and `verify` (the names of the embedded engine's trees).
+    pub fn name(self) -> &'static str {
+        match self {
+            Counted::Users => "users",
+            Counted::Accounts => "accounts",
+            Counted::Cards => "devices",
+            Counted::Wallets => "wallets",
+            Counted::Kits => "kits",
+            Counted::StoredResponses => "enrollments",
+            Counted::Reviews => "reviews",
+        }
+    }
+
+    pub(crate) fn index(self) -> usize {
+        self as usize
     }
 }

@@ -1,0 +1,229 @@
+//! Sending a transaction's pending writes: one statement per write, in the order the foreign
+//! keys need (parents before children), pipelined in one round trip.
+
+use super::super::sql;
+use super::PgTx;
+use crate::domain::model::*;
+use crate::store::{codec, TxResult};
+use futures_executor::block_on;
+use tokio_postgres::types::ToSql;
+
+impl PgTx<'_> {
+    /// Sends every pending write, parents before children, in one pipelined round trip.
+    pub(in crate::store::postgres) fn flush(&self) -> TxResult<()> {
+        let statements = self.statements();
+        if statements.is_empty() {
+            return Ok(());
+        }
+        block_on(async {
+            let mut prepared = Vec::with_capacity(statements.len());
+            for (sql, _) in &statements {
+                prepared.push(self.client.prepare_cached(sql).await?);
+            }
+            let runs = prepared.iter().zip(&statements).map(|(stmt, (_, params))| {
+                let refs: Vec<&(dyn ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn ToSql + Sync))
+                    .collect();
+                async move { self.client.execute(stmt, &refs).await }
+            });
+            futures_util::future::try_join_all(runs).await
+        })
+        .map(|_| ())
+        .map_err(|e| self.fail(e))
+    }
+
+    /// The statements of the pending writes, in the order the foreign keys need.
+    fn statements(&self) -> Vec<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> {
+        let p = self.pending.borrow();
+        let mut out: Vec<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> = Vec::new();
+        for (u, new) in &p.users {
+            let sql = if *new {
+                sql::INSERT_USER
+            } else {
+                sql::UPDATE_USER
+            };
+            out.push((
+                sql,
+                vec![
+                    b(u.id.clone()),
+                    b(u.program.clone()),
+                    b(u.ssn_fingerprint.to_vec()),
+                    body(u),
+                ],
+            ));
+        }
+        for (a, new) in &p.accounts {
+            let sql = if *new {
+                sql::INSERT_ACCOUNT
+            } else {
+                sql::UPDATE_ACCOUNT
+            };
+            out.push((
+                sql,
+                vec![
+                    b(a.id.clone()),
+                    b(a.program.clone()),
+                    b(a.user_id.clone()),
+                    b(a.product.clone()),
+                    body(a),
+                ],
+            ));
+        }
+        for (c, new) in p.cards.iter().filter(|(_, new)| *new) {
+            debug_assert!(*new);
+            out.push((sql::INSERT_CARD, card_params(c)));
+        }
+        for (k, new) in &p.kits {
+            let sql = if *new {
+                sql::INSERT_KIT
+            } else {
+                sql::UPDATE_KIT
+            };
+            out.push((
+                sql,
+                vec![
+                    b(k.program.clone()),
+                    b(k.mapping_id.clone()),
+                    b(k.status.as_str().to_string()),
+                    b(k.card_id.clone()),
+                    body(k),
+                ],
+            ));
+            if *new {
+                out.push((
+                    sql::INSERT_KIT_PACK,
+                    vec![
+                        b(k.program.clone()),
+                        b(k.pack_id.clone()),
+                        b(k.mapping_id.clone()),
+                    ],
+                ));
+                out.push((
+                    sql::INSERT_KIT_NUMBER,
+                    vec![
+                        b(k.pan.fingerprint.to_vec()),
+                        b(k.program.clone()),
+                        b(k.mapping_id.clone()),
+                    ],
+                ));
+            }
+        }
+        for (c, new) in &p.cards {
+            if *new {
+                out.push((
+                    sql::OWN_NUMBER,
+                    vec![b(c.pan.fingerprint.to_vec()), b(c.id.clone())],
+                ));
+                if let Some(pack) = &c.pack_id {
+                    out.push((
+                        sql::OWN_PACK,
+                        vec![b(c.program.clone()), b(pack.clone()), b(c.id.clone())],
+                    ));
+                }
+            } else {
+                out.push((sql::UPDATE_CARD, card_params(c)));
+            }
+        }
+        let mut touched: Vec<String> = Vec::new();
+        for (w, new, left) in &p.wallets {
+            let open = w.status != WalletStatus::Closed;
+            let sql = match (new, left) {
+                (true, _) => sql::INSERT_WALLET,
+                (false, Some(_)) => sql::MOVE_WALLET,
+                (false, None) => sql::UPDATE_WALLET,
+            };
+            out.push((
+                sql,
+                vec![b(w.id.clone()), b(w.card_id.clone()), b(open), body(w)],
+            ));
+            for c in std::iter::once(&w.card_id).chain(left) {
+                if !touched.contains(c) {
+                    touched.push(c.clone());
+                }
+            }
+        }
+        for c in touched {
+            out.push((sql::COUNT_OPEN_WALLETS, vec![b(c)]));
+        }
+        for (r, new) in &p.reviews {
+            let sql = if *new {
+                sql::INSERT_REVIEW
+            } else {
+                sql::UPDATE_REVIEW
+            };
+            out.push((
+                sql,
+                vec![
+                    b(r.user_id.clone()),
+                    b(r.program.clone()),
+                    b(r.state.as_str().to_string()),
+                    body(r),
+                ],
+            ));
+        }
+        for (k, r, new) in &p.responses {
+            let key = || {
+                vec![
+                    b(k.client.clone()),
+                    b(k.program.clone()),
+                    b(k.request_id.clone()),
+                ]
+            };
+            match r {
+                None => out.push((sql::DELETE_RESPONSE, key())),
+                Some(r) => {
+                    let sql = if *new {
+                        sql::INSERT_RESPONSE
+                    } else {
+                        sql::UPDATE_RESPONSE
+                    };
+                    let mut params = key();
+                    params.extend([b(r.account_id.clone()), b(r.created_at), body(r)]);
+                    out.push((sql, params));
+                }
+            }
+        }
+        for (hash, g) in &p.tokens {
+            match g {
+                None => out.push((sql::DELETE_TOKEN, vec![b(hash.to_vec())])),
+                Some(g) => out.push((
+                    sql::PUT_TOKEN,
+                    vec![
+                        b(hash.to_vec()),
+                        b(g.client_id.clone()),
+                        b(g.expires_at),
+                        body(g),
+                        b(minted_now()),
+                    ],
+                )),
+            }
+        }
+        out
+    }
+}
+
+/// Unix nanoseconds, the order of a client's tokens.
+fn minted_now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn b<T: ToSql + Sync + Send + 'static>(v: T) -> Box<dyn ToSql + Sync + Send> {
+    Box::new(v)
+}
+
+fn body<T: serde::Serialize>(v: &T) -> Box<dyn ToSql + Sync + Send> {
+    Box::new(codec::encode(v))
+}
+
+fn card_params(c: &Card) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    vec![
+        b(c.id.clone()),
+        b(c.program.clone()),
+        b(c.account_id.clone()),
+        b(c.alias.clone()),
+        body(c),
+    ]
+}
