@@ -47,7 +47,7 @@ def groups(binary, n, extra, out):
         text = annotate(f)
         if f.endswith("-01"):
             g["request (main)"] += total
-        elif "src/store/batch.rs:std::sys::backtrace" in text:
+        elif "src/store/embedded/batch.rs:std::sys::backtrace" in text:
             g["journal + applier"] += total
         else:
             m = SPIN.search(text)

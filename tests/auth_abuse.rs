@@ -5,15 +5,12 @@
 //! tokens are swept from the store, and two `Authorization` headers are refused.
 
 mod common;
+use common::baas::uuid;
 use common::*;
 use serde_json::{json, Value};
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::Duration;
-
-fn rid() -> String {
-    uuid::Uuid::new_v4().to_string()
-}
 
 /// `POST /authentication` with Basic `id:secret` at `base` (a form body).
 fn ask_token_at(base: &str, id: &str, secret: &str) -> Answer {
@@ -30,12 +27,6 @@ fn ask_token_at(base: &str, id: &str, secret: &str) -> Answer {
 
 fn ask_token(s: &Server, id: &str, secret: &str) -> Answer {
     ask_token_at(&s.base, id, secret)
-}
-
-fn retry_after(a: &Answer) -> u64 {
-    a.header("Retry-After")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no Retry-After: {:?}", a.headers))
 }
 
 /// Asserts a 429 `slow_down` answer with `Retry-After` and `Cache-Control: no-store`; answers
@@ -77,7 +68,7 @@ fn dialect_statuses(s: &Server, token: &str) -> [u16; 3] {
     let baas = send(
         "GET",
         &s.url("/programs/SANDBOX/accounts/nope"),
-        &[("Authorization", &auth), ("X-GD-RequestId", &rid())],
+        &[("Authorization", &auth), ("X-GD-RequestId", &uuid())],
         None,
     );
     let device = send(
@@ -468,7 +459,7 @@ fn two_authorization_headers_get_400_in_every_dialect() {
     let two = [a.clone(), b];
     let json = |t: &str| serde_json::from_str::<Value>(t).unwrap_or(Value::Null);
 
-    let id = format!("X-GD-RequestId: {}", rid());
+    let id = format!("X-GD-RequestId: {}", uuid());
     let mut h = two.to_vec();
     h.push(id.clone());
     let (st, body) = raw(&s, "GET", "/programs/SANDBOX/accounts/nope", &h, "");

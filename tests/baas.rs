@@ -658,10 +658,6 @@ fn kits_load_all_or_none_and_refuse_duplicates() {
     assert_eq!(r.header("content-type"), Some("application/problem+json"));
 }
 
-fn upgrade_body(account: &str, product: &str) -> Value {
-    json!({"productCode": product, "upgradeFlag": true, "accountIdentifier": account})
-}
-
 #[test]
 fn upgrade_rows_and_success() {
     let b = Baas::start();

@@ -98,10 +98,6 @@ fn drive(
     }
 }
 
-fn accounts_counted(b: &Baas) -> u64 {
-    b.s.entity_count("accounts")
-}
-
 /// The harness's loss check: every acknowledged account the restarted server does not have.
 fn missing(b: &Baas, acknowledged: &BTreeSet<String>) -> Vec<String> {
     acknowledged
@@ -206,7 +202,7 @@ fn run(cycles: usize, inject_loss: bool) -> Report {
         }
         let l = ledger.lock().unwrap();
         report.lost = missing(&b, &l.acknowledged);
-        if report.lost.is_empty() && accounts_counted(&b) != l.acknowledged.len() as u64 {
+        if report.lost.is_empty() && b.s.entity_count("accounts") != l.acknowledged.len() as u64 {
             report.count_mismatches += 1;
         }
         report.acknowledged = l.acknowledged.len();

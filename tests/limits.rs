@@ -4,6 +4,7 @@
 //! dialect's envelope, and is off in the shipped config.
 
 mod common;
+use common::baas::uuid;
 use common::*;
 use serde_json::json;
 use std::io::{Read, Write};
@@ -12,10 +13,6 @@ use std::time::{Duration, Instant};
 
 fn host_port(s: &Server) -> String {
     s.base.trim_start_matches("http://").to_string()
-}
-
-fn rid() -> String {
-    uuid::Uuid::new_v4().to_string()
 }
 
 /// Reads what the server sends until it closes the connection (or `limit` passes); answers the
@@ -49,7 +46,7 @@ fn bodies_over_max_body_bytes_get_413_in_every_dialect() {
     let s = Server::start_with(&[("max_body_bytes = 65536", "max_body_bytes = 1024")]);
     let bearer = format!("Bearer {}", s.token());
     let big = format!("{{\"x\":\"{}\"}}", "a".repeat(2000));
-    let id = rid();
+    let id = uuid();
 
     let r = send(
         "POST",
@@ -241,7 +238,7 @@ fn a_slow_body_answers_408_in_the_dialect_envelope() {
         ),
         (
             "/programs/SANDBOX/enrollments",
-            format!("X-GD-RequestId: {}\r\n", rid()),
+            format!("X-GD-RequestId: {}\r\n", uuid()),
             "\"code\":408",
         ),
     ] {
@@ -280,17 +277,11 @@ fn until_429(mut req: impl FnMut() -> Answer) -> Answer {
     panic!("never limited");
 }
 
-fn retry_after(a: &Answer) -> u64 {
-    a.header("Retry-After")
-        .and_then(|v| v.parse().ok())
-        .unwrap_or_else(|| panic!("no Retry-After: {:?}", a.headers))
-}
-
 #[test]
 fn rate_limit_answers_429_in_the_baas_envelope() {
     let s = limited();
     let auth = format!("Bearer {}", s.token_for("branch", "branch-secret"));
-    let id = rid();
+    let id = uuid();
     let get = || {
         send(
             "GET",

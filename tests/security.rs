@@ -196,10 +196,6 @@ fn concurrent_enrollments_of_one_ssn_under_two_names_make_one_person() {
 
 // --- class 3: one open account per product, upgrades included -------------------------------
 
-fn upgrade_body(account: &str, target: &str) -> Value {
-    json!({"productCode": target, "upgradeFlag": true, "accountIdentifier": account})
-}
-
 #[test]
 fn an_upgrade_to_a_product_the_ssn_already_holds_is_refused() {
     let b = Baas::start();

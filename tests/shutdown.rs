@@ -55,10 +55,6 @@ fn drive(url: &str, auth: &str, stop: &AtomicBool, out: &Mutex<Vec<Outcome>>) {
     }
 }
 
-fn accounts_counted(s: &Server) -> u64 {
-    s.entity_count("accounts")
-}
-
 fn verify(s: &Server) {
     let (code, out) = s.verify();
     assert_eq!(code, 0, "verify: {out}");
@@ -138,7 +134,7 @@ fn sigterm_under_load_finishes_what_it_answered_and_loses_nothing() {
         assert_eq!(a.status, 200, "acknowledged account {acc} lost: {}", a.text);
     }
     assert_eq!(
-        accounts_counted(&b.s),
+        b.s.entity_count("accounts"),
         acknowledged.len() as u64,
         "accounts beyond the acknowledged ones: a request failed at the transport level wrote"
     );
@@ -155,7 +151,7 @@ fn sigterm_under_load_finishes_what_it_answered_and_loses_nothing() {
         "a request that failed at the transport level had been stored"
     );
     assert_eq!(
-        accounts_counted(&b.s),
+        b.s.entity_count("accounts"),
         (acknowledged.len() + transport.len()) as u64
     );
     let Baas { mut s, .. } = b;

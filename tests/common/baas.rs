@@ -74,6 +74,11 @@ impl Baas {
     }
 }
 
+/// An upgrade of `account` to `product`.
+pub fn upgrade_body(account: &str, product: &str) -> Value {
+    json!({"productCode": product, "upgradeFlag": true, "accountIdentifier": account})
+}
+
 pub fn ssn() -> String {
     format!("{:09}", rand_u64() % 1_000_000_000)
 }

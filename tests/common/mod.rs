@@ -288,6 +288,13 @@ fn answer(r: ureq::Response) -> Answer {
     }
 }
 
+/// The seconds of an answer's `Retry-After` header; panics without one.
+pub fn retry_after(a: &Answer) -> u64 {
+    a.header("Retry-After")
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no Retry-After: {:?}", a.headers))
+}
+
 /// Sends a request with optional headers and raw body, never failing on HTTP error statuses.
 pub fn send(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&str>) -> Answer {
     try_send(method, url, headers, body).unwrap_or_else(|e| panic!("{method} {url}: {e}"))
