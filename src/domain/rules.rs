@@ -125,13 +125,21 @@ pub fn luhn_valid(digits: &str) -> bool {
 
 /// The Luhn check digit that completes `partial`.
 pub fn luhn_check_digit(partial: &str) -> u8 {
-    for d in 0..10u8 {
-        let candidate = format!("{partial}{d}");
-        if luhn_valid(&candidate) {
-            return d;
-        }
-    }
-    unreachable!("one of ten digits always completes a Luhn sum")
+    // The check digit goes last, undoubled, so the partial's last digit is the first doubled.
+    let sum: u32 = partial
+        .bytes()
+        .rev()
+        .enumerate()
+        .map(|(i, b)| {
+            let d = u32::from(b.wrapping_sub(b'0'));
+            match (i % 2 == 0, d * 2) {
+                (true, x) if x > 9 => x - 9,
+                (true, x) => x,
+                (false, _) => d,
+            }
+        })
+        .sum();
+    ((10 - sum % 10) % 10) as u8
 }
 
 /// A card alias (CNA): 1-24 characters, never holding a card number.
@@ -272,6 +280,27 @@ pub fn is_mapping_identifier(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_check_digit_is_the_one_digit_that_completes_a_luhn_sum() {
+        let mut partial = String::new();
+        for n in 0..2_000u64 {
+            partial.clear();
+            let mut x = n
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            for _ in 0..(11 + n % 8) {
+                partial.push(char::from(b'0' + (x % 10) as u8));
+                x /= 10;
+                x = x.wrapping_mul(2862933555777941757).wrapping_add(3037000493);
+            }
+            let d = luhn_check_digit(&partial);
+            for other in 0..10u8 {
+                let full = format!("{partial}{other}");
+                assert_eq!(luhn_valid(&full), other == d, "{full}");
+            }
+        }
+    }
     use time::macros::date;
 
     #[test]

@@ -26,42 +26,34 @@ const FREE_NUMBER_ATTEMPTS: usize = 64;
 /// if it ran inside the serialised closure).
 pub struct Premint<'p> {
     program: &'p Program,
-    seed: u64,
     sealed: Vec<(String, SealedPan)>,
+    /// The generator as it stands after drawing the sealed candidates: the rest come from it.
+    rest: StdRng,
 }
 
 impl<'p> Premint<'p> {
     /// A seed for `program`, with its first `n` candidates sealed ahead.
     pub fn new(ctx: &Ctx, program: &'p Program, n: usize) -> Premint<'p> {
-        let mut p = Premint {
-            program,
-            seed: rand::thread_rng().gen(),
-            sealed: Vec::new(),
-        };
-        let mut rng = p.rng();
-        p.sealed = (0..n)
+        let mut rest = StdRng::seed_from_u64(rand::thread_rng().gen());
+        let sealed = (0..n)
             .map(|_| {
-                let pan = p.draw(&mut rng);
+                let pan = generate_pan_with(&mut rest, &program.bin, program.pan_length);
                 let sealed = ctx.vault.seal(&pan, program.bin.len());
                 (pan, sealed)
             })
             .collect();
-        p
-    }
-
-    fn rng(&self) -> StdRng {
-        StdRng::seed_from_u64(self.seed)
-    }
-
-    fn draw(&self, rng: &mut StdRng) -> String {
-        generate_pan_with(rng, &self.program.bin, self.program.pan_length)
+        Premint {
+            program,
+            sealed,
+            rest,
+        }
     }
 
     /// One run's walk through the candidates, from the first.
     pub fn numbers(&self) -> Numbers<'_, 'p> {
         Numbers {
             premint: self,
-            rng: self.rng(),
+            rng: self.rest.clone(),
             taken: 0,
         }
     }
@@ -77,16 +69,15 @@ pub struct Numbers<'a, 'p> {
 impl Numbers<'_, '_> {
     /// The next candidate, in clear and sealed.
     fn next(&mut self, ctx: &Ctx) -> (String, SealedPan) {
-        let pan = self.premint.draw(&mut self.rng);
         let i = self.taken;
         self.taken += 1;
-        match self.premint.sealed.get(i) {
-            Some(ahead) => ahead.clone(),
-            None => {
-                let sealed = ctx.vault.seal(&pan, self.premint.program.bin.len());
-                (pan, sealed)
-            }
+        if let Some(ahead) = self.premint.sealed.get(i) {
+            return ahead.clone();
         }
+        let program = self.premint.program;
+        let pan = generate_pan_with(&mut self.rng, &program.bin, program.pan_length);
+        let sealed = ctx.vault.seal(&pan, program.bin.len());
+        (pan, sealed)
     }
 }
 
