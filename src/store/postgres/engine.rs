@@ -215,7 +215,8 @@ impl PgStore {
                 .iter()
                 .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
                 .collect();
-            client.query(sql, &refs).await
+            let stmt = client.prepare_cached(sql).await?;
+            client.query(&stmt, &refs).await
         })
         .map_err(|e| storage_err(format!("postgres: {e}")))
     }
@@ -319,10 +320,11 @@ impl PgStore {
             .run(async move {
                 client.batch_execute("BEGIN").await?;
                 let mut all = true;
+                let claim = client.prepare_cached(sql::CLAIM).await?;
                 for k in &keys2 {
                     let stale = now - STALE_CLAIM_SECONDS;
                     let rows = client
-                        .query(sql::CLAIM, &[&"inflight", k, &holder2, &now, &stale])
+                        .query(&claim, &[&"inflight", k, &holder2, &now, &stale])
                         .await?;
                     all &= !rows.is_empty();
                 }
@@ -366,9 +368,12 @@ async fn release(pool: &Pool, keys: &[Vec<u8>], holder: &str) -> bool {
     let Ok(client) = pool.get().await else {
         return false;
     };
+    let Ok(stmt) = client.prepare_cached(sql::RELEASE).await else {
+        return false;
+    };
     for k in keys {
         if client
-            .execute(sql::RELEASE, &[&"inflight", k, &holder])
+            .execute(&stmt, &[&"inflight", k, &holder])
             .await
             .is_err()
         {
