@@ -332,6 +332,8 @@ impl Import<'_> {
             Record::Review(_) => count(Counted::Reviews),
             Record::Response(..) => count(Counted::StoredResponses),
             Record::Token(..) => self.copied[TOKENS] += 1,
+            Record::Events(_) | Record::Webhook(_) | Record::Delivery(_) => {}
+            Record::FanoutCursor(_) => {}
         }
         self.batch.push(r);
         if self.batch.len() >= self.size {
@@ -372,6 +374,10 @@ fn kind_of(r: &Record) -> &'static str {
         Record::Review(_) => Counted::Reviews.name(),
         Record::Response(..) => Counted::StoredResponses.name(),
         Record::Token(..) => "tokens",
+        Record::Events(_) => "events",
+        Record::Webhook(_) => "webhooks",
+        Record::Delivery(_) => "deliveries",
+        Record::FanoutCursor(_) => "fan-out cursor",
     }
 }
 

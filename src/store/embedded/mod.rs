@@ -18,6 +18,11 @@
 //! | idx_ssn | program `\0` HMAC of the SSN | user id; read only: written by stores before user ids were derived |
 //! | meta | `counts` | one u64 per [`Counted`] entity, big-endian, in `Counted::ALL` order |
 //! | idx_tokens_by_client | client id | [`IndexedToken`]s of the client, oldest first (legacy grants are not listed) |
+//! | events | first sequence (big-endian u64) | the [`Event`](crate::domain::event::Event)s one transaction wrote, in sequence order |
+//! | webhooks | webhook id | [`Webhook`](crate::domain::webhook::Webhook) |
+//! | deliveries | webhook id `\0` event sequence (big-endian) | [`Delivery`](crate::domain::webhook::Delivery) |
+//! | idx_due_deliveries | due time (Unix ms, big-endian) ++ delivery key | empty: the pending deliveries by when they are due |
+//! | meta | `event_seq`, `event_prefix`, `fanout`, `webhook_ids` | the last event sequence; the store's event id prefix; the last event fanned out to deliveries; every webhook id |
 //!
 //! Index values are lists or owners rather than one key per pair: a rule such as the 15-wallet
 //! cap reads a card's wallets with one get inside the same closure that adds one, and the
@@ -26,10 +31,12 @@
 
 mod admission;
 mod batch;
+mod events;
 mod merge;
 mod tx;
 pub mod verify;
 
+pub use events::EventReads;
 pub use tx::{Reads, SledTx};
 
 use super::{codec, decode_grant, storage_err, Counted, TxFail, TxResult};
@@ -63,10 +70,17 @@ pub enum TreeId {
     Meta = 13,
     /// Appended last: a tree's discriminant is its id in journal records.
     IdxTokensByClient = 14,
+    /// Events, one key per transaction's events: the first sequence (big-endian) to the list.
+    Events = 15,
+    Webhooks = 16,
+    /// Deliveries: webhook id `\0` event sequence (big-endian).
+    Deliveries = 17,
+    /// Pending deliveries by when they are due: Unix ms (big-endian) ++ delivery key; no value.
+    IdxDueDeliveries = 18,
 }
 
 impl TreeId {
-    pub const ALL: [TreeId; 15] = [
+    pub const ALL: [TreeId; 19] = [
         TreeId::Users,
         TreeId::Accounts,
         TreeId::Cards,
@@ -82,6 +96,10 @@ impl TreeId {
         TreeId::IdxSsn,
         TreeId::Meta,
         TreeId::IdxTokensByClient,
+        TreeId::Events,
+        TreeId::Webhooks,
+        TreeId::Deliveries,
+        TreeId::IdxDueDeliveries,
     ];
 
     pub fn name(self) -> &'static str {
@@ -101,6 +119,10 @@ impl TreeId {
             TreeId::IdxSsn => "idx_ssn",
             TreeId::Meta => "meta",
             TreeId::IdxTokensByClient => "idx_tokens_by_client",
+            TreeId::Events => "events",
+            TreeId::Webhooks => "webhooks",
+            TreeId::Deliveries => "deliveries",
+            TreeId::IdxDueDeliveries => "idx_due_deliveries",
         }
     }
 }
@@ -168,6 +190,8 @@ struct Inner {
     /// Whether idx_ssn held entries at open: only a store written before user ids were derived
     /// has any, and only then is it worth a read when a user is looked up by SSN.
     legacy_ssn_index: bool,
+    /// The prefix of this store's event ids (see [`crate::domain::event::event_id`]).
+    event_prefix: String,
 }
 
 impl SledStore {
@@ -202,6 +226,7 @@ impl SledStore {
             log::warn!("wrote {replayed} journaled batches left by a crash into the store");
         }
         let legacy_ssn_index = !trees[TreeId::IdxSsn as usize].is_empty();
+        let event_prefix = events::event_prefix(&durable_db, &trees[TreeId::Meta as usize])?;
         let batcher = Batcher::start(
             durable_db.clone(),
             trees.clone(),
@@ -217,6 +242,7 @@ impl SledStore {
                 batcher,
                 admission: admission::Admission::new(dir.to_path_buf()),
                 legacy_ssn_index,
+                event_prefix,
             }),
         })
     }

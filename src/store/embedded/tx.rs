@@ -165,18 +165,29 @@ impl<'a> SledTx<'a> {
         }
     }
 
+    pub(super) fn store(&self) -> &SledStore {
+        self.store
+    }
+
     pub(super) fn into_writes(self) -> Overlay {
         self.own.into_inner()
     }
 
-    fn put<T: Serialize>(&self, t: TreeId, key: &[u8], v: &T) -> TxResult<()> {
+    pub(super) fn put_raw(&self, t: TreeId, key: &[u8], v: Vec<u8>) -> TxResult<()> {
+        self.own
+            .borrow_mut()
+            .insert((t as u8, key.to_vec()), Some(IVec::from(v)));
+        Ok(())
+    }
+
+    pub(super) fn put<T: Serialize>(&self, t: TreeId, key: &[u8], v: &T) -> TxResult<()> {
         self.own
             .borrow_mut()
             .insert((t as u8, key.to_vec()), Some(IVec::from(codec::encode(v))));
         Ok(())
     }
 
-    fn del(&self, t: TreeId, key: &[u8]) -> TxResult<()> {
+    pub(super) fn del(&self, t: TreeId, key: &[u8]) -> TxResult<()> {
         self.own.borrow_mut().insert((t as u8, key.to_vec()), None);
         Ok(())
     }

@@ -37,6 +37,7 @@
 //! so no one row is rewritten by every write and becomes every transaction's conflict.
 
 mod engine;
+mod events;
 mod export;
 pub mod migrate;
 mod sql;
