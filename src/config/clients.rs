@@ -28,6 +28,12 @@ impl ClientConfig {
     pub fn may_use_program(&self, program: &str) -> bool {
         self.programs.iter().any(|p| p == "*" || p == program)
     }
+
+    /// Whether the client holds `scope`: `sandbox` includes `events`.
+    pub fn has_scope(&self, scope: Scope) -> bool {
+        self.scopes.contains(&scope)
+            || (scope == Scope::Events && self.scopes.contains(&Scope::Sandbox))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, serde::Serialize)]
@@ -36,6 +42,8 @@ pub enum Scope {
     Baas,
     Device,
     Sandbox,
+    /// Reading events and managing webhook endpoints (`sandbox` includes it).
+    Events,
 }
 
 impl Scope {
@@ -44,6 +52,7 @@ impl Scope {
             Scope::Baas => "baas",
             Scope::Device => "device",
             Scope::Sandbox => "sandbox",
+            Scope::Events => "events",
         }
     }
 }

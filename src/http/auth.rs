@@ -42,6 +42,14 @@ impl Dialect for Sandbox {
     type Error = SandboxError;
 }
 
+/// Events and webhook endpoints: problem+json like the sandbox, scope `events` (or `sandbox`).
+pub struct Events;
+
+impl Dialect for Events {
+    const SCOPE: Scope = Scope::Events;
+    type Error = SandboxError;
+}
+
 /// The authenticated client of a request to dialect `D`.
 pub struct Caller<D> {
     pub client: ClientConfig,

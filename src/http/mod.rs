@@ -7,6 +7,7 @@ pub mod baas;
 pub mod body;
 pub mod device;
 pub mod errors;
+pub mod events;
 pub mod fallback;
 pub mod openapi;
 pub mod operations;
@@ -85,6 +86,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(sandbox::routes)
                     .configure(device::routes)
                     .configure(sandbox_cards::routes)
+                    .configure(events::routes)
                     .configure(fallback::routes)
                     .default_service(web::to(fallback::no_such_route)),
             );

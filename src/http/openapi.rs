@@ -43,6 +43,8 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::sandbox_cards::set_card_status,
         super::sandbox_cards::replace_card,
         super::sandbox_cards::set_wallet_status,
+        super::events::list,
+        super::events::get,
     ),
     components(schemas(
         BaasErrorOut,
@@ -56,6 +58,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "baas", description = "BaaS dialect: enrollment, instant issue, upgrade, reads"),
         (name = "device", description = "The device dialect: wallets of a card (scope `device`)"),
         (name = "sandbox", description = "Test controls: kits, cards, statuses, OFAC reviews, faults (scope `sandbox`)"),
+        (name = "events", description = "Every change of state, in commit order (scope `events` or `sandbox`)"),
         (name = "operations", description = "Health, metrics and this document (no authentication)"),
     )
 )]
@@ -122,7 +125,7 @@ fn envelope(tag: &str) -> Option<(&'static str, &'static str)> {
     match tag {
         "baas" => Some(("application/json", "BaasErrorOut")),
         "device" => Some(("application/json", "DeviceErrorOut")),
-        "sandbox" => Some(("application/problem+json", "Problem")),
+        "sandbox" | "events" | "webhooks" => Some(("application/problem+json", "Problem")),
         "authentication" => Some(("application/json", "OAuthError")),
         _ => None,
     }
@@ -165,7 +168,7 @@ fn add_envelopes(op: &mut Operation) {
         }
         // Every refusal of the dialect has the envelope; keep a schema a handler gave.
         let given = r.content.values().any(|c| c.schema.is_some());
-        if !given || tag == "sandbox" {
+        if !given || ct == "application/problem+json" {
             r.content.clear();
             r.content.insert(
                 ct.to_string(),

@@ -7,9 +7,11 @@
 //! A sandbox fault aborts that transaction, so nothing of the request is left behind.
 
 use super::device_lookup::{check_len, given, DeviceKeys, Lookup};
+use super::outbox::Outbox;
 use super::Ctx;
 use crate::config::{AccountType, ClientConfig, Program};
 use crate::domain::error::{DeviceField, DomainError as E, DomainResult};
+use crate::domain::event::EventType;
 use crate::domain::ids::{new_id, new_wallet_number};
 use crate::domain::model::{now, Card, Wallet, WalletStatus};
 use crate::store::Reader;
@@ -205,6 +207,7 @@ pub async fn attach_wallets(
             };
             let existing = tx.wallets_of(&card.id)?;
             let wallets = plan_wallets(program, &card, account, &existing, &req.wallets, &fresh)?;
+            let mut out = Outbox::new(&card.program, None);
             for w in &wallets {
                 if faults.wallet_create {
                     return Err(E::WalletCreate.into());
@@ -213,7 +216,9 @@ pub async fn attach_wallets(
                 if faults.wallet_link {
                     return Err(E::WalletLink.into());
                 }
+                out.wallet(EventType::WalletCreated, w, card.account_id.as_deref());
             }
+            out.write(tx)?;
             Ok(Attached { card, wallets })
         })
         .await

@@ -261,7 +261,7 @@ pub fn authenticate(ctx: &Ctx, token: &str, scope: Scope) -> Result<ClientConfig
         .config
         .client(&grant.client_id)
         .ok_or(AuthFailure::Unrecognised)?;
-    if !client.scopes.contains(&scope) {
+    if !client.has_scope(scope) {
         return Err(AuthFailure::OutOfScope);
     }
     Ok(client.clone())

@@ -5,10 +5,12 @@
 use super::baas_view::{product_name, StoredOutcome};
 use super::cards::{build_card, mint_from, NewCard, Numbers, Premint};
 use super::idempotency;
+use super::outbox::Outbox;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
 use crate::domain::enrollment::{Enrollment, NewEnrollment, Upgrade};
 use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::event::EventType;
 use crate::domain::ids::{digits, new_id, user_id_for};
 use crate::domain::model::*;
 use crate::domain::rules;
@@ -212,22 +214,28 @@ fn new_in_tx(
         }
         None => screen,
     };
+    let mut out = Outbox::new(&program.code, Some(&key.request_id));
     // Business outcomes (answered 200 like a success): under-age, then OFAC.
-    let finish = |outcome: Outcome, account_id: Option<String>| -> TxResult<Outcome> {
+    let finish = |outcome: Outcome, account_id: Option<String>, out: &Outbox| -> TxResult<Outcome> {
         let mut s = stored.clone();
         s.body = outcome.stored();
         s.account_id = account_id;
         tx.put_response(key, &s, true)?;
+        out.write(tx)?;
         Ok(outcome)
     };
+    let declined = |outcome: Outcome, out: &mut Outbox| {
+        let user = existing_user.as_ref().map(|u| u.id.as_str());
+        out.enrollment(EventType::EnrollmentDeclined, &outcome, user, None, None);
+        outcome
+    };
     if under_age {
-        return finish(
-            Outcome::new(2, 40, "User birthdate under-age required for KYC", None),
-            None,
-        );
+        let outcome = Outcome::new(2, 40, "User birthdate under-age required for KYC", None);
+        return finish(declined(outcome, &mut out), None, &out);
     }
     if let Screen::Decline = screen {
-        return finish(Outcome::new(2, 32, "OFAC Hard Decline", None), None);
+        let outcome = Outcome::new(2, 32, "OFAC Hard Decline", None);
+        return finish(declined(outcome, &mut out), None, &out);
     }
     let at = now();
     let pending = matches!(screen, Screen::Review(_));
@@ -255,7 +263,9 @@ fn new_in_tx(
         pending: None,
         created_at: at,
     };
-    let mut cards = Vec::new();
+    let mut issued = Issued::default();
+    let mut reserved_kit = None;
+    let mut opened_review = None;
     if let Screen::Review(review) = screen {
         account.status = AccountStatus::Pending;
         account.status_reasons = vec!["verificationNeeded".into()];
@@ -269,6 +279,7 @@ fn new_in_tx(
             k.status = KitStatus::Reserved;
             k.reserved_for = Some(account_id.clone());
             tx.update_kit(&k)?;
+            reserved_kit = Some(k);
         }
         let existing = tx.review(&user.id)?;
         let mut r = match &existing {
@@ -280,8 +291,11 @@ fn new_in_tx(
         };
         r.account_ids.push(account_id.clone());
         tx.put_review(&r, existing.is_none())?;
+        if existing.is_none() {
+            opened_review = Some(r);
+        }
     } else {
-        cards = issue_cards(
+        issued = issue_cards(
             ctx,
             tx,
             &mut account,
@@ -298,14 +312,43 @@ fn new_in_tx(
         product_name(&ctx.config, &account),
         &account,
         Some(&user),
-        &cards,
+        &issued.cards,
     );
-    let (code, sub, desc) = if pending {
-        (1, 31, "OFAC Partial Match")
+    if new_user {
+        out.user(EventType::UserCreated, &user);
+    }
+    out.account(EventType::AccountCreated, &view, &user.id);
+    cards_issued(&mut out, &issued, &user.id);
+    if let Some(k) = &reserved_kit {
+        out.kit(EventType::KitReserved, k);
+    }
+    if let Some(r) = &opened_review {
+        out.review(EventType::OfacReviewOpened, r);
+    }
+    let (code, sub, desc, kind) = if pending {
+        (1, 31, "OFAC Partial Match", EventType::EnrollmentPendingReview)
     } else {
-        (0, 0, "Success")
+        (0, 0, "Success", EventType::EnrollmentCompleted)
     };
-    finish(Outcome::new(code, sub, desc, Some(view)), Some(account_id))
+    let outcome = Outcome::new(code, sub, desc, Some(view));
+    out.enrollment(
+        kind,
+        &outcome,
+        Some(&user.id),
+        Some(&account_id),
+        e.kit.as_deref(),
+    );
+    finish(outcome, Some(account_id), &out)
+}
+
+/// `card.issued` for each new card, then `kit.assigned` for the kit one was issued from.
+pub(crate) fn cards_issued(out: &mut Outbox, issued: &Issued, user: &str) {
+    for c in &issued.cards {
+        out.card(EventType::CardIssued, c, Some(user));
+    }
+    if let Some(k) = &issued.kit {
+        out.kit(EventType::KitAssigned, k);
+    }
 }
 
 /// True when `user` holds a non-closed account of `product` other than `except`.
@@ -362,6 +405,13 @@ fn new_user_record(program: &Program, e: &NewEnrollment, ssn_fp: &[u8; 32], at: 
     }
 }
 
+/// The cards an enrollment issued, and the kit the first was issued from (instant issue).
+#[derive(Default)]
+pub(crate) struct Issued {
+    pub cards: Vec<Card>,
+    pub kit: Option<Kit>,
+}
+
 /// Issues the cards of an enrollment into `account` (inside the transaction): the kit's card
 /// for instant issue or a virtual card, and a physical card beside it when asked for. New
 /// numbers are the next free candidates of `numbers`.
@@ -375,7 +425,7 @@ pub(crate) fn issue_cards(
     physical: bool,
     at: i64,
     numbers: &mut Numbers,
-) -> TxResult<Vec<Card>> {
+) -> TxResult<Issued> {
     let card = |pan: SealedPan, form, status, alias, pack_id| {
         build_card(
             NewCard {
@@ -393,6 +443,7 @@ pub(crate) fn issue_cards(
         )
     };
     let mut cards = Vec::new();
+    let mut assigned = None;
     match kit {
         Some(mut k) => {
             let d = card(
@@ -406,6 +457,7 @@ pub(crate) fn issue_cards(
             k.card_id = Some(d.id.clone());
             k.reserved_for = None;
             tx.update_kit(&k)?;
+            assigned = Some(k);
             cards.push(d);
         }
         None => {
@@ -431,7 +483,10 @@ pub(crate) fn issue_cards(
         tx.insert_card(d)?;
         account.card_ids.push(d.id.clone());
     }
-    Ok(cards)
+    Ok(Issued {
+        cards,
+        kit: assigned,
+    })
 }
 
 async fn upgrade(
@@ -510,17 +565,12 @@ async fn upgrade(
                 }
             }
             tx.put_account(&acc, false)?;
-            let outcome = Outcome::new(
-                0,
-                0,
-                "Success",
-                Some(account_view_of(
-                    product_name(&ctx.config, &acc),
-                    &acc,
-                    Some(&user),
-                    &cards,
-                )),
-            );
+            let view =
+                account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &cards);
+            let mut out = Outbox::new(&program.code, Some(&key.request_id));
+            out.account(EventType::AccountUpgraded, &view, &user.id);
+            out.write(tx)?;
+            let outcome = Outcome::new(0, 0, "Success", Some(view));
             let mut s = stored.clone();
             s.body = outcome.stored();
             s.account_id = Some(acc.id.clone());

@@ -2,9 +2,11 @@
 //! `reserved` while an OFAC-pending enrollment holds it, and `assigned` once its card is issued.
 
 use super::cards::{mint_from, Premint};
+use super::outbox::Outbox;
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::event::{EventType, Subjects};
 use crate::domain::model::*;
 use crate::domain::rules::{holds_card_number, is_mapping_identifier};
 use crate::store::Reader;
@@ -146,6 +148,13 @@ pub async fn load(
                     ..kit_view(&kit)
                 });
             }
+            let mut out = Outbox::new(&program.code, None);
+            out.push(
+                EventType::KitLoaded,
+                Subjects::default(),
+                kits_loaded_data(&loaded),
+            );
+            out.write(tx)?;
             Ok(loaded)
         })
         .await?;
@@ -165,4 +174,21 @@ pub fn get(
         .kit(&program.code, mapping_id)?
         .ok_or(E::NotFound("package"))?;
     Ok(kit_view(&kit))
+}
+
+/// `kit.loaded`'s data: how many kits one load brought, and which (never their numbers).
+fn kits_loaded_data(loaded: &[KitView]) -> Vec<u8> {
+    let kits: Vec<_> = loaded
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "mappingIdentifier": k.mapping_identifier,
+                "packID": k.pack_id,
+                "productCode": k.product_code,
+                "status": k.status,
+            })
+        })
+        .collect();
+    serde_json::to_vec(&serde_json::json!({ "count": loaded.len(), "packages": kits }))
+        .expect("JSON values serialise")
 }

@@ -9,10 +9,12 @@
 
 use super::baas_view::{product_name, StoredOutcome};
 use super::cards::Premint;
-use super::enroll::issue_cards;
+use super::enroll::{cards_issued, issue_cards};
+use super::outbox::Outbox;
 use super::Ctx;
 use crate::config::ClientConfig;
 use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::event::EventType;
 use crate::domain::model::*;
 use crate::store::{Reader, Tx, TxResult};
 use crate::wire::baas_view::{account_view_of, Outcome};
@@ -73,11 +75,14 @@ pub async fn decide(
                 .into());
             }
             r.decided_at = Some(at);
+            let mut out = Outbox::new(&r.program, None);
             match decision {
                 Decision::Clear => r.state = ReviewState::Clearing,
-                Decision::Decline => decline_in_tx(ctx, tx, &mut r, at)?,
+                Decision::Decline => decline_in_tx(ctx, tx, &mut r, at, &mut out)?,
             }
             tx.put_review(&r, false)?;
+            out.review(EventType::OfacReviewDecided, &r);
+            out.write(tx)?;
             Ok(r)
         })
         .await?;
@@ -88,7 +93,13 @@ pub async fn decide(
     complete(ctx, user_id).await.map(|r| review_view(&r))
 }
 
-fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
+fn decline_in_tx(
+    ctx: &Ctx,
+    tx: &Tx,
+    r: &mut Review,
+    at: i64,
+    out: &mut Outbox,
+) -> TxResult<()> {
     let mut user = tx.user(&r.user_id)?.ok_or(E::NotFound("user"))?;
     for id in &r.account_ids {
         let Some(mut acc) = tx.account(id)? else {
@@ -108,6 +119,7 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
                         kit.status = KitStatus::Available;
                         kit.reserved_for = None;
                         tx.update_kit(&kit)?;
+                        out.kit(EventType::KitReleased, &kit);
                     }
                 }
             }
@@ -115,12 +127,17 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64) -> TxResult<()> {
         tx.put_account(&acc, false)?;
         user.kyc = KycState::ofac_declined();
         let view = account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &[]);
+        out.account(EventType::AccountStatusChanged, &view, &user.id);
         if let Some(p) = pending {
-            rewrite_response(
-                tx,
-                &p.response_key,
-                Outcome::new(2, 32, "OFAC Hard Decline", Some(view)),
-            )?;
+            let outcome = Outcome::new(2, 32, "OFAC Hard Decline", Some(view));
+            out.settled_enrollment(
+                EventType::EnrollmentDeclined,
+                &outcome,
+                &p.response_key.request_id,
+                &user.id,
+                &acc.id,
+            );
+            rewrite_response(tx, &p.response_key, outcome)?;
         }
     }
     let mut any_open = false;
@@ -170,6 +187,7 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
             let mut user = tx.user(user_id)?.ok_or(E::NotFound("user"))?;
             user.status = UserStatus::Active;
             user.kyc = KycState::passed();
+            let mut out = Outbox::new(&r.program, None);
             for id in &r.account_ids {
                 let Some(mut acc) = tx.account(id)? else {
                     continue;
@@ -188,7 +206,7 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
                 acc.status = AccountStatus::Normal;
                 acc.status_reasons = vec!["healthy".into()];
                 acc.status_changed_at = at;
-                let cards = issue_cards(
+                let issued = issue_cards(
                     ctx,
                     tx,
                     &mut acc,
@@ -199,17 +217,28 @@ pub async fn complete(ctx: &Ctx, user_id: &str) -> DomainResult<Review> {
                     &mut numbers,
                 )?;
                 tx.put_account(&acc, false)?;
-                let view =
-                    account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &cards);
-                rewrite_response(
-                    tx,
-                    &p.response_key,
-                    Outcome::new(0, 0, "Success", Some(view)),
-                )?;
+                let view = account_view_of(
+                    product_name(&ctx.config, &acc),
+                    &acc,
+                    Some(&user),
+                    &issued.cards,
+                );
+                out.account(EventType::AccountStatusChanged, &view, &user.id);
+                cards_issued(&mut out, &issued, &user.id);
+                let outcome = Outcome::new(0, 0, "Success", Some(view));
+                out.settled_enrollment(
+                    EventType::EnrollmentCompleted,
+                    &outcome,
+                    &p.response_key.request_id,
+                    &user.id,
+                    &acc.id,
+                );
+                rewrite_response(tx, &p.response_key, outcome)?;
             }
             tx.put_user(&user, false)?;
             r.state = ReviewState::Cleared;
             tx.put_review(&r, false)?;
+            out.write(tx)?;
             Ok(r)
         })
         .await

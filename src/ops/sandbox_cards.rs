@@ -6,9 +6,11 @@
 //! account of a program the client may not use is answered as if it did not exist.
 
 use super::cards::{mint_from, NewCard, Premint};
+use super::outbox::Outbox;
 use super::Ctx;
 use crate::config::{ClientConfig, Program};
 use crate::domain::error::{DomainError as E, DomainResult};
+use crate::domain::event::EventType;
 use crate::domain::ids::card_id_for;
 use crate::domain::model::*;
 use crate::domain::rules::holds_card_number;
@@ -168,10 +170,21 @@ pub async fn create_card(
         };
         join_account(tx, &d)?;
         tx.insert_card(&d)?;
+        let mut out = Outbox::new(&d.program, None);
+        out.card(EventType::CardIssued, &d, holder_of(tx, &d)?.as_deref());
+        out.write(tx)?;
         Ok(d)
     })
     .await?;
     Ok(Issued { card, number })
+}
+
+/// The user holding a card's account, if it has one.
+fn holder_of(tx: &Tx, d: &Card) -> TxResult<Option<String>> {
+    Ok(match &d.account_id {
+        Some(a) => tx.account(a)?.map(|a| a.user_id),
+        None => None,
+    })
 }
 
 fn visible_device(tx: &Tx, client: &ClientConfig, id: &str) -> TxResult<Card> {
@@ -212,6 +225,13 @@ pub async fn set_card_status(
                 new.activated_at = Some(at);
             }
             tx.update_card(&old, &new)?;
+            let mut out = Outbox::new(&new.program, None);
+            out.card(
+                EventType::CardStatusChanged,
+                &new,
+                holder_of(tx, &new)?.as_deref(),
+            );
+            out.write(tx)?;
             Ok(new)
         })
         .await
@@ -256,6 +276,11 @@ pub async fn replace_card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainR
             };
             tx.update_wallet(&w, &moved)?;
         }
+        let holder = holder_of(tx, &new)?;
+        let mut out = Outbox::new(&new.program, None);
+        out.card(EventType::CardReplaced, &replaced, holder.as_deref());
+        out.card(EventType::CardIssued, &new, holder.as_deref());
+        out.write(tx)?;
         Ok(new)
     })
     .await?;
@@ -288,6 +313,10 @@ pub async fn set_wallet_status(
                 ..old.clone()
             };
             tx.update_wallet(&old, &new)?;
+            let account = tx.card(&new.card_id)?.and_then(|c| c.account_id);
+            let mut out = Outbox::new(&new.program, None);
+            out.wallet(EventType::WalletStatusChanged, &new, account.as_deref());
+            out.write(tx)?;
             Ok(new)
         })
         .await

@@ -24,7 +24,10 @@ use super::embedded::{write_counts, TreeId};
 use super::{Counted, Owner};
 use crate::config::{AccountType, WalletKind, WalletUsage};
 use crate::domain::model::*;
-use fixtures::{accounts, devices, fp, kits, outcomes, responses, reviews, s, users, wallets};
+use fixtures::{
+    accounts, deliveries, devices, events, fp, kits, outcomes, responses, reviews, s, users,
+    wallets, webhooks,
+};
 use serde::{de::DeserializeOwned, Serialize};
 use std::fmt::Debug;
 use std::path::PathBuf;
@@ -107,6 +110,21 @@ fn check<T: Serialize + DeserializeOwned + Debug>(record: &str, fixtures: &[(&st
             "{record} `{label}`: golden bytes decode to another value"
         );
     }
+}
+
+#[test]
+fn events_keep_their_encoding() {
+    check("event", &events());
+}
+
+#[test]
+fn webhooks_keep_their_encoding() {
+    check("webhook", &webhooks());
+}
+
+#[test]
+fn deliveries_keep_their_encoding() {
+    check("delivery", &deliveries());
 }
 
 #[test]
@@ -272,7 +290,8 @@ fn counters_keep_their_layout() {
 }
 
 /// Journal records (a crash leaves them to be replayed at the next start): one write into every
-/// tree, keyed by the tree's name, so that the tree tags are pinned too.
+/// tree, keyed by the tree's name, so that the tree tags are pinned too. `every_tree` holds the
+/// trees of the first stores (before events), `event_trees` the trees added with events.
 #[test]
 fn journal_records_keep_their_encoding() {
     let values: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)> = TreeId::ALL
@@ -283,16 +302,27 @@ fn journal_records_keep_their_encoding() {
             (*t, t.name().as_bytes().to_vec(), v)
         })
         .collect();
-    let record = codec::encode_journal(
-        values
-            .iter()
-            .map(|(t, k, v)| (*t as u8, k.as_slice(), v.as_deref())),
+    let (first, added) = values.split_at(TreeId::Events as usize);
+    let record = |values: &[(TreeId, Vec<u8>, Option<Vec<u8>>)]| {
+        codec::encode_journal(
+            values
+                .iter()
+                .map(|(t, k, v)| (*t as u8, k.as_slice(), v.as_deref())),
+        )
+    };
+    let golden = check_bytes(
+        "journal",
+        &[
+            (s("every_tree"), record(first)),
+            (s("event_trees"), record(added)),
+        ],
     );
-    let golden = check_bytes("journal", &[(s("every_tree"), record)]);
-    let back = codec::decode_journal(&golden[0]).expect("golden journal record decodes");
-    assert_eq!(back.len(), values.len());
-    for ((tag, key, value), (t, k, v)) in back.into_iter().zip(values) {
-        assert_eq!((tag, &key, &value), (t as u8, &k, &v), "{t:?}");
+    for (bytes, values) in golden.iter().zip([first, added]) {
+        let back = codec::decode_journal(bytes).expect("golden journal record decodes");
+        assert_eq!(back.len(), values.len());
+        for ((tag, key, value), (t, k, v)) in back.into_iter().zip(values) {
+            assert_eq!((tag, &key, &value), (*t as u8, k, v), "{t:?}");
+        }
     }
 }
 
@@ -326,6 +356,9 @@ fn stored_tags_round_trip_and_unknown_tags_are_refused() {
     tags::<AccountType>(2);
     tags::<WalletUsage>(2);
     tags::<WalletKind>(3);
+    tags::<crate::domain::event::EventType>(crate::domain::event::EventType::ALL.len() as u8);
+    tags::<crate::domain::webhook::WebhookStatus>(2);
+    tags::<crate::domain::webhook::DeliveryStatus>(4);
 
     let v = codec::FORMAT_VERSION;
     assert!(matches!(

@@ -8,6 +8,8 @@
 //! shows, so the use case builds it. [`domain`](crate::domain) knows nothing of them.
 
 pub mod baas_view;
+pub mod device_view;
 pub mod enrollment;
 pub mod enrollment_check;
+pub mod events;
 pub mod sandbox;

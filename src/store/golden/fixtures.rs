@@ -400,3 +400,127 @@ pub(super) fn responses() -> Vec<(&'static str, StoredResponse)> {
     };
     vec![("upgrade", first), ("refusal", bare)]
 }
+
+pub(super) fn events() -> Vec<(&'static str, crate::domain::event::Event)> {
+    use crate::domain::event::{Event, EventType, Subjects};
+    let full = Event {
+        sequence: 1042,
+        id: s("evt_Ab3dEf9h_1042"),
+        kind: EventType::CardIssued,
+        occurred_at_ms: 1_700_000_000_123,
+        program: s("SANDBOX"),
+        request_id: Some(s("7d0f3a52-3f7e-4c59-9d8e-2a7c1e0b9f11")),
+        subjects: Subjects {
+            user: Some(s("uActive0000000000000001")),
+            account: Some(s("aNormal0000000000000001")),
+            card: Some(s("dVirtual000000000000001")),
+            wallet: Some(s("wNormal0000000000000001")),
+            kit: Some(s("KIT0000001")),
+        },
+        data: br#"{"identifier":"dVirtual000000000000001"}"#.to_vec(),
+    };
+    let mut out = vec![("full", full.clone())];
+    // Every type, with no request id and no subject.
+    for (i, kind) in EventType::ALL.into_iter().enumerate() {
+        let label: &'static str = Box::leak(format!("type_{}", u8::from(kind)).into_boxed_str());
+        out.push((
+            label,
+            Event {
+                sequence: i as u64 + 1,
+                id: format!("evt_Ab3dEf9h_{}", i + 1),
+                kind,
+                request_id: None,
+                subjects: Subjects::default(),
+                data: b"{}".to_vec(),
+                ..full.clone()
+            },
+        ));
+    }
+    out
+}
+
+pub(super) fn webhooks() -> Vec<(&'static str, crate::domain::webhook::Webhook)> {
+    use crate::domain::event::EventType;
+    use crate::domain::webhook::{Webhook, WebhookSecret, WebhookStatus};
+    let enabled = Webhook {
+        id: s("wh_Ab3dEf9hIj2kLm4nOp6qRs"),
+        client: s("sandbox-client"),
+        url: s("http://127.0.0.1:9000/hooks"),
+        event_types: vec![EventType::CardIssued, EventType::WalletCreated],
+        program_codes: vec![s("SANDBOX"), s("PERF")],
+        status: WebhookStatus::Enabled,
+        description: Some(s("ledger")),
+        secrets: vec![
+            WebhookSecret {
+                key: fp(9).to_vec(),
+                expires_at: None,
+            },
+            WebhookSecret {
+                key: fp(10).to_vec(),
+                expires_at: Some(1_700_086_400),
+            },
+        ],
+        after_sequence: 41,
+        consecutive_failures: 2,
+        created_at: 1_700_000_000,
+        updated_at: 1_700_000_100,
+    };
+    let disabled = Webhook {
+        event_types: Vec::new(),
+        status: WebhookStatus::Disabled,
+        description: None,
+        secrets: vec![WebhookSecret {
+            key: fp(11).to_vec(),
+            expires_at: None,
+        }],
+        ..enabled.clone()
+    };
+    vec![("enabled", enabled), ("disabled", disabled)]
+}
+
+pub(super) fn deliveries() -> Vec<(&'static str, crate::domain::webhook::Delivery)> {
+    use crate::domain::webhook::{Attempt, Delivery, DeliveryStatus};
+    let pending = Delivery {
+        webhook_id: s("wh_Ab3dEf9hIj2kLm4nOp6qRs"),
+        event_sequence: 1042,
+        event_id: s("evt_Ab3dEf9h_1042"),
+        status: DeliveryStatus::Pending,
+        attempts: vec![
+            Attempt {
+                at_ms: 1_700_000_000_500,
+                status: Some(500),
+                error: None,
+                latency_ms: 12,
+                response_prefix: s("oops"),
+                manual: false,
+            },
+            Attempt {
+                at_ms: 1_700_000_005_500,
+                status: None,
+                error: Some(s("timed out after 5000 ms")),
+                latency_ms: 5000,
+                response_prefix: String::new(),
+                manual: true,
+            },
+        ],
+        next_attempt_ms: 1_700_000_305_500,
+        round_failures: 2,
+        created_ms: 1_700_000_000_200,
+    };
+    let mut out = vec![("pending", pending.clone())];
+    for (label, status) in [
+        ("delivered", DeliveryStatus::Delivered),
+        ("failed", DeliveryStatus::Failed),
+        ("cancelled", DeliveryStatus::Cancelled),
+    ] {
+        out.push((
+            label,
+            Delivery {
+                status,
+                attempts: Vec::new(),
+                ..pending.clone()
+            },
+        ));
+    }
+    out
+}

@@ -1,0 +1,88 @@
+//! `GET /events` and `GET /events/{id}` (scope `events` or `sandbox`): the client's events,
+//! oldest first. Errors are RFC 9457 problem details.
+
+use super::auth::{Caller, Events};
+use super::errors::SandboxError;
+use crate::domain::error::DomainError;
+use crate::ops::events::{self, EventQuery};
+use crate::ops::Ctx;
+use crate::wire::events::{event_json, EventList};
+use actix_web::{web, HttpResponse};
+
+/// Reads the query's parameters: each at most once, no other.
+fn query(pairs: Vec<(String, String)>) -> Result<EventQuery, DomainError> {
+    let mut q = EventQuery::default();
+    for (k, v) in pairs {
+        let slot = match k.as_str() {
+            "after" => &mut q.after,
+            "limit" => &mut q.limit,
+            "type" => &mut q.types,
+            "programCode" => &mut q.program,
+            "subject" => &mut q.subject,
+            other => {
+                let shown: String = other.chars().take(40).collect();
+                return Err(DomainError::Invalid(format!(
+                    "{shown}: not a parameter of this endpoint"
+                )));
+            }
+        };
+        if slot.replace(v).is_some() {
+            return Err(DomainError::Invalid(format!("{k}: given more than once")));
+        }
+    }
+    Ok(q)
+}
+
+/// The client's events after a sequence, oldest first; `subject` gives the history of one user,
+/// account, card, wallet or kit.
+#[utoipa::path(get, path = "/events", tag = "events",
+    params(
+        ("after" = Option<u64>, Query, description = "Only events with a greater sequence (the `next` of the previous page); default 0"),
+        ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many events; default 100"),
+        ("type" = Option<String>, Query, description = "Only these types, comma-separated (e.g. `card.issued,wallet.created`)"),
+        ("programCode" = Option<String>, Query, description = "Only this program's events (one of the client's)"),
+        ("subject" = Option<String>, Query, description = "Only events naming this user, account, card (device), wallet or kit (mappingIdentifier) identifier"),
+    ),
+    responses(
+        (status = 200, description = "A page of events", body = EventList),
+        (status = 400, description = "A bad parameter, named in `detail`"),
+        (status = 401, description = "Not authenticated, no events or sandbox scope, or a programCode not the client's"),
+        (status = 503, description = "Storage unavailable", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn list(
+    c: Caller<Events>,
+    ctx: web::Data<Ctx>,
+    q: Result<web::Query<Vec<(String, String)>>, actix_web::Error>,
+) -> Result<HttpResponse, SandboxError> {
+    let pairs = q
+        .map_err(|_| DomainError::Invalid("query: not a valid query string".into()))?
+        .into_inner();
+    let page = events::list(&ctx, &c.client, &query(pairs)?)?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// One event by id.
+#[utoipa::path(get, path = "/events/{id}", tag = "events",
+    params(("id" = String, Path, description = "The event's id (`evt_…`)")),
+    responses(
+        (status = 200, description = "The event", body = crate::wire::events::EventView),
+        (status = 404, description = "No such event among the client's programs"),
+        (status = 503, description = "Storage unavailable", content_type = "application/problem+json"),
+    ),
+    security(("bearer" = [])))]
+pub async fn get(
+    c: Caller<Events>,
+    ctx: web::Data<Ctx>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, SandboxError> {
+    let e = events::get(&ctx, &c.client, &id)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(event_json(&e)))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/events", web::get().to(list))
+        .route("/events/{id}", web::get().to(get));
+}
