@@ -14,4 +14,5 @@ pub mod server;
 pub mod store;
 pub mod tls;
 pub mod vault;
+pub mod webhooks;
 pub mod wire;

@@ -1,12 +1,13 @@
-//! `config.toml`: server, storage, security, screening, clients and the product catalog.
+//! `config.toml`: server, storage, security, screening, webhooks, clients and the product
+//! catalog.
 //!
 //! Parsing refuses unknown keys (serde `deny_unknown_fields`, whose message names the key);
 //! [`Config::validate`] then checks every code, reference and range, so that past load a
 //! program, product or plan code is known to be well formed and every cross-reference resolves.
 //!
 //! Here: the [`Config`] type, loading and validation as a whole. The sections are in their own
-//! files: server, storage, security and screening settings (`settings.rs`), API clients and their
-//! scopes (`clients.rs`), programs and their catalog (`catalog.rs`).
+//! files: server, storage, security, screening and webhooks settings (`settings.rs`), API
+//! clients and their scopes (`clients.rs`), programs and their catalog (`catalog.rs`).
 
 use serde::Deserialize;
 
@@ -24,6 +25,7 @@ pub use catalog::{is_valid_code, DevicePlan, Product, Program, PromotionPlan, Wa
 pub use clients::{ClientConfig, Scope};
 pub use settings::{
     Durability, Engine, ScreeningConfig, SecurityConfig, ServerConfig, StorageConfig,
+    WebhooksConfig,
 };
 
 #[derive(Debug, Clone, Deserialize)]
@@ -37,6 +39,8 @@ pub struct Config {
     pub security: SecurityConfig,
     #[serde(default)]
     pub screening: ScreeningConfig,
+    #[serde(default)]
+    pub webhooks: WebhooksConfig,
     pub clients: Vec<ClientConfig>,
     pub programs: Vec<Program>,
 }
@@ -100,6 +104,7 @@ impl Config {
         crate::vault::Vault::from_hex_key(&self.pan_key())
             .map_err(|e| ConfigError(format!("security.pan_key: {e}")))?;
         self.screening.validate()?;
+        self.webhooks.validate()?;
         self.validate_programs()?;
         self.validate_clients()
     }

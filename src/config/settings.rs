@@ -1,7 +1,8 @@
-//! The `[server]`, `[storage]`, `[security]` and `[screening]` sections: their defaults and
-//! their ranges.
+//! The `[server]`, `[storage]`, `[security]`, `[screening]` and `[webhooks]` sections: their
+//! defaults and their ranges.
 
 use super::{err, ConfigError};
+use crate::webhooks::RetrySchedule;
 use serde::Deserialize;
 use std::path::PathBuf;
 
@@ -256,6 +257,73 @@ impl ScreeningConfig {
             return err(
                 "screening thresholds must satisfy 0 < review_threshold <= decline_threshold <= 1",
             );
+        }
+        Ok(())
+    }
+}
+
+/// The `[webhooks]` section (contract section 8): where, how patiently and how often events are
+/// delivered.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Hosts an endpoint URL may name: host names, `*.domain`, IP addresses, CIDR blocks,
+    /// `loopback`, `*` (see [`crate::webhooks::hosts`]). Empty: no endpoint can be registered.
+    pub allowed_hosts: Vec<String>,
+    /// Milliseconds one attempt may take, connect to answer; slower is a failed attempt.
+    pub timeout_ms: u64,
+    /// Delays before each retry of a failed delivery, like `"5s"`, `"30m"`, `"2h"` (each with up
+    /// to 20% jitter); past the last one the delivery is `failed`.
+    pub retry_schedule: Vec<String>,
+    /// Consecutive failed deliveries after which an endpoint is `disabled`.
+    pub disable_after_failures: u32,
+    /// Attempts in flight at once, over all endpoints.
+    pub max_in_flight: usize,
+    /// How often the delivery loop looks for due deliveries when nothing woke it.
+    pub dispatch_interval_ms: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        WebhooksConfig {
+            allowed_hosts: vec!["loopback".into()],
+            timeout_ms: 5000,
+            retry_schedule: crate::webhooks::schedule::DEFAULT_SCHEDULE
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+            disable_after_failures: 5,
+            max_in_flight: 32,
+            dispatch_interval_ms: 200,
+        }
+    }
+}
+
+impl WebhooksConfig {
+    /// `retry_schedule` parsed; an error names the bad entry. Every loaded config's parses.
+    pub fn schedule(&self) -> Result<RetrySchedule, ConfigError> {
+        RetrySchedule::parse(&self.retry_schedule)
+            .map_err(|e| ConfigError(format!("webhooks.retry_schedule{e}")))
+    }
+
+    pub(super) fn validate(&self) -> Result<(), ConfigError> {
+        for entry in &self.allowed_hosts {
+            crate::webhooks::hosts::check_entry(entry)
+                .map_err(|e| ConfigError(format!("webhooks.allowed_hosts: {e}")))?;
+        }
+        self.schedule()?;
+        for (key, value) in [
+            ("timeout_ms", self.timeout_ms),
+            (
+                "disable_after_failures",
+                u64::from(self.disable_after_failures),
+            ),
+            ("max_in_flight", self.max_in_flight as u64),
+            ("dispatch_interval_ms", self.dispatch_interval_ms),
+        ] {
+            if value == 0 {
+                return err(format!("webhooks.{key} must be greater than 0"));
+            }
         }
         Ok(())
     }

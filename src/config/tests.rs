@@ -126,3 +126,116 @@ fn strict_dates() {
     assert!(parse_ymd("1990-1-31").is_none());
     assert!(parse_ymd("31/01/1990").is_none());
 }
+
+#[test]
+fn webhooks_section_ships_loopback_only_and_defaults_when_absent() {
+    let c = Config::parse(SHIPPED).unwrap();
+    let w = &c.webhooks;
+    assert_eq!(w.allowed_hosts, ["loopback"]);
+    assert_eq!(
+        (w.timeout_ms, w.disable_after_failures, w.max_in_flight),
+        (5000, 5, 32)
+    );
+    assert_eq!(w.dispatch_interval_ms, 200);
+    assert_eq!(
+        w.schedule().unwrap(),
+        crate::webhooks::RetrySchedule::default()
+    );
+    assert!(crate::webhooks::check_url("http://127.0.0.1:9/h", &w.allowed_hosts).is_ok());
+    assert!(crate::webhooks::check_url("http://10.0.0.1/h", &w.allowed_hosts).is_err());
+
+    // A config written before the section existed still loads, with the same defaults.
+    let start = SHIPPED.find("[webhooks]").unwrap();
+    let end = start + SHIPPED[start..].find("\n[[clients]]").unwrap();
+    let without = format!("{}{}", &SHIPPED[..start], &SHIPPED[end..]);
+    assert!(!without.contains("allowed_hosts"));
+    let d = Config::parse(&without).unwrap().webhooks;
+    assert_eq!(
+        (d.allowed_hosts, d.timeout_ms, d.retry_schedule),
+        (
+            w.allowed_hosts.clone(),
+            w.timeout_ms,
+            w.retry_schedule.clone()
+        )
+    );
+    assert_eq!(
+        (
+            d.disable_after_failures,
+            d.max_in_flight,
+            d.dispatch_interval_ms
+        ),
+        (5, 32, 200)
+    );
+}
+
+#[test]
+fn webhooks_settings_are_validated_at_load() {
+    for (from, to, needle) in [
+        (
+            "\ntimeout_ms = 5000",
+            "\ntimeout_ms = 0",
+            "webhooks.timeout_ms",
+        ),
+        (
+            "disable_after_failures = 5",
+            "disable_after_failures = 0",
+            "webhooks.disable_after_failures",
+        ),
+        (
+            "max_in_flight = 32",
+            "max_in_flight = 0",
+            "webhooks.max_in_flight",
+        ),
+        (
+            "dispatch_interval_ms = 200",
+            "dispatch_interval_ms = 0",
+            "webhooks.dispatch_interval_ms",
+        ),
+        (
+            "retry_schedule = [\"5s\", \"5m\"",
+            "retry_schedule = [\"5s\", \"5 minutes\"",
+            "webhooks.retry_schedule[1]: \"5 minutes\" is not a duration",
+        ),
+        (
+            "retry_schedule = [\"5s\"",
+            "retry_schedule = [\"0s\"",
+            "webhooks.retry_schedule[0]",
+        ),
+        (
+            "allowed_hosts = [\"loopback\"]",
+            "allowed_hosts = [\"loopback\", \"10.0.0.0/40\"]",
+            "webhooks.allowed_hosts: \"10.0.0.0/40\"",
+        ),
+        (
+            "allowed_hosts = [\"loopback\"]",
+            "allowed_hosts = [\"https://hooks.example.com\"]",
+            "webhooks.allowed_hosts",
+        ),
+        ("max_in_flight = 32", "max_in_flight = -1", "max_in_flight"),
+        (
+            "\ntimeout_ms = 5000",
+            "\ntimeout_ms = 5000\ntimeout = 1",
+            "unknown field `timeout`",
+        ),
+    ] {
+        let text = SHIPPED.replacen(from, to, 1);
+        assert_ne!(text, SHIPPED, "{from}");
+        let e = Config::parse(&text).unwrap_err().to_string();
+        assert!(e.contains(needle), "{to} -> {e}");
+    }
+    // The other entry forms are accepted, and an empty schedule means no retries.
+    let text = SHIPPED
+        .replacen(
+            "allowed_hosts = [\"loopback\"]",
+            "allowed_hosts = [\"*.example.com\", \"hooks.example.org\", \"10.0.0.0/8\", \"::1\", \"*\"]",
+            1,
+        )
+        .replacen(
+            "retry_schedule = [\"5s\", \"5m\", \"30m\", \"2h\", \"5h\", \"10h\", \"10h\"]",
+            "retry_schedule = []",
+            1,
+        );
+    let c = Config::parse(&text).unwrap();
+    assert_eq!(c.webhooks.allowed_hosts.len(), 5);
+    assert_eq!(c.webhooks.schedule().unwrap().max_attempts(), 1);
+}
