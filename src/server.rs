@@ -74,9 +74,11 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
         ctx.store.durability()
     );
     let sweeper = crate::ops::startup::spawn_sweeper(ctx.clone());
+    let deliveries = crate::webhooks::worker::Worker::spawn(ctx.clone())?;
     server.run().await?;
     sweeper.abort();
     let _ = sweeper.await;
+    deliveries.stop();
     ctx.store.flush()?;
     let dir = ctx.config.storage.data_dir.clone();
     let embedded = ctx.store.embedded().is_some();

@@ -44,7 +44,9 @@ fn last_sequence(b: &Baas) -> u64 {
 }
 
 fn str_of(v: &Value) -> String {
-    v.as_str().unwrap_or_else(|| panic!("not a string: {v}")).to_string()
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a string: {v}"))
+        .to_string()
 }
 
 /// (type, the subjects that are set) of each event.
@@ -115,8 +117,8 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
         &named(body(), "Gilberto", None, "Rodriguez Orejuela"),
     );
     let card3 = str_of(
-        &b.get(&format!("/programs/SANDBOX/accounts/{acc3}")).body["account"]["accountHolders"]
-            [0]["paymentInstruments"][0]["paymentInstrumentIdentifier"],
+        &b.get(&format!("/programs/SANDBOX/accounts/{acc3}")).body["account"]["accountHolders"][0]
+            ["paymentInstruments"][0]["paymentInstrumentIdentifier"],
     );
     assert_ne!(settled.status, 500);
     // Two wallets on the first card.
@@ -124,15 +126,11 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
         "device": {"identifier": card1},
         "wallets": [{"planCode": "WUSD"}, {"planCode": "WEUR"}]
     }));
-    assert_eq!(attached.status, 200, "{}", attached.text);
+    assert_eq!(attached.status, 201, "{}", attached.text);
     let w1 = str_of(&attached.body["wallets"][0]["walletIdentifier"]);
     let w2 = str_of(&attached.body["wallets"][1]["walletIdentifier"]);
     // The first card replaced, the new one blocked; a wallet closed.
-    let replaced = api.call(
-        "POST",
-        &format!("/sandbox/devices/{card1}/replace"),
-        None,
-    );
+    let replaced = api.call("POST", &format!("/sandbox/devices/{card1}/replace"), None);
     assert_eq!(replaced.status, 201, "{}", replaced.text);
     let card1b = str_of(&replaced.body["identifier"]);
     assert_eq!(api.set_card_status(&card1b, "BLOCKED").status, 200);
@@ -185,7 +183,10 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
         ),
         (
             "kit.assigned",
-            subjects(&[("deviceIdentifier", &card2), ("mappingIdentifier", "KITEV1")]),
+            subjects(&[
+                ("deviceIdentifier", &card2),
+                ("mappingIdentifier", "KITEV1"),
+            ]),
         ),
         (
             "enrollment.completed",
@@ -200,12 +201,18 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
             "account.created",
             subjects(&[("userIdentifier", &user3), ("accountIdentifier", &acc3)]),
         ),
-        ("ofac.review_opened", subjects(&[("userIdentifier", &user3)])),
+        (
+            "ofac.review_opened",
+            subjects(&[("userIdentifier", &user3)]),
+        ),
         (
             "enrollment.pending_review",
             subjects(&[("userIdentifier", &user3), ("accountIdentifier", &acc3)]),
         ),
-        ("ofac.review_decided", subjects(&[("userIdentifier", &user3)])),
+        (
+            "ofac.review_decided",
+            subjects(&[("userIdentifier", &user3)]),
+        ),
         (
             "account.status_changed",
             subjects(&[("userIdentifier", &user3), ("accountIdentifier", &acc3)]),
@@ -300,15 +307,22 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
     // Data is the entity as its dialect shows it; request ids are the requests'.
     assert_eq!(events[4]["requestId"], json!(rid));
     assert_eq!(events[4]["data"]["responseDetails"][0]["code"], 0);
-    assert_eq!(events[4]["data"]["account"]["accountIdentifier"], json!(acc1));
+    assert_eq!(
+        events[4]["data"]["account"]["accountIdentifier"],
+        json!(acc1)
+    );
     assert_eq!(events[3]["data"]["identifier"], json!(card1));
-    assert!(events[3]["data"]["maskedNumber"].as_str().unwrap().contains('*'));
+    assert!(events[3]["data"]["maskedNumber"]
+        .as_str()
+        .unwrap()
+        .contains('*'));
     assert_eq!(events[0]["data"]["count"], 1);
     assert_eq!(events[0]["requestId"], Value::Null);
     // The completion after the review carries the enrollment's request id.
     assert_eq!(events[17]["requestId"], json!(rid3));
     assert_eq!(events[22]["data"]["status"], "BLOCKED");
-    assert_eq!(events[24]["data"]["account"]["productCode"], "DDA100");
+    assert_eq!(events[24]["data"]["productCode"], "DDA100");
+    assert_eq!(events[24]["data"]["accountType"], "dda");
     for e in &events {
         no_full_pan(&e.to_string());
     }
@@ -358,7 +372,11 @@ fn refused_faulted_and_replayed_requests_write_no_event() {
     // A replay, a refusal, an unknown kit, a faulted wallet attach and instant issue.
     let replay = b.post("SANDBOX", &rid, &body1);
     assert_eq!(replay.status, 200);
-    let refused = b.enroll(&with(body(), "/userData/profileData/addresses/0/zipCode", json!("1")));
+    let refused = b.enroll(&with(
+        body(),
+        "/userData/profileData/addresses/0/zipCode",
+        json!("1"),
+    ));
     assert_eq!(refused.status, 400, "{}", refused.text);
     let no_kit = b.enroll(&instant(body(), "NOSUCHKIT"));
     assert_row(&no_kit, 400, 5020, 5022, None);
@@ -410,9 +428,17 @@ fn bad_parameters_are_refused_by_name() {
         assert_eq!(a.body["code"], "INVALID_REQUEST", "{query}");
         assert_eq!(a.body["status"], 400, "{query}");
         let detail = a.body["detail"].as_str().unwrap();
-        assert!(detail.starts_with(&format!("{param}: ")), "{query}: {detail}");
+        assert!(
+            detail.starts_with(&format!("{param}: ")),
+            "{query}: {detail}"
+        );
     }
-    for id in ["evt_x_999", "nope", "evt__1", "evt_abc_99999999999999999999999"] {
+    for id in [
+        "evt_x_999",
+        "nope",
+        "evt__1",
+        "evt_abc_99999999999999999999999",
+    ] {
         let a = b.get(&format!("/events/{id}"));
         assert_eq!(a.status, 404, "{id}: {}", a.text);
         assert_eq!(a.body["code"], "NOT_FOUND");
@@ -437,7 +463,10 @@ fn events_are_read_only_within_the_clients_programs_and_scopes() {
     assert_row(&b.post("PARTNER2", &uuid(), &body()), 200, 0, 0, None);
     let all = all_events(&b);
     assert_eq!(all.len(), 8, "{all:?}");
-    let theirs: Vec<&Value> = all.iter().filter(|e| e["programCode"] == "PARTNER2").collect();
+    let theirs: Vec<&Value> = all
+        .iter()
+        .filter(|e| e["programCode"] == "PARTNER2")
+        .collect();
     assert_eq!(theirs.len(), 4);
 
     let ledger = Api::as_client(&b.s, "ledger", "ledger-secret-0001");

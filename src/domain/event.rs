@@ -211,7 +211,7 @@ impl EventFilter {
     pub fn matches(&self, e: &Event) -> bool {
         self.programs
             .as_ref()
-            .is_none_or(|ps| ps.iter().any(|p| *p == e.program))
+            .is_none_or(|ps| ps.contains(&e.program))
             && (self.types.is_empty() || self.types.contains(&e.kind))
             && self.subject.as_deref().is_none_or(|s| e.subjects.names(s))
     }

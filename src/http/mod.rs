@@ -14,6 +14,7 @@ pub mod operations;
 pub mod rate_limit;
 pub mod sandbox;
 pub mod sandbox_cards;
+pub mod webhooks;
 
 use crate::metrics::Metrics;
 use crate::ops::Ctx;
@@ -87,6 +88,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(device::routes)
                     .configure(sandbox_cards::routes)
                     .configure(events::routes)
+                    .configure(webhooks::routes)
                     .configure(fallback::routes)
                     .default_service(web::to(fallback::no_such_route)),
             );

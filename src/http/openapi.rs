@@ -45,6 +45,16 @@ use utoipa::{Modify, OpenApi, ToSchema};
         super::sandbox_cards::set_wallet_status,
         super::events::list,
         super::events::get,
+        super::webhooks::create,
+        super::webhooks::list,
+        super::webhooks::get,
+        super::webhooks::patch,
+        super::webhooks::delete,
+        super::webhooks::rotate_secret,
+        super::webhooks::test,
+        super::webhooks::list_deliveries,
+        super::webhooks::retry,
+        super::webhooks::recover,
     ),
     components(schemas(
         BaasErrorOut,
@@ -59,6 +69,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         (name = "device", description = "The device dialect: wallets of a card (scope `device`)"),
         (name = "sandbox", description = "Test controls: kits, cards, statuses, OFAC reviews, faults (scope `sandbox`)"),
         (name = "events", description = "Every change of state, in commit order (scope `events` or `sandbox`)"),
+        (name = "webhooks", description = "Webhook endpoints and deliveries, signed by the Standard Webhooks specification (scope `events` or `sandbox`)"),
         (name = "operations", description = "Health, metrics and this document (no authentication)"),
     )
 )]

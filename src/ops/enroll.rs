@@ -216,14 +216,15 @@ fn new_in_tx(
     };
     let mut out = Outbox::new(&program.code, Some(&key.request_id));
     // Business outcomes (answered 200 like a success): under-age, then OFAC.
-    let finish = |outcome: Outcome, account_id: Option<String>, out: &Outbox| -> TxResult<Outcome> {
-        let mut s = stored.clone();
-        s.body = outcome.stored();
-        s.account_id = account_id;
-        tx.put_response(key, &s, true)?;
-        out.write(tx)?;
-        Ok(outcome)
-    };
+    let finish =
+        |outcome: Outcome, account_id: Option<String>, out: &Outbox| -> TxResult<Outcome> {
+            let mut s = stored.clone();
+            s.body = outcome.stored();
+            s.account_id = account_id;
+            tx.put_response(key, &s, true)?;
+            out.write(tx)?;
+            Ok(outcome)
+        };
     let declined = |outcome: Outcome, out: &mut Outbox| {
         let user = existing_user.as_ref().map(|u| u.id.as_str());
         out.enrollment(EventType::EnrollmentDeclined, &outcome, user, None, None);
@@ -326,7 +327,12 @@ fn new_in_tx(
         out.review(EventType::OfacReviewOpened, r);
     }
     let (code, sub, desc, kind) = if pending {
-        (1, 31, "OFAC Partial Match", EventType::EnrollmentPendingReview)
+        (
+            1,
+            31,
+            "OFAC Partial Match",
+            EventType::EnrollmentPendingReview,
+        )
     } else {
         (0, 0, "Success", EventType::EnrollmentCompleted)
     };
@@ -565,8 +571,7 @@ async fn upgrade(
                 }
             }
             tx.put_account(&acc, false)?;
-            let view =
-                account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &cards);
+            let view = account_view_of(product_name(&ctx.config, &acc), &acc, Some(&user), &cards);
             let mut out = Outbox::new(&program.code, Some(&key.request_id));
             out.account(EventType::AccountUpgraded, &view, &user.id);
             out.write(tx)?;

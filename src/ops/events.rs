@@ -68,7 +68,10 @@ fn parse(
     };
     let subject = match &q.subject {
         Some(s) if s.is_empty() || s.len() > 64 => {
-            return Err(bad("subject", "must be an identifier of 1 to 64 characters"))
+            return Err(bad(
+                "subject",
+                "must be an identifier of 1 to 64 characters",
+            ))
         }
         s => s.clone(),
     };

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod baas_reads;
 pub mod baas_view;
 pub mod cards;
+pub mod deliveries;
 pub mod device_lookup;
 pub mod enroll;
 pub mod events;
@@ -20,6 +21,7 @@ pub mod outbox;
 pub mod sandbox_cards;
 pub mod startup;
 pub mod store_figures;
+pub mod webhooks;
 
 use crate::config::Config;
 use crate::screening::SdnList;
@@ -38,6 +40,8 @@ pub struct Ctx {
     pub sdn: Arc<SdnList>,
     /// Bearer-token grants already read from the store.
     pub tokens: Arc<auth::TokenCache>,
+    /// The HTTP client of webhook deliveries (pooled; cheap to clone).
+    pub sender: crate::webhooks::Sender,
 }
 
 impl Ctx {
@@ -53,7 +57,9 @@ impl Ctx {
         );
         let store = Store::open_config(&config.storage)?;
         let faults = Arc::new(faults::Faults::new(&store));
+        let sender = crate::webhooks::Sender::new(config.webhooks.timeout_ms);
         Ok(Ctx {
+            sender,
             config: Arc::new(config),
             store,
             vault: Arc::new(vault),

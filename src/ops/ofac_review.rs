@@ -93,13 +93,7 @@ pub async fn decide(
     complete(ctx, user_id).await.map(|r| review_view(&r))
 }
 
-fn decline_in_tx(
-    ctx: &Ctx,
-    tx: &Tx,
-    r: &mut Review,
-    at: i64,
-    out: &mut Outbox,
-) -> TxResult<()> {
+fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64, out: &mut Outbox) -> TxResult<()> {
     let mut user = tx.user(&r.user_id)?.ok_or(E::NotFound("user"))?;
     for id in &r.account_ids {
         let Some(mut acc) = tx.account(id)? else {

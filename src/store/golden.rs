@@ -292,9 +292,12 @@ fn counters_keep_their_layout() {
 /// Journal records (a crash leaves them to be replayed at the next start): one write into every
 /// tree, keyed by the tree's name, so that the tree tags are pinned too. `every_tree` holds the
 /// trees of the first stores (before events), `event_trees` the trees added with events.
+/// One journaled write: tree, key, value (`None`: a removal).
+type JournalWrite = (TreeId, Vec<u8>, Option<Vec<u8>>);
+
 #[test]
 fn journal_records_keep_their_encoding() {
-    let values: Vec<(TreeId, Vec<u8>, Option<Vec<u8>>)> = TreeId::ALL
+    let values: Vec<JournalWrite> = TreeId::ALL
         .iter()
         .enumerate()
         .map(|(i, t)| {
@@ -303,7 +306,7 @@ fn journal_records_keep_their_encoding() {
         })
         .collect();
     let (first, added) = values.split_at(TreeId::Events as usize);
-    let record = |values: &[(TreeId, Vec<u8>, Option<Vec<u8>>)]| {
+    let record = |values: &[JournalWrite]| {
         codec::encode_journal(
             values
                 .iter()

@@ -30,6 +30,11 @@ impl Secret {
         Secret(bytes)
     }
 
+    /// A secret of stored key bytes.
+    pub fn from_bytes(bytes: Vec<u8>) -> Secret {
+        Secret(bytes)
+    }
+
     /// `whsec_` + standard base64 of the bytes: the form shown to the client once.
     pub fn to_whsec(&self) -> String {
         format!("{SECRET_PREFIX}{}", STANDARD.encode(&self.0))

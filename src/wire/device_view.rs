@@ -77,4 +77,3 @@ impl From<&Wallet> for WalletOut {
         }
     }
 }
-

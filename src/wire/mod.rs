@@ -13,3 +13,4 @@ pub mod enrollment;
 pub mod enrollment_check;
 pub mod events;
 pub mod sandbox;
+pub mod webhooks;

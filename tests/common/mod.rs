@@ -4,6 +4,7 @@
 
 pub mod baas;
 pub mod postgres;
+pub mod webhooks;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

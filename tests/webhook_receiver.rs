@@ -1,10 +1,8 @@
 //! The test receiver (`tests/common/webhooks.rs`) and its independent verifier, checked on their
-//! own and against issuebox's signer and delivery client. Temporary home: once
-//! `tests/common/mod.rs` declares the module, these can move beside the webhook suites.
+//! own and against issuebox's signer and delivery client.
 
-#[allow(dead_code)]
-#[path = "common/webhooks.rs"]
-mod webhooks;
+mod common;
+use common::webhooks;
 
 use issuebox::webhooks::{signature_header, Secret, Sender};
 use std::time::Duration;
