@@ -751,7 +751,8 @@ fn a_client_limited_to_one_program_cannot_see_or_touch_another() {
             failures.push(format!("the review list reveals {x}: {}", reviews.text));
         }
     }
-    let attempted = list.len() + 1;
+    let attempted =
+        list.len() + 1 + events_of_another_program(&all, &limited, &p2, &secrets, &mut failures);
 
     assert!(
         failures.is_empty(),
@@ -797,6 +798,76 @@ fn a_client_limited_to_one_program_cannot_see_or_touch_another() {
         "isolation: the same checks catch the all-programs client on all {} direct reads",
         reads.len()
     );
+}
+
+/// Events and webhooks: the limited client's event list holds none of PARTNER2's, an id or a
+/// subject of PARTNER2 finds nothing (answered as for an id that names nothing), and neither
+/// `programCode=PARTNER2` nor an endpoint for PARTNER2 is allowed. The all-programs client does
+/// see PARTNER2's events, so the checks can fail. Answers the number of attempts.
+fn events_of_another_program(
+    all: &Who,
+    limited: &Who,
+    p2: &World,
+    secrets: &[String],
+    failures: &mut Vec<String>,
+) -> usize {
+    let theirs: Vec<Value> = all.ok(&get("/events?programCode=PARTNER2&limit=500"))["data"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert!(
+        theirs.len() >= 10,
+        "the all-programs client sees PARTNER2's events"
+    );
+    let mut attempts = 0;
+    let page = limited.send(&get("/events?limit=500"));
+    attempts += 1;
+    assert_eq!(page.status, 200, "{}", page.text);
+    for x in secrets {
+        if page.text.contains(x.as_str()) {
+            failures.push(format!("the event list reveals {x}"));
+        }
+    }
+    let unknown = limited.send(&get("/events/evt_nothing_999999"));
+    for e in &theirs {
+        let id = s(&e["id"]);
+        let a = limited.send(&get(format!("/events/{id}")));
+        attempts += 1;
+        if (a.status, &a.text) != (unknown.status, &unknown.text) {
+            failures.push(format!("GET /events/{id}: {} {}", a.status, a.text));
+        }
+    }
+    for subject in [
+        &p2.user_new,
+        &p2.acc_new,
+        &p2.card_new,
+        &p2.wallet_new,
+        &p2.acc_kit,
+    ] {
+        let a = limited.send(&get(format!("/events?subject={subject}")));
+        attempts += 1;
+        if a.status != 200 || a.body["data"] != json!([]) {
+            failures.push(format!(
+                "events of subject {subject}: {} {}",
+                a.status, a.text
+            ));
+        }
+    }
+    let by_program = limited.send(&get("/events?programCode=PARTNER2"));
+    let hook = limited.send(&post(
+        "/webhooks",
+        json!({"url": "http://127.0.0.1:9/hook", "eventTypes": ["*"], "programCodes": ["PARTNER2"]}),
+    ));
+    attempts += 2;
+    for (what, a) in [
+        ("events of PARTNER2", by_program),
+        ("an endpoint for PARTNER2", hook),
+    ] {
+        if a.status != 401 || a.body["code"] != "UNAUTHORIZED" {
+            failures.push(format!("{what}: {} {}", a.status, a.text));
+        }
+    }
+    attempts
 }
 
 /// The limited client reaches its own program's twin by the same keys; answers the count.

@@ -6,7 +6,10 @@
 //! (the ones the API returned, and the ones the test made up) is collected. Then every response
 //! body, every log line and every byte of every store file is scanned: no SSN, no full number,
 //! no Luhn-valid 13-19 digit run under a program BIN — except in the three sandbox answers
-//! documented to return a number once (kit load, card create, replace).
+//! documented to return a number once (kit load, card create, replace). Every event of the
+//! scenario is read back (`GET /events`) and delivered to a webhook endpoint: the events, the
+//! delivered bodies and their headers are scanned as well, and the endpoint's secret must appear
+//! in no answer but its creation's, no delivery and no log line.
 
 mod common;
 #[path = "common/leakscan.rs"]
@@ -547,6 +550,16 @@ fn without_kit(b: &Value) -> Value {
 #[test]
 fn no_card_number_or_ssn_in_logs_responses_or_store_files() {
     let mut s = Server::start_env(&[], &[("RUST_LOG", "debug")]);
+    // Every event is delivered to a webhook endpoint: the delivered bodies are scanned too.
+    let rx = common::webhooks::Receiver::start(common::webhooks::Behaviour::Ok);
+    let hook = send(
+        "POST",
+        &s.url("/webhooks"),
+        &[("Authorization", &format!("Bearer {}", s.token()))],
+        Some(&json!({"url": rx.url(), "eventTypes": ["*"]}).to_string()),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    let whsec = hook.body["secret"].as_str().unwrap().to_string();
     let r = Recorder {
         base: s.base.clone(),
         auth: format!("Bearer {}", s.token()),
@@ -557,6 +570,25 @@ fn no_card_number_or_ssn_in_logs_responses_or_store_files() {
         }),
     };
     scenario(&r);
+    // Every event, read back (the events are part of the responses scanned below).
+    let mut after = "0".to_string();
+    let mut events = 0;
+    loop {
+        let page = r.call(
+            "events",
+            "GET",
+            &format!("/events?after={after}&limit=500"),
+            None,
+        );
+        assert_eq!(page.status, 200, "{}", page.text);
+        events += page.body["data"].as_array().unwrap().len();
+        after = page.body["next"].as_str().unwrap().to_string();
+        if page.body["hasMore"] == false {
+            break;
+        }
+    }
+    assert!(events >= 40, "{events} events");
+    let delivered = rx.wait_for(events, std::time::Duration::from_secs(30));
     assert_eq!(s.stop(), 0, "clean exit");
     let secrets = r.secrets.borrow().clone();
     let bodies = r.bodies.borrow();
@@ -581,8 +613,34 @@ fn no_card_number_or_ssn_in_logs_responses_or_store_files() {
         }
     }
 
+    // Delivered webhook bodies and headers.
+    for (i, d) in delivered.iter().enumerate() {
+        let text = String::from_utf8_lossy(&d.body);
+        let found = secrets.leaks_in(&text);
+        if !found.is_empty() {
+            leaks.push(format!("delivery {i}: {found:?} in {text}"));
+        }
+        for (k, v) in &d.headers {
+            if !secrets.leaks_in(v).is_empty() || v.contains(&whsec[6..]) {
+                leaks.push(format!("delivery {i} header {k}: {v}"));
+            }
+        }
+        if text.contains(&whsec[6..]) {
+            leaks.push(format!("delivery {i} carries the webhook secret"));
+        }
+    }
+    // The webhook secret (shown once, at creation) is in no other answer.
+    for (label, _, text) in bodies.iter() {
+        if text.contains(&whsec[6..]) {
+            leaks.push(format!("the webhook secret in the response to {label}"));
+        }
+    }
+
     // Log lines.
     let log = s.log();
+    if log.contains(&whsec[6..]) {
+        leaks.push("the webhook secret in the log".to_string());
+    }
     let lines = log.lines().count();
     assert!(
         log.contains("DEBUG"),

@@ -190,6 +190,17 @@ fn readme_try_it_runs_against_the_real_binary() {
         _ => panic!("REPLACED line: {replaced:?} (card {card})"),
     };
 
+    // Events: the receiver of the README verified every delivery of the enrollment's four
+    // events, and the account's history reads back.
+    assert_eq!(
+        marked(&out, "DELIVERED"),
+        ["4", "verified", "0", "rejected"]
+    );
+    assert_eq!(
+        marked(&out, "HISTORY"),
+        ["account.created", "card.issued", "enrollment.completed"]
+    );
+
     // And the server holds what the walk-through says it did.
     let api = Api::new(&s);
     let f = api.fetch(json!({ "alias": alias }));
