@@ -184,6 +184,7 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
         (
             "kit.assigned",
             subjects(&[
+                ("accountIdentifier", &acc2),
                 ("deviceIdentifier", &card2),
                 ("mappingIdentifier", "KITEV1"),
             ]),
@@ -351,6 +352,7 @@ fn a_scripted_scenario_writes_exactly_the_expected_events() {
         ]
     );
     let kit_history = b.get("/events?subject=KITEV1");
+    // kit.loaded names no kit (one event per load); kit.assigned and the enrollment name it.
     assert_eq!(kit_history.body["data"].as_array().unwrap().len(), 2);
     let cards = b.get("/events?type=card.issued,card.replaced&programCode=SANDBOX");
     assert_eq!(cards.status, 200, "{}", cards.text);
@@ -407,6 +409,7 @@ fn bad_parameters_are_refused_by_name() {
     for (query, param) in [
         ("after=-1", "after"),
         ("after=x", "after"),
+        ("after=9223372036854775808", "after"),
         ("limit=0", "limit"),
         ("limit=501", "limit"),
         ("limit=ten", "limit"),

@@ -247,6 +247,31 @@ fn a_clearance_interrupted_by_a_crash_is_finished_at_start_up() {
         "assigned"
     );
     assert_eq!(b.decide(&user, "clear").status, 409);
+    // The completion at start-up wrote its events once: the decision, then the account settled,
+    // the kit's card issued, the kit assigned and the enrollment completed.
+    let history = b.get(&format!("/events?subject={acc}&limit=500"));
+    let kinds: Vec<&str> = history.body["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "account.created",
+            "kit.reserved",
+            "enrollment.pending_review",
+            "account.status_changed",
+            "card.issued",
+            "kit.assigned",
+            "enrollment.completed"
+        ],
+        "{}",
+        history.text
+    );
+    let decided = b.get(&format!("/events?type=ofac.review_decided&subject={user}"));
+    assert_eq!(decided.body["data"].as_array().unwrap().len(), 1);
 }
 
 #[test]

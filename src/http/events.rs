@@ -39,9 +39,9 @@ fn query(pairs: Vec<(String, String)>) -> Result<EventQuery, DomainError> {
     params(
         ("after" = Option<u64>, Query, description = "Only events with a greater sequence (the `next` of the previous page); default 0"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many events; default 100"),
-        ("type" = Option<String>, Query, description = "Only these types, comma-separated (e.g. `card.issued,wallet.created`)"),
-        ("programCode" = Option<String>, Query, description = "Only this program's events (one of the client's)"),
-        ("subject" = Option<String>, Query, description = "Only events naming this user, account, card (device), wallet or kit (mappingIdentifier) identifier"),
+        ("type" = Option<String>, Query, pattern = "^(enrollment\\.completed|enrollment\\.pending_review|enrollment\\.declined|user\\.created|account\\.created|account\\.upgraded|account\\.status_changed|card\\.issued|card\\.status_changed|card\\.replaced|kit\\.loaded|kit\\.reserved|kit\\.assigned|kit\\.released|wallet\\.created|wallet\\.status_changed|ofac\\.review_opened|ofac\\.review_decided|webhook\\.test)(,(enrollment\\.completed|enrollment\\.pending_review|enrollment\\.declined|user\\.created|account\\.created|account\\.upgraded|account\\.status_changed|card\\.issued|card\\.status_changed|card\\.replaced|kit\\.loaded|kit\\.reserved|kit\\.assigned|kit\\.released|wallet\\.created|wallet\\.status_changed|ofac\\.review_opened|ofac\\.review_decided|webhook\\.test))*$", description = "Only these types, comma-separated (e.g. `card.issued,wallet.created`)"),
+        ("programCode" = Option<String>, Query, pattern = "^[A-Z0-9]{1,10}$", description = "Only this program's events (one of the client's; a code of no program answers 400)"),
+        ("subject" = Option<String>, Query, min_length = 1, max_length = 64, description = "Only events naming this user, account, card (device), wallet or kit (mappingIdentifier) identifier"),
     ),
     responses(
         (status = 200, description = "A page of events", body = EventList),
@@ -85,4 +85,37 @@ pub async fn get(
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/events", web::get().to(list))
         .route("/events/{id}", web::get().to(get));
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::domain::event::EventType;
+    use utoipa::OpenApi;
+
+    /// The `type` parameter's pattern in the OpenAPI document names exactly the event types.
+    #[test]
+    fn the_type_pattern_names_every_event_type() {
+        let doc: serde_json::Value =
+            serde_json::from_str(&crate::http::openapi::ApiDoc::openapi().to_json().unwrap())
+                .unwrap();
+        let params = doc["paths"]["/events"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let pattern = params
+            .iter()
+            .find(|p| p["name"] == "type")
+            .and_then(|p| p["schema"]["pattern"].as_str())
+            .unwrap();
+        let inner = pattern
+            .strip_prefix("^(")
+            .and_then(|p| p.split_once(")(,("))
+            .map(|(first, _)| first)
+            .unwrap();
+        assert_eq!(pattern, format!("^({inner})(,({inner}))*$"));
+        let mut names: Vec<String> = inner.split('|').map(|n| n.replace("\\.", ".")).collect();
+        names.sort();
+        let mut want: Vec<String> = EventType::ALL.iter().map(|t| t.as_str().into()).collect();
+        want.sort();
+        assert_eq!(names, want);
+    }
 }

@@ -177,7 +177,7 @@ fn delivery_query(pairs: Vec<(String, String)>) -> Result<DeliveryQuery, DomainE
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks",
     params(
         ("id" = String, Path, description = "The endpoint's id (`wh_…`)"),
-        ("status" = Option<String>, Query, description = "pending, delivered, failed or cancelled"),
+        ("status" = inline(Option<crate::wire::webhooks::DeliveryStatusName>), Query, description = "Only deliveries of this status"),
         ("after" = Option<u64>, Query, description = "Only deliveries of events after this sequence (the `next` of the previous page)"),
         ("limit" = Option<u32>, Query, minimum = 1, maximum = 500, description = "At most this many; default 100"),
     ),

@@ -350,7 +350,9 @@ pub fn list(
         None => 0,
         Some(a) => a
             .parse::<u64>()
-            .map_err(|_| E::Invalid("after: must be an event sequence (0 or more)".into()))?,
+            .ok()
+            .filter(|n| *n <= i64::MAX as u64)
+            .ok_or_else(|| E::Invalid("after: must be an event sequence (0 or more)".into()))?,
     };
     let limit = match &q.limit {
         None => super::events::DEFAULT_LIMIT,

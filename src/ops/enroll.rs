@@ -321,7 +321,7 @@ fn new_in_tx(
     out.account(EventType::AccountCreated, &view, &user.id);
     cards_issued(&mut out, &issued, &user.id);
     if let Some(k) = &reserved_kit {
-        out.kit(EventType::KitReserved, k);
+        out.kit(EventType::KitReserved, k, Some(&account_id));
     }
     if let Some(r) = &opened_review {
         out.review(EventType::OfacReviewOpened, r);
@@ -353,7 +353,8 @@ pub(crate) fn cards_issued(out: &mut Outbox, issued: &Issued, user: &str) {
         out.card(EventType::CardIssued, c, Some(user));
     }
     if let Some(k) = &issued.kit {
-        out.kit(EventType::KitAssigned, k);
+        let account = issued.cards.first().and_then(|c| c.account_id.as_deref());
+        out.kit(EventType::KitAssigned, k, account);
     }
 }
 

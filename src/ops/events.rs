@@ -37,7 +37,9 @@ fn parse(
         None => 0,
         Some(a) => a
             .parse::<u64>()
-            .map_err(|_| bad("after", "must be an event sequence (0 or more)"))?,
+            .ok()
+            .filter(|n| *n <= i64::MAX as u64)
+            .ok_or_else(|| bad("after", "must be an event sequence (0 or more)"))?,
     };
     let limit = match &q.limit {
         None => DEFAULT_LIMIT,

@@ -113,7 +113,7 @@ fn decline_in_tx(ctx: &Ctx, tx: &Tx, r: &mut Review, at: i64, out: &mut Outbox) 
                         kit.status = KitStatus::Available;
                         kit.reserved_for = None;
                         tx.update_kit(&kit)?;
-                        out.kit(EventType::KitReleased, &kit);
+                        out.kit(EventType::KitReleased, &kit, Some(&acc.id));
                     }
                 }
             }

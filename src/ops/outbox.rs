@@ -106,9 +106,10 @@ impl Outbox {
         self.push(kind, subjects, json(&DeviceOut::from(c)));
     }
 
-    pub fn kit(&mut self, kind: EventType, k: &Kit) {
+    /// A kit event; `account` is the account it was reserved for or issued into, if any.
+    pub fn kit(&mut self, kind: EventType, k: &Kit, account: Option<&str>) {
         let subjects = Subjects {
-            account: k.reserved_for.clone(),
+            account: account.map(str::to_string),
             card: k.card_id.clone(),
             kit: Some(k.mapping_id.clone()),
             ..Subjects::default()

@@ -6,6 +6,73 @@ use crate::domain::webhook::{Attempt, Delivery, Webhook};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// An event type an endpoint subscribes to, or `*` for every type (schema only: the use case
+/// reads the names, see `ops::webhooks`).
+#[derive(Serialize, ToSchema)]
+#[allow(dead_code)]
+pub enum SubscribedType {
+    #[serde(rename = "*")]
+    Every,
+    #[serde(rename = "enrollment.completed")]
+    EnrollmentCompleted,
+    #[serde(rename = "enrollment.pending_review")]
+    EnrollmentPendingReview,
+    #[serde(rename = "enrollment.declined")]
+    EnrollmentDeclined,
+    #[serde(rename = "user.created")]
+    UserCreated,
+    #[serde(rename = "account.created")]
+    AccountCreated,
+    #[serde(rename = "account.upgraded")]
+    AccountUpgraded,
+    #[serde(rename = "account.status_changed")]
+    AccountStatusChanged,
+    #[serde(rename = "card.issued")]
+    CardIssued,
+    #[serde(rename = "card.status_changed")]
+    CardStatusChanged,
+    #[serde(rename = "card.replaced")]
+    CardReplaced,
+    #[serde(rename = "kit.loaded")]
+    KitLoaded,
+    #[serde(rename = "kit.reserved")]
+    KitReserved,
+    #[serde(rename = "kit.assigned")]
+    KitAssigned,
+    #[serde(rename = "kit.released")]
+    KitReleased,
+    #[serde(rename = "wallet.created")]
+    WalletCreated,
+    #[serde(rename = "wallet.status_changed")]
+    WalletStatusChanged,
+    #[serde(rename = "ofac.review_opened")]
+    OfacReviewOpened,
+    #[serde(rename = "ofac.review_decided")]
+    OfacReviewDecided,
+    #[serde(rename = "webhook.test")]
+    WebhookTest,
+}
+
+/// `enabled` or `disabled` (schema only).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum WebhookStatusName {
+    Enabled,
+    Disabled,
+}
+
+/// A delivery's status (schema only).
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+#[allow(dead_code)]
+pub enum DeliveryStatusName {
+    Pending,
+    Delivered,
+    Failed,
+    Cancelled,
+}
+
 /// `POST /webhooks`.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -13,10 +80,10 @@ use utoipa::ToSchema;
     "programCodes": ["SANDBOX"], "description": "ledger"}))]
 pub struct NewWebhook {
     /// `http` or `https`, with a host `webhooks.allowed_hosts` allows.
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+")]
     pub url: String,
     /// `["*"]` for every type, or event types.
-    #[schema(min_items = 1, max_items = 32)]
+    #[schema(min_items = 1, max_items = 32, value_type = Vec<SubscribedType>)]
     pub event_types: Vec<String>,
     /// Default: every program of the client.
     pub program_codes: Option<Vec<String>>,
@@ -29,11 +96,12 @@ pub struct NewWebhook {
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 #[schema(example = json!({"status": "disabled"}))]
 pub struct WebhookPatch {
-    #[schema(max_length = 2048)]
+    #[schema(max_length = 2048, pattern = "^[Hh][Tt][Tt][Pp][Ss]?://[^/?#@\\s]+")]
     pub url: Option<String>,
-    #[schema(min_items = 1, max_items = 32)]
+    #[schema(min_items = 1, max_items = 32, value_type = Option<Vec<SubscribedType>>)]
     pub event_types: Option<Vec<String>>,
     /// `enabled` or `disabled`.
+    #[schema(value_type = Option<WebhookStatusName>)]
     pub status: Option<String>,
     #[schema(max_length = 256)]
     pub description: Option<String>,
@@ -175,6 +243,7 @@ pub struct DeliveryList {
 #[schema(example = json!({"since": "2026-11-30T00:00:00Z"}))]
 pub struct RecoverRequest {
     /// RFC 3339: failed deliveries created since then are attempted again.
+    #[schema(format = DateTime)]
     pub since: String,
 }
 
@@ -192,4 +261,31 @@ pub struct TestSent {
     /// `webhook.test`.
     #[serde(rename = "type")]
     pub kind: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::event::EventType;
+
+    /// The schema's names are exactly the event types, plus `*`.
+    #[test]
+    fn the_subscribed_type_schema_names_every_event_type() {
+        let schema =
+            serde_json::to_value(<SubscribedType as utoipa::PartialSchema>::schema()).unwrap();
+        let mut names: Vec<String> = schema["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap().to_string())
+            .collect();
+        names.sort();
+        let mut want: Vec<String> = EventType::ALL
+            .iter()
+            .map(|t| t.as_str().to_string())
+            .chain(["*".to_string()])
+            .collect();
+        want.sort();
+        assert_eq!(names, want);
+    }
 }
