@@ -382,3 +382,227 @@ fn a_sled_store_copies_to_sled_and_a_full_target_or_a_bad_store_is_refused() {
         assert!(!dir.path().join(never).exists(), "{never} was created");
     }
 }
+
+mod events {
+    //! Events, webhook endpoints, deliveries and the fan-out cursor, written straight through the
+    //! store boundary into a sled store, copied to PostgreSQL and back: everything equal on each
+    //! copy, and the sequence goes on after the copied events.
+
+    use super::{copy_in_batches, sled};
+    use issuebox::config::Durability;
+    use issuebox::domain::event::{Event, EventFilter, EventType, NewEvent, Subjects};
+    use issuebox::domain::webhook::{
+        Attempt, Delivery, DeliveryStatus, Webhook, WebhookSecret, WebhookStatus,
+    };
+    use issuebox::store::{Reader, Store};
+
+    /// What a copy must hold as its source did.
+    #[derive(Debug, PartialEq)]
+    struct Contents {
+        events: Vec<Event>,
+        last: u64,
+        webhooks: Vec<Webhook>,
+        deliveries: Vec<Delivery>,
+        cursor: u64,
+    }
+
+    fn contents(s: &Store) -> Contents {
+        let (mut events, mut after) = (Vec::new(), 0);
+        loop {
+            let page = s
+                .events_page(after, 7, 100, &EventFilter::default())
+                .unwrap();
+            events.extend(page.events);
+            after = page.last_seen;
+            if !page.more {
+                break;
+            }
+        }
+        let webhooks = s.webhooks().unwrap();
+        let mut deliveries = Vec::new();
+        for id in ["wh_b", "wh_a", "wh_gone"] {
+            deliveries.extend(s.deliveries_of(id, 0, 1000, None).unwrap());
+        }
+        Contents {
+            events,
+            last: s.last_event_sequence().unwrap(),
+            webhooks,
+            deliveries,
+            cursor: s.fanout_cursor().unwrap(),
+        }
+    }
+
+    fn webhook(id: &str, n: u8) -> Webhook {
+        Webhook {
+            id: id.into(),
+            client: "sandbox".into(),
+            url: format!("http://127.0.0.1:9/{id}"),
+            event_types: vec![EventType::CardIssued],
+            program_codes: vec!["SANDBOX".into()],
+            status: WebhookStatus::Enabled,
+            description: Some(format!("endpoint {n}")),
+            secrets: vec![
+                WebhookSecret {
+                    key: vec![n; 32],
+                    expires_at: None,
+                },
+                WebhookSecret {
+                    key: vec![n + 1; 32],
+                    expires_at: Some(1_900_000_000),
+                },
+            ],
+            after_sequence: 0,
+            consecutive_failures: u32::from(n),
+            created_at: 1_700_000_000,
+            updated_at: 1_700_000_001,
+        }
+    }
+
+    fn delivery(webhook_id: &str, e: &Event, status: DeliveryStatus) -> Delivery {
+        Delivery {
+            webhook_id: webhook_id.into(),
+            event_sequence: e.sequence,
+            event_id: e.id.clone(),
+            status,
+            attempts: vec![Attempt {
+                at_ms: e.occurred_at_ms + 5,
+                status: Some(500),
+                error: None,
+                latency_ms: 12,
+                response_prefix: "oops".into(),
+                manual: false,
+            }],
+            next_attempt_ms: e.occurred_at_ms + 5_000,
+            round_failures: 1,
+            created_ms: e.occurred_at_ms,
+        }
+    }
+
+    /// A sled store with events in groups of 1 to 3, two endpoints (the younger one first by
+    /// id), deliveries of every status, one of an endpoint since deleted, and the fan-out cursor
+    /// at the end of a group.
+    fn fill(dir: &std::path::Path) -> Contents {
+        let s = Store::open(dir, Durability::Os).unwrap();
+        for n in 0..12usize {
+            let group: Vec<NewEvent> = (0..1 + n % 3)
+                .map(|k| NewEvent {
+                    kind: EventType::ALL[(n + k) % EventType::ALL.len()],
+                    program: "SANDBOX".into(),
+                    request_id: (n % 2 == 0).then(|| format!("req-{n}")),
+                    subjects: Subjects {
+                        user: Some(format!("U{n}")),
+                        card: (k == 1).then(|| format!("C{n}")),
+                        ..Subjects::default()
+                    },
+                    data: format!("{{\"n\":{n},\"k\":{k}}}").into_bytes(),
+                })
+                .collect();
+            s.transact(|tx| tx.put_events(&group)).unwrap();
+        }
+        let events = contents(&s).events;
+        s.transact(|tx| {
+            tx.put_webhook(&webhook("wh_b", 1), true)?;
+            tx.put_webhook(&webhook("wh_a", 2), true)?;
+            tx.put_webhook(&webhook("wh_gone", 3), true)
+        })
+        .unwrap();
+        s.transact(|tx| {
+            for (i, e) in events.iter().enumerate() {
+                let status = [
+                    DeliveryStatus::Pending,
+                    DeliveryStatus::Delivered,
+                    DeliveryStatus::Failed,
+                ][i % 3];
+                tx.put_delivery(&delivery("wh_b", e, status), None)?;
+                if i % 4 == 0 {
+                    tx.put_delivery(&delivery("wh_a", e, DeliveryStatus::Pending), None)?;
+                }
+            }
+            let mut gone = delivery("wh_gone", &events[0], DeliveryStatus::Cancelled);
+            gone.attempts.clear();
+            tx.put_delivery(&gone, None)?;
+            tx.remove_webhook("wh_gone")?;
+            // Events 1 to 4 are groups [1], [2, 3], [4, 5, 6]: the cursor ends the second.
+            tx.set_fanout_cursor(3)
+        })
+        .unwrap();
+        let c = contents(&s);
+        assert_eq!(c.events.len(), 24);
+        assert_eq!(c.last, 24);
+        assert_eq!(c.webhooks.len(), 2);
+        assert_eq!(c.deliveries.len(), 24 + 6 + 1);
+        assert!(s.verify().unwrap().is_clean());
+        c
+    }
+
+    #[test]
+    fn events_endpoints_and_deliveries_copy_from_sled_to_postgres_and_back() {
+        let Some(url) = super::common::postgres::fresh_database() else {
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("source");
+        let want = fill(&source);
+        let pg = format!("postgres:{url}");
+
+        let (code, out) = copy_in_batches(&sled(&source), &pg, 3);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("store is clean"), "{out}");
+        assert!(!out.contains("mismatch"), "{out}");
+        for line in [
+            "      events          24          24          24",
+            "    webhooks           2           2           2",
+            "  deliveries          31          31          31",
+        ] {
+            assert!(out.contains(line), "{line}\n{out}");
+        }
+        {
+            let on_pg = Store::open_postgres(&url, 2).unwrap();
+            assert_eq!(contents(&on_pg), want);
+            // The cursor still ends a transaction's events for the fan-out.
+            let rest = on_pg.transact(|tx| tx.events_after(3, 100)).unwrap();
+            assert_eq!(rest.first().map(|e| e.sequence), Some(4));
+            // A pending delivery is there to attempt; the copy took no lease.
+            let due = on_pg.due_deliveries(i64::MAX - 1, 1000, 1).unwrap();
+            assert_eq!(due.len(), 8 + 6);
+        }
+        // A copy into it again is refused (it holds events, endpoints and deliveries).
+        let (code, out) = super::copy(&sled(&source), &pg);
+        assert_eq!(code, 1, "{out}");
+        assert!(
+            out.contains("24 events, 2 webhooks, 31 deliveries"),
+            "{out}"
+        );
+
+        let back = dir.path().join("back");
+        let (code, out) = copy_in_batches(&pg, &sled(&back), 2);
+        assert_eq!(code, 0, "{out}");
+        assert!(out.contains("store is clean"), "{out}");
+        assert!(!out.contains("mismatch"), "{out}");
+        let on_back = Store::open(&back, Durability::Os).unwrap();
+        assert_eq!(contents(&on_back), want);
+        let rest = on_back.transact(|tx| tx.events_after(3, 100)).unwrap();
+        assert_eq!(
+            rest.iter().map(|e| e.sequence).collect::<Vec<_>>(),
+            (4..=24).collect::<Vec<_>>()
+        );
+
+        // On each copy the sequence goes on after the copied events, with the store's own prefix.
+        let on_pg = Store::open_postgres(&url, 2).unwrap();
+        for s in [&on_back, &on_pg] {
+            let more = NewEvent {
+                kind: EventType::KitLoaded,
+                program: "SANDBOX".into(),
+                request_id: None,
+                subjects: Subjects::default(),
+                data: b"{}".to_vec(),
+            };
+            s.transact(|tx| tx.put_events(std::slice::from_ref(&more)))
+                .unwrap();
+            let e = s.event(25).unwrap().unwrap();
+            assert_eq!(e.kind, EventType::KitLoaded);
+            assert_eq!(issuebox::domain::event::sequence_of_id(&e.id), Some(25));
+            assert!(s.verify().unwrap().is_clean());
+        }
+    }
+}

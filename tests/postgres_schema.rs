@@ -52,7 +52,7 @@ fn all_versions() -> Vec<i64> {
     MIGRATIONS.iter().map(|m| m.version).collect()
 }
 
-const TABLES: [&str; 13] = [
+const TABLES: [&str; 19] = [
     "users",
     "accounts",
     "cards",
@@ -66,6 +66,12 @@ const TABLES: [&str; 13] = [
     "tokens",
     "faults",
     "schema_migrations",
+    "event_counter",
+    "event_prefix",
+    "events",
+    "webhooks",
+    "deliveries",
+    "fanout_cursor",
 ];
 
 async fn tables(c: &Client) -> Vec<String> {
@@ -524,4 +530,56 @@ async fn a_cluster_cut_like_a_crash_comes_back_with_what_it_committed() {
         .get(0);
     assert_eq!(n, 1);
     assert_eq!(versions(&c).await, all_versions());
+}
+
+/// The event tables: one-row tables hold one row, a sequence is positive and once, a delivery's
+/// status is one of four; nothing ties a delivery to its endpoint (it outlives it).
+#[tokio::test]
+async fn the_event_tables_hold_their_rules() {
+    let Some(c) = migrated().await else { return };
+    c.batch_execute("INSERT INTO event_counter (id, last) VALUES (1, 0)")
+        .await
+        .unwrap();
+    for (sql, code, constraint) in [
+        (
+            "INSERT INTO event_counter (id, last) VALUES (2, 0)",
+            SqlState::CHECK_VIOLATION,
+            "event_counter_one_row",
+        ),
+        (
+            "INSERT INTO event_counter (id, last) VALUES (1, 5)",
+            SqlState::UNIQUE_VIOLATION,
+            "event_counter_pkey",
+        ),
+        (
+            "INSERT INTO fanout_cursor (id, seq) VALUES (2, 0)",
+            SqlState::CHECK_VIOLATION,
+            "fanout_cursor_one_row",
+        ),
+        (
+            "INSERT INTO event_prefix (id, prefix) VALUES (1, '')",
+            SqlState::CHECK_VIOLATION,
+            "event_prefix_not_empty",
+        ),
+        (
+            "INSERT INTO events (seq, id, kind, occurred_at_ms, program, data) \
+             VALUES (0, 'evt_a_0', 'user.created', 0, 'P', '\\x00')",
+            SqlState::CHECK_VIOLATION,
+            "events_seq_positive",
+        ),
+        (
+            "INSERT INTO deliveries (webhook_id, event_sequence, status, next_attempt_ms, body) \
+             VALUES ('wh', 1, 'lost', 0, '\\x00')",
+            SqlState::CHECK_VIOLATION,
+            "deliveries_status",
+        ),
+    ] {
+        refuses(&c, sql, &[], code, constraint).await;
+    }
+    c.batch_execute(
+        "INSERT INTO deliveries (webhook_id, event_sequence, status, next_attempt_ms, body) \
+         VALUES ('no_such_endpoint', 1, 'cancelled', 0, '\\x00')",
+    )
+    .await
+    .unwrap();
 }

@@ -11,9 +11,12 @@
 //!
 //! What is copied: users, accounts, cards (an instant-issued card with its kit), kits, wallets
 //! (each card's in creation order), OFAC reviews, stored BaaS responses with their keys (so a
-//! replay answers the same bytes on the target) and token grants (so a token keeps working).
-//! Not copied: requests in flight (claims) and sandbox fault switches, which are not records;
-//! events and webhook deliveries do not exist yet.
+//! replay answers the same bytes on the target), token grants (so a token keeps working), events
+//! with their sequences and ids (the target's sequence goes on after them; its own new events
+//! carry its own id prefix), webhook endpoints with their secrets, every delivery (pending ones
+//! are attempted by the target) and the fan-out cursor (so no event is fanned out twice).
+//! Not copied: requests in flight (claims), a process's leases on deliveries it was attempting,
+//! and sandbox fault switches, which are not records.
 //!
 //! The target must be empty (no entity, stored response or token): a copy never merges. The
 //! source must not change during the copy: a sled source is locked by the copy's process (a
@@ -114,12 +117,19 @@ fn redact(url: &str) -> String {
         .join(" ")
 }
 
-/// The kinds a copy counts: every [`Counted`] entity, then tokens.
-const KINDS: usize = Counted::ALL.len() + 1;
+/// The kinds a copy counts: every [`Counted`] entity, then tokens, events, webhook endpoints and
+/// deliveries.
+const KINDS: usize = Counted::ALL.len() + 4;
 const TOKENS: usize = Counted::ALL.len();
+const EVENTS: usize = TOKENS + 1;
+const WEBHOOKS: usize = TOKENS + 2;
+const DELIVERIES: usize = TOKENS + 3;
 
 fn kind_name(i: usize) -> &'static str {
-    Counted::ALL.get(i).map_or("tokens", |c| c.name())
+    match Counted::ALL.get(i) {
+        Some(c) => c.name(),
+        None => ["tokens", "events", "webhooks", "deliveries"][i - TOKENS],
+    }
 }
 
 /// What a copy did: per kind, the source's count, the records copied and the target's count;
@@ -192,8 +202,9 @@ pub fn copy(from: &str, to: &str, batch: usize) -> Result<Copied, String> {
     }
     let source = open_source(&from)?;
     let target = open_target(&to)?;
-    if !target.is_empty().map_err(|e| format!("{to}: {}", say(e)))? {
-        let held = counts_of(&target).map_err(|e| format!("{to}: {}", say(e)))?;
+    let held = counts_of(&target).map_err(|e| format!("{to}: {}", say(e)))?;
+    let holds_events = held[EVENTS..].iter().any(|n| *n > 0);
+    if holds_events || !target.is_empty().map_err(|e| format!("{to}: {}", say(e)))? {
         let held: Vec<String> = (0..KINDS)
             .filter(|&i| held[i] > 0)
             .map(|i| format!("{} {}", held[i], kind_name(i)))
@@ -295,13 +306,21 @@ fn open_postgres(spec: &StoreSpec, url: &str) -> Result<Store, String> {
     Store::open_postgres(url, POOL).map_err(|e| format!("{spec}: {}", say(e)))
 }
 
-/// Each kind's count in `store` (tokens last).
+/// Each kind's count in `store` (after the entities: tokens, events, endpoints, deliveries).
 fn counts_of(store: &Store) -> Result<[u64; KINDS], DomainError> {
     let mut out = [0; KINDS];
     for (c, n) in store.counts()? {
         out[c.index()] = n;
     }
     out[TOKENS] = store.token_count()?;
+    // Counted below the boundary: each engine counts its own tables or trees.
+    let [events, webhooks, deliveries] = match &store.engine {
+        super::Engine::Sled(s) => s.event_counts()?,
+        super::Engine::Postgres(p) => p.event_counts()?,
+    };
+    out[EVENTS] = events;
+    out[WEBHOOKS] = webhooks;
+    out[DELIVERIES] = deliveries;
     Ok(out)
 }
 
@@ -332,7 +351,9 @@ impl Import<'_> {
             Record::Review(_) => count(Counted::Reviews),
             Record::Response(..) => count(Counted::StoredResponses),
             Record::Token(..) => self.copied[TOKENS] += 1,
-            Record::Events(_) | Record::Webhook(_) | Record::Delivery(_) => {}
+            Record::Events(events) => self.copied[EVENTS] += events.len() as u64,
+            Record::Webhook(_) => self.copied[WEBHOOKS] += 1,
+            Record::Delivery(_) => self.copied[DELIVERIES] += 1,
             Record::FanoutCursor(_) => {}
         }
         self.batch.push(r);
@@ -354,6 +375,8 @@ impl Import<'_> {
             .iter()
             .map(|r| match r {
                 Record::Card(_, Some(_)) => 2,
+                Record::Events(events) => events.len() as u64,
+                Record::FanoutCursor(_) => 0,
                 _ => 1,
             })
             .sum();

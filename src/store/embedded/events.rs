@@ -57,7 +57,7 @@ fn due_key(d: &Delivery) -> Vec<u8> {
 }
 
 /// The webhook id and event sequence a delivery key (or a due key's tail) names.
-fn parse_delivery_key(k: &[u8]) -> Option<(String, u64)> {
+pub(super) fn parse_delivery_key(k: &[u8]) -> Option<(String, u64)> {
     let split = k.len().checked_sub(9)?;
     if k[split] != 0 {
         return None;
@@ -322,6 +322,42 @@ impl SledStore {
             out.push(key);
         }
         Ok(out)
+    }
+
+    /// Every entry of the due index: (due Unix ms, webhook id, event sequence), soonest first;
+    /// a key that names no delivery is answered as an error (`verify` reports it).
+    pub(super) fn due_index(&self) -> Vec<Result<(u64, String, u64), String>> {
+        self.scan_raw_from(TreeId::IdxDueDeliveries, &[])
+            .map(|r| {
+                let (k, _) = r.map_err(|e| format!("idx_due_deliveries: {e}"))?;
+                let due = k
+                    .get(..8)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u64::from_be_bytes)
+                    .ok_or("idx_due_deliveries: a key is too short")?;
+                let (id, seq) = parse_delivery_key(&k[8..])
+                    .ok_or("idx_due_deliveries: a key names no delivery")?;
+                Ok((due, id, seq))
+            })
+            .collect()
+    }
+
+    /// The number of events, webhook endpoints and deliveries (a scan of each tree).
+    pub fn event_counts(&self) -> DomainResult<[u64; 3]> {
+        let mut events = 0;
+        for r in self.scan_raw_from(TreeId::Events, &[]) {
+            let group: Vec<Event> = codec::decode(&r?.1).map_err(storage_err)?;
+            events += group.len() as u64;
+        }
+        let keys = |t| -> DomainResult<u64> {
+            let mut n = 0;
+            for r in self.scan_raw_from(t, &[]) {
+                r?;
+                n += 1;
+            }
+            Ok(n)
+        };
+        Ok([events, keys(TreeId::Webhooks)?, keys(TreeId::Deliveries)?])
     }
 
     /// The earliest time a pending delivery is due, if any.

@@ -519,7 +519,18 @@ impl SledStore {
                 .map_err(|_| storage_err("tokens: a key is not a SHA-256"))?;
             f(Record::Token(hash, g))?;
         }
-        Ok(())
+        // Events as stored: one record per transaction's group, in sequence order, so the
+        // target keeps the groups (and the fan-out cursor, which ends one).
+        for r in self.scan::<Vec<crate::domain::event::Event>>(TreeId::Events) {
+            f(Record::Events(r?.1))?;
+        }
+        for w in self.webhooks()? {
+            f(Record::Webhook(Box::new(w)))?;
+        }
+        for r in self.scan::<crate::domain::webhook::Delivery>(TreeId::Deliveries) {
+            f(Record::Delivery(Box::new(r?.1)))?;
+        }
+        f(Record::FanoutCursor(self.fanout_cursor()?))
     }
 
     /// The number of token grants (a scan: tokens have no counter).

@@ -2,7 +2,9 @@
 //!
 //! Every record must decode; every entity must have its index entries and every index entry its
 //! entity; every counter must equal the number of records; cross-references (account -> user,
-//! card -> account, wallet -> card) must resolve.
+//! card -> account, wallet -> card) must resolve. Events run gap-free up to the store's sequence,
+//! each id naming its sequence; every pending delivery is in the due index and every due entry
+//! names a pending delivery; a pending delivery's endpoint exists.
 
 use super::{kit_key, Reads, SledStore, TreeId};
 use crate::domain::error::DomainResult;
@@ -85,7 +87,8 @@ pub fn verify(store: &SledStore) -> DomainResult<Report> {
     check_wallets(store, &c, &mut p)?;
     check_reviews(store, &c, &mut p)?;
     check_tokens(&c.tokens, &c.token_lists, &mut p);
-    let counts = check_counts(store, &c, &mut p)?;
+    let mut counts = check_counts(store, &c, &mut p)?;
+    counts.extend(check_events(store, &mut p)?);
     Ok(Report {
         counts,
         problems: p,
@@ -376,4 +379,146 @@ fn check_tokens(
             ));
         }
     }
+}
+
+/// Events: each group under its first sequence, the sequence gap-free from the first event kept
+/// to the store's last, each id naming its sequence; the fan-out cursor not past the last.
+/// Webhook endpoints against their list; deliveries against the due index, both ways, and a
+/// pending delivery's endpoint. Answers the counts of events, endpoints and deliveries.
+fn check_events(store: &SledStore, p: &mut Vec<String>) -> DomainResult<Vec<(&'static str, u64)>> {
+    use super::events::{delivery_key, parse_delivery_key};
+    use super::EventReads;
+    use crate::domain::event::{sequence_of_id, Event};
+    use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
+
+    let mut next: Option<u64> = None;
+    let mut events = 0u64;
+    for (k, group) in all::<Vec<Event>>(store, TreeId::Events, p) {
+        let key = <[u8; 8]>::try_from(k.as_slice()).map(u64::from_be_bytes);
+        if key.ok() != group.first().map(|e| e.sequence) {
+            p.push(format!(
+                "events: the group under key {} does not start there",
+                hex::encode(&k)
+            ));
+        }
+        for e in &group {
+            match next {
+                Some(n) if e.sequence > n => p.push(format!(
+                    "events: sequences {n} to {} are missing",
+                    e.sequence - 1
+                )),
+                Some(n) if e.sequence < n => p.push(format!(
+                    "events: event {} comes after event {}",
+                    e.sequence,
+                    n - 1
+                )),
+                _ => {}
+            }
+            if sequence_of_id(&e.id) != Some(e.sequence) {
+                p.push(format!(
+                    "event {}: id {} names another sequence",
+                    e.sequence, e.id
+                ));
+            }
+            next = Some(e.sequence + 1);
+            events += 1;
+        }
+    }
+    let last = store.last_event_sequence()?;
+    if let Some(n) = next {
+        if n - 1 != last {
+            p.push(format!(
+                "events: the store's sequence is {last}, its last event {}",
+                n - 1
+            ));
+        }
+    }
+    let cursor = store.fanout_cursor()?;
+    if cursor > last {
+        p.push(format!(
+            "the fan-out cursor {cursor} is past the last event {last}"
+        ));
+    }
+
+    let webhooks = all::<Webhook>(store, TreeId::Webhooks, p);
+    let listed = store.webhook_ids()?;
+    let mut seen: HashSet<&str> = HashSet::new();
+    for id in &listed {
+        if !seen.insert(id) {
+            p.push(format!("webhook {id} is listed twice"));
+        }
+    }
+    let mut endpoints: HashSet<&str> = HashSet::new();
+    for (k, w) in &webhooks {
+        if id(k) != w.id {
+            p.push(format!("webhook key {} holds webhook {}", id(k), w.id));
+        }
+        if !seen.contains(w.id.as_str()) {
+            p.push(format!("webhook {} is not in the list of endpoints", w.id));
+        }
+        endpoints.insert(w.id.as_str());
+    }
+    for id in &listed {
+        if !endpoints.contains(id.as_str()) {
+            p.push(format!("the list of endpoints names missing webhook {id}"));
+        }
+    }
+
+    let deliveries = all::<Delivery>(store, TreeId::Deliveries, p);
+    let mut due: HashMap<(String, u64), u64> = HashMap::new();
+    for entry in store.due_index() {
+        match entry {
+            Err(e) => p.push(e),
+            Ok((at, wh, seq)) => {
+                if due.insert((wh.clone(), seq), at).is_some() {
+                    p.push(format!("delivery {wh}/{seq} is in the due index twice"));
+                }
+            }
+        }
+    }
+    let mut pending: HashSet<(String, u64)> = HashSet::new();
+    for (k, d) in &deliveries {
+        let name = format!("delivery {}/{}", d.webhook_id, d.event_sequence);
+        if *k != delivery_key(&d.webhook_id, d.event_sequence) {
+            let at = parse_delivery_key(k).map(|(w, s)| format!("{w}/{s}"));
+            p.push(format!(
+                "{name} is stored under {}",
+                at.unwrap_or_else(|| hex::encode(k))
+            ));
+        }
+        if sequence_of_id(&d.event_id) != Some(d.event_sequence) {
+            p.push(format!(
+                "{name}: event id {} names another event",
+                d.event_id
+            ));
+        }
+        if d.status != DeliveryStatus::Pending {
+            continue;
+        }
+        let key = (d.webhook_id.clone(), d.event_sequence);
+        match due.get(&key) {
+            Some(at) if *at == d.next_attempt_ms.max(0) as u64 => {}
+            Some(at) => p.push(format!(
+                "{name} is due at {} but listed in the due index at {at}",
+                d.next_attempt_ms
+            )),
+            None => p.push(format!("{name} is pending but not in the due index")),
+        }
+        if !endpoints.contains(d.webhook_id.as_str()) {
+            p.push(format!("{name} is pending for a missing endpoint"));
+        }
+        pending.insert(key);
+    }
+    for (wh, seq) in due.keys() {
+        if !pending.contains(&(wh.clone(), *seq)) {
+            p.push(format!(
+                "the due index lists delivery {wh}/{seq}, which is not pending"
+            ));
+        }
+    }
+    Ok(vec![
+        ("events", events),
+        ("webhooks", webhooks.len() as u64),
+        ("deliveries", deliveries.len() as u64),
+    ])
 }

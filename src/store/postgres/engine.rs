@@ -50,6 +50,8 @@ struct Inner {
     rt: Option<tokio::runtime::Runtime>,
     durability: Durability,
     stats: CommitStats,
+    /// The store's event id prefix, drawn by the first process that opened the database.
+    event_prefix: String,
 }
 
 impl Drop for Inner {
@@ -91,6 +93,25 @@ impl PgStore {
             .max_size(pool_size)
             .build()
             .map_err(storage_err)?;
+        // The schema first, then the rows of its one-row tables (the event counter, the fan-out
+        // cursor and the event id prefix: see `events::seed`), before any request runs.
+        let migrating = pool.clone();
+        let event_prefix = block_on(rt.spawn(async move {
+            let mut client = migrating
+                .get()
+                .await
+                .map_err(|e| storage_err(format!("postgres: {e}")))?;
+            let applied = super::migrate::migrate(&mut client)
+                .await
+                .map_err(|e| storage_err(format!("postgres migration: {e}")))?;
+            if applied > 0 {
+                log::info!("applied {applied} schema migration(s) to the database");
+            }
+            super::events::seed(&client)
+                .await
+                .map_err(|e| storage_err(format!("postgres: seeding the event tables: {e}")))
+        }))
+        .expect("a store task does not panic")?;
         let held = Held::default();
         rt.spawn(renew_claims(pool.clone(), held.clone()));
         let store = PgStore {
@@ -100,15 +121,9 @@ impl PgStore {
                 rt: Some(rt),
                 durability,
                 stats: CommitStats::default(),
+                event_prefix,
             }),
         };
-        let mut client = store.client()?;
-        let applied = store
-            .run(async move { super::migrate::migrate(&mut client).await })
-            .map_err(|e| storage_err(format!("postgres migration: {e}")))?;
-        if applied > 0 {
-            log::info!("applied {applied} schema migration(s) to the database");
-        }
         Ok(store)
     }
 
@@ -144,7 +159,7 @@ impl PgStore {
     /// Reads outside a transaction (each statement on its own).
     pub fn read<T>(&self, f: impl FnOnce(&PgTx) -> TxResult<T>) -> DomainResult<T> {
         let client = self.client()?;
-        let tx = PgTx::new(&client, false);
+        let tx = PgTx::new(&client, false, &self.inner.event_prefix);
         f(&tx).map_err(TxFail::into_domain)
     }
 
@@ -179,11 +194,18 @@ impl PgStore {
         if let Err(e) = block_on(client.batch_execute("BEGIN")) {
             return Attempt::Failed(storage_err(format!("postgres: {e}")));
         }
-        let tx = PgTx::new(client, true);
-        let out = f(&tx).and_then(|v| tx.flush().map(|()| v));
+        let tx = PgTx::new(client, true, &self.inner.event_prefix);
+        let out = f(&tx).and_then(|v| tx.flush().map(|committed| (v, committed)));
         let stats = &self.inner.stats;
         match out {
-            Ok(v) => match block_on(client.batch_execute("COMMIT")) {
+            // The flush committed already (a run that wrote events: see `PgTx::flush`).
+            Ok((v, true)) => {
+                use std::sync::atomic::Ordering::Relaxed;
+                stats.batches.fetch_add(1, Relaxed);
+                stats.requests.fetch_add(1, Relaxed);
+                Attempt::Done(v)
+            }
+            Ok((v, false)) => match block_on(client.batch_execute("COMMIT")) {
                 Ok(()) => {
                     use std::sync::atomic::Ordering::Relaxed;
                     stats.batches.fetch_add(1, Relaxed);
@@ -204,9 +226,19 @@ impl PgStore {
         }
     }
 
-    fn rows(
+    pub(super) fn rows(
         &self,
         sql: &'static str,
+        params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
+    ) -> DomainResult<Vec<tokio_postgres::Row>> {
+        self.rows_dynamic(sql, params)
+    }
+
+    /// [`rows`](Self::rows) of a statement built at run time (prepared once per connection and
+    /// text, like the others).
+    pub(super) fn rows_dynamic(
+        &self,
+        sql: impl AsRef<str> + Send + 'static,
         params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
     ) -> DomainResult<Vec<tokio_postgres::Row>> {
         let client = self.client()?;
@@ -215,7 +247,7 @@ impl PgStore {
                 .iter()
                 .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
                 .collect();
-            let stmt = client.prepare_cached(sql).await?;
+            let stmt = client.prepare_cached(sql.as_ref()).await?;
             client.query(&stmt, &refs).await
         })
         .map_err(|e| storage_err(format!("postgres: {e}")))

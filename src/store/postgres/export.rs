@@ -1,5 +1,6 @@
 //! `issuebox copy`'s side of the SQL engine: the store's records in export order (see
-//! [`crate::store::Store::export`]), table by table in key order, [`PAGE`] rows at a time
+//! [`crate::store::Store::export`]; after the tokens: events in sequence order, webhook endpoints
+//! oldest first, deliveries, the fan-out cursor), table by table in key order, [`PAGE`] rows at a time
 //! (keyset pagination on each table's primary key: no `OFFSET`, no cursor), all in one
 //! `REPEATABLE READ, READ ONLY` transaction so that the pages are one snapshot of the store.
 //!
@@ -9,6 +10,7 @@
 
 use super::{sql, PgStore, PgTx};
 use crate::domain::error::{DomainError, DomainResult};
+use crate::domain::event::Event;
 use crate::domain::model::*;
 use crate::store::{codec, decode_grant, storage_err, Record, TxResult};
 use serde::de::DeserializeOwned;
@@ -17,6 +19,9 @@ use tokio_postgres::Row;
 
 /// Rows read at a time.
 const PAGE: i64 = 1000;
+
+/// Events per [`Record::Events`]: the target writes each as one key (sled) or one statement.
+const EVENTS_PER_RECORD: usize = 100;
 
 /// The key of a page's last row, as the next page's first parameters.
 type Key = Vec<Box<dyn ToSql + Sync + Send>>;
@@ -112,7 +117,44 @@ fn export_all(t: &PgTx, f: &mut dyn FnMut(Record) -> DomainResult<()>) -> TxResu
                 .map_err(|e| storage_err(format!("tokens: {e}")))?;
             send(Record::Token(hash, grant))
         },
-    )
+    )?;
+    // The cursor is read first (one snapshot anyway) so that a record of events ends at it: the
+    // embedded engine reads events after the cursor group by group, and each record is a group.
+    let cursor = t
+        .rows(sql::FANOUT_CURSOR, &[])?
+        .first()
+        .map_or(0, |r| r.get::<_, i64>(0)) as u64;
+    let mut group: Vec<Event> = Vec::with_capacity(EVENTS_PER_RECORD);
+    paged(
+        t,
+        &sql::EXPORT_EVENTS,
+        |r| vec![Box::new(r.get::<_, i64>(0))],
+        |row| {
+            let e = super::events::event_row(row)?;
+            let ends = e.sequence == cursor;
+            group.push(e);
+            if ends || group.len() >= EVENTS_PER_RECORD {
+                send(Record::Events(std::mem::take(&mut group)))?;
+            }
+            Ok(())
+        },
+    )?;
+    if !group.is_empty() {
+        send(Record::Events(group))?;
+    }
+    paged(
+        t,
+        &sql::EXPORT_WEBHOOKS,
+        |r| vec![Box::new(r.get::<_, i64>(0)), text(r, 1)],
+        |row| send(Record::Webhook(Box::new(decode(row, 2)?))),
+    )?;
+    paged(
+        t,
+        &sql::EXPORT_DELIVERIES,
+        |r| vec![text(r, 0), Box::new(r.get::<_, i64>(1))],
+        |row| send(Record::Delivery(Box::new(decode(row, 2)?))),
+    )?;
+    send(Record::FanoutCursor(cursor))
 }
 
 /// Reads every row of `q` a page at a time, handing each to `each`; `key` answers a row's key.

@@ -61,6 +61,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0002_token_order",
         sql: include_str!("migrations/0002_token_order.sql"),
     },
+    Migration {
+        version: 3,
+        name: "0003_events",
+        sql: include_str!("migrations/0003_events.sql"),
+    },
 ];
 
 /// The version a database has once [`migrate`] has run.

@@ -159,3 +159,138 @@ pub const ANY_RECORD: &str =
      OR EXISTS (SELECT 1 FROM wallets) OR EXISTS (SELECT 1 FROM reviews) \
      OR EXISTS (SELECT 1 FROM stored_responses) OR EXISTS (SELECT 1 FROM tokens) \
      OR EXISTS (SELECT 1 FROM pack_ids) OR EXISTS (SELECT 1 FROM number_owners)";
+
+// --- events, webhook endpoints, deliveries (see `super::events`) ---
+
+/// An event's columns, in the order [`super::events`] reads them.
+macro_rules! event_columns {
+    () => {
+        "seq, id, kind, occurred_at_ms, program, request_id, subject_user, \
+         subject_account, subject_card, subject_wallet, subject_kit, data"
+    };
+}
+pub(super) use event_columns;
+
+/// The rows of the one-row tables, by every process that opens the store: the first wins.
+/// The counter starts past any event already there (its row lost, events kept: new events must
+/// not collide with them).
+pub const SEED_COUNTER: &str = "INSERT INTO event_counter (id, last) \
+     SELECT 1, COALESCE(max(seq), 0) FROM events ON CONFLICT (id) DO NOTHING";
+pub const SEED_FANOUT: &str =
+    "INSERT INTO fanout_cursor (id, seq) VALUES (1, 0) ON CONFLICT (id) DO NOTHING";
+pub const SEED_PREFIX: &str =
+    "INSERT INTO event_prefix (id, prefix) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
+pub const EVENT_PREFIX: &str = "SELECT prefix FROM event_prefix WHERE id = 1";
+
+/// The committed last sequence (read without a lock: see `PgTx::last_event_sequence`).
+pub const LAST_EVENT_SEQUENCE: &str = "SELECT last FROM event_counter WHERE id = 1";
+/// The fan-out cursor (locked inside a transaction, so fan-outs take turns).
+pub const FANOUT_CURSOR: &str = "SELECT seq FROM fanout_cursor WHERE id = 1";
+pub const EVENT: &str = concat!("SELECT ", event_columns!(), " FROM events WHERE seq = $1");
+pub const EVENTS_AFTER: &str = concat!(
+    "SELECT ",
+    event_columns!(),
+    " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+);
+pub const WEBHOOK: &str = "SELECT body FROM webhooks WHERE id = $1";
+/// Oldest first.
+pub const WEBHOOK_IDS: &str = "SELECT id FROM webhooks ORDER BY listed, id";
+pub const WEBHOOKS: &str = "SELECT body FROM webhooks ORDER BY listed, id";
+pub const DELIVERY: &str =
+    "SELECT body FROM deliveries WHERE webhook_id = $1 AND event_sequence = $2";
+/// An endpoint's deliveries after an event, of one status if `$3` is not NULL.
+pub const DELIVERIES_OF: &str = "SELECT body FROM deliveries \
+     WHERE webhook_id = $1 AND event_sequence > $2 AND ($3::text IS NULL OR status = $3::text) \
+     ORDER BY event_sequence LIMIT $4";
+
+/// Claims the pending deliveries due at `$1` that no live lease holds, soonest first, at most
+/// `$2`, for `$3` ms: `SKIP LOCKED` passes over rows another claimer is taking at this moment,
+/// and a row claimed since this statement's snapshot is checked again once locked (its lease
+/// then excludes it), so two claimers never take one delivery. The rows are picked in a CTE:
+/// PostgreSQL runs a CTE that locks rows once, where an `IN (SELECT … LIMIT …)` subquery may be
+/// run again for each row the UPDATE scans and so claim more than `$2`.
+pub const CLAIM_DUE_DELIVERIES: &str = "WITH picked AS ( \
+       SELECT webhook_id, event_sequence FROM deliveries \
+       WHERE status = 'pending' AND next_attempt_ms <= $1::bigint \
+         AND (claimed_until_ms IS NULL OR claimed_until_ms <= $1::bigint) \
+       ORDER BY next_attempt_ms, webhook_id, event_sequence LIMIT $2::bigint \
+       FOR UPDATE SKIP LOCKED) \
+     UPDATE deliveries SET claimed_until_ms = $1::bigint + $3::bigint \
+     WHERE (webhook_id, event_sequence) IN (SELECT webhook_id, event_sequence FROM picked) \
+     RETURNING webhook_id, event_sequence, next_attempt_ms";
+/// When the soonest pending delivery can be taken: when it is due, or when the lease on it
+/// ends. Looks at the 1000 due soonest (leases are few: a claimer takes a handful at a time).
+pub const NEXT_DUE: &str = "SELECT min(GREATEST(next_attempt_ms, \
+     COALESCE(claimed_until_ms, next_attempt_ms))) FROM ( \
+       SELECT next_attempt_ms, claimed_until_ms FROM deliveries WHERE status = 'pending' \
+       ORDER BY next_attempt_ms LIMIT 1000) d";
+pub const EVENT_COUNTS: &str = "SELECT (SELECT count(*) FROM events), \
+     (SELECT count(*) FROM webhooks), (SELECT count(*) FROM deliveries)";
+
+/// A transaction's events, given the next sequences, as the LAST statement before COMMIT: the
+/// counter's row lock is taken here and held until COMMIT, so transactions that write events
+/// commit in the order of their sequences. `$1` is how many, `$2` the store's prefix, `$3` the
+/// time; the arrays are the events' fields, in order (`WITH ORDINALITY` numbers them from 1).
+/// Without the counter's row (a database no issuebox opened) `seq` is NULL and the statement
+/// fails (NOT NULL) rather than write nothing.
+pub const INSERT_EVENTS: &str = "WITH c AS ( \
+       UPDATE event_counter SET last = last + $1::bigint WHERE id = 1 RETURNING last) \
+     INSERT INTO events (seq, id, kind, occurred_at_ms, program, request_id, subject_user, \
+       subject_account, subject_card, subject_wallet, subject_kit, data) \
+     SELECT c.last - $1::bigint + e.ord, \
+       'evt_' || $2::text || '_' || (c.last - $1::bigint + e.ord)::text, \
+       e.kind, $3::bigint, e.program, e.request_id, e.su, e.sa, e.sc, e.sw, e.sk, e.data \
+     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
+       $10::text[], $11::text[], $12::bytea[]) \
+       WITH ORDINALITY AS e (kind, program, request_id, su, sa, sc, sw, sk, data, ord) \
+       LEFT JOIN c ON true";
+/// Events of another store as they are (`issuebox copy`).
+pub const RESTORE_EVENTS: &str = "INSERT INTO events (seq, id, kind, occurred_at_ms, \
+       program, request_id, subject_user, subject_account, subject_card, subject_wallet, \
+       subject_kit, data) \
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
+       $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[])";
+/// The counter past restored events.
+pub const COUNTER_PAST: &str =
+    "UPDATE event_counter SET last = GREATEST(last, $1::bigint) WHERE id = 1";
+pub const SET_FANOUT_CURSOR: &str = "INSERT INTO fanout_cursor (id, seq) VALUES (1, $1) \
+     ON CONFLICT (id) DO UPDATE SET seq = excluded.seq";
+/// A new webhook endpoint, listed at `$3` (after every endpoint before it).
+pub const INSERT_WEBHOOK: &str = "INSERT INTO webhooks (id, client, listed, body) \
+     VALUES ($1, $2, $3, $4) ON CONFLICT (id) DO UPDATE \
+     SET client = excluded.client, body = excluded.body";
+/// A changed endpoint keeps its place; one deleted meanwhile stays deleted.
+pub const UPDATE_WEBHOOK: &str = "UPDATE webhooks SET client = $2, body = $3 WHERE id = $1";
+pub const DELETE_WEBHOOK: &str = "DELETE FROM webhooks WHERE id = $1";
+/// A delivery, new or changed; writing it ends any lease on it.
+pub const PUT_DELIVERY: &str = "INSERT INTO deliveries \
+     (webhook_id, event_sequence, status, next_attempt_ms, claimed_until_ms, body) \
+     VALUES ($1, $2, $3, $4, NULL, $5) ON CONFLICT (webhook_id, event_sequence) DO UPDATE \
+     SET status = excluded.status, next_attempt_ms = excluded.next_attempt_ms, \
+     claimed_until_ms = NULL, body = excluded.body";
+
+/// `issuebox copy`: events in sequence order, then endpoints, deliveries and the cursor.
+pub const EXPORT_EVENTS: Paged = Paged {
+    first: concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events ORDER BY seq LIMIT $1"
+    ),
+    next: concat!(
+        "SELECT ",
+        event_columns!(),
+        " FROM events WHERE seq > $1 ORDER BY seq LIMIT $2"
+    ),
+};
+pub const EXPORT_WEBHOOKS: Paged = Paged {
+    first: "SELECT listed, id, body FROM webhooks ORDER BY listed, id LIMIT $1",
+    next: "SELECT listed, id, body FROM webhooks WHERE (listed, id) > ($1, $2) \
+           ORDER BY listed, id LIMIT $3",
+};
+pub const EXPORT_DELIVERIES: Paged = Paged {
+    first: "SELECT webhook_id, event_sequence, body FROM deliveries \
+            ORDER BY webhook_id, event_sequence LIMIT $1",
+    next: "SELECT webhook_id, event_sequence, body FROM deliveries \
+           WHERE (webhook_id, event_sequence) > ($1, $2) \
+           ORDER BY webhook_id, event_sequence LIMIT $3",
+};

@@ -16,7 +16,9 @@
 
 use super::sql;
 use crate::domain::error::DomainError;
+use crate::domain::event::{Event, NewEvent};
 use crate::domain::model::*;
+use crate::domain::webhook::{Delivery, Webhook};
 use crate::store::{codec, storage_err, IndexedToken, Owner, TxFail, TxResult};
 use deadpool_postgres::Object;
 use futures_executor::block_on;
@@ -44,7 +46,7 @@ pub(super) fn retryable(e: &tokio_postgres::Error) -> bool {
 
 /// Writes of one transaction not yet sent, in the order they were made.
 #[derive(Default)]
-struct Pending {
+pub(super) struct Pending {
     users: Vec<(User, bool)>,
     accounts: Vec<(Account, bool)>,
     /// Cards and whether each is new.
@@ -57,6 +59,15 @@ struct Pending {
     responses: Vec<(ResponseKey, Option<StoredResponse>, bool)>,
     /// Token grants (`None`: removed).
     tokens: Vec<([u8; 32], Option<TokenGrant>)>,
+    /// Events of this run, in order: the flush's last statement gives them their sequences and
+    /// ids (see [`super::events`]), so a run that fails or is run again takes none.
+    pub(super) events: Vec<NewEvent>,
+    /// Events of another store (`issuebox copy`), with their sequences and ids.
+    pub(super) restored_events: Vec<Event>,
+    /// Webhook endpoints by id (`None`: removed), and whether each is new.
+    pub(super) webhooks: Vec<(String, Option<Webhook>, bool)>,
+    pub(super) deliveries: Vec<Delivery>,
+    pub(super) fanout: Option<u64>,
 }
 
 /// Replaces the entry of `items` that `same` finds, or appends `item`, keeping the first
@@ -72,17 +83,20 @@ pub struct PgTx<'a> {
     client: &'a Object,
     /// Inside a transaction: every row read is locked (`FOR UPDATE`) until it ends.
     locking: bool,
-    pending: RefCell<Pending>,
+    /// The store's event id prefix (see [`crate::domain::event::event_id`]).
+    pub(super) event_prefix: &'a str,
+    pub(super) pending: RefCell<Pending>,
     /// Set when a statement failed in a way that running the transaction again may fix.
     conflict: Cell<bool>,
 }
 
 impl<'a> PgTx<'a> {
     /// A transaction's reads and writes (`locking`), or plain reads outside one.
-    pub(super) fn new(client: &'a Object, locking: bool) -> PgTx<'a> {
+    pub(super) fn new(client: &'a Object, locking: bool, event_prefix: &'a str) -> PgTx<'a> {
         PgTx {
             client,
             locking,
+            event_prefix,
             pending: RefCell::default(),
             conflict: Cell::new(false),
         }
@@ -93,14 +107,14 @@ impl<'a> PgTx<'a> {
         self.conflict.get()
     }
 
-    fn fail(&self, e: tokio_postgres::Error) -> TxFail {
+    pub(super) fn fail(&self, e: tokio_postgres::Error) -> TxFail {
         if retryable(&e) {
             self.conflict.set(true);
         }
         storage_err(format!("postgres: {e}")).into()
     }
 
-    fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<Row>> {
+    pub(super) fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<Row>> {
         let locked;
         let sql = if self.locking {
             locked = format!("{sql} FOR UPDATE");
@@ -115,7 +129,22 @@ impl<'a> PgTx<'a> {
         .map_err(|e| self.fail(e))
     }
 
-    fn body<T: DeserializeOwned>(
+    /// A statement's rows without locking them, also inside a transaction: reads of rows no
+    /// transaction changes (events), or that must not queue behind their writers (the event
+    /// counter, see [`super::events`]).
+    pub(super) fn query_unlocked(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> TxResult<Vec<Row>> {
+        block_on(async {
+            let stmt = self.client.prepare_cached(sql).await?;
+            self.client.query(&stmt, params).await
+        })
+        .map_err(|e| self.fail(e))
+    }
+
+    pub(super) fn body<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -126,7 +155,7 @@ impl<'a> PgTx<'a> {
         }
     }
 
-    fn bodies<T: DeserializeOwned>(
+    pub(super) fn bodies<T: DeserializeOwned>(
         &self,
         sql: &str,
         params: &[&(dyn ToSql + Sync)],
@@ -467,7 +496,7 @@ impl<'a> PgTx<'a> {
     }
 }
 
-fn decode<T: DeserializeOwned>(bytes: &[u8]) -> TxResult<T> {
+pub(super) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> TxResult<T> {
     codec::decode(bytes)
         .map_err(|e| TxFail::from(DomainError::Storage(format!("postgres record: {e}"))))
 }

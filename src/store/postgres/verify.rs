@@ -1,11 +1,15 @@
 //! `issuebox verify` on the SQL engine. The schema's constraints already hold what the embedded
 //! engine's walk checks by hand (every index entry has its entity, every child its parent, one
 //! owner per pack ID and number, at most 15 open wallets): here every record must decode, and
-//! each column the constraints stand on must say what its record says.
+//! each column the constraints stand on must say what its record says. Events must run gap-free
+//! from the first one kept to the counter, each id naming its sequence; a pending delivery's
+//! endpoint must exist (the due index is a partial index: the database keeps it).
 
 use super::PgStore;
 use crate::domain::error::DomainResult;
+use crate::domain::event::{sequence_of_id, EventType};
 use crate::domain::model::*;
+use crate::domain::webhook::{Delivery, Webhook};
 use crate::store::verify::Report;
 use crate::store::{codec, Counted};
 use serde::de::DeserializeOwned;
@@ -129,6 +133,7 @@ pub fn verify(store: &PgStore) -> DomainResult<Report> {
             )
         },
     )?;
+    let event_counts = check_events(store, &mut p)?;
     let mut counts = Vec::new();
     for c in Counted::ALL {
         counts.push((c.name(), store.count(c)?));
@@ -138,8 +143,121 @@ pub fn verify(store: &PgStore) -> DomainResult<Report> {
         "tokens",
         tokens.first().map_or(0, |r| r.get::<_, i64>(0)) as u64,
     ));
+    counts.extend(event_counts);
     Ok(Report {
         counts,
         problems: p,
     })
+}
+
+/// Events read a page at a time (a store may hold millions): gap-free, each id naming its
+/// sequence and each type known, the last one the counter's. Endpoints and deliveries decode
+/// and match their columns; a pending delivery names an endpoint that exists; the fan-out cursor
+/// is not past the last event. Answers the counts of events, endpoints and deliveries.
+fn check_events(store: &PgStore, p: &mut Vec<String>) -> DomainResult<Vec<(&'static str, u64)>> {
+    const PAGE: i64 = 10_000;
+    let mut after = 0i64;
+    let mut next: Option<i64> = None;
+    let mut events = 0u64;
+    loop {
+        let rows = store.rows(
+            "SELECT seq, id, kind FROM events WHERE seq > $1 ORDER BY seq LIMIT $2",
+            vec![Box::new(after), Box::new(PAGE)],
+        )?;
+        for r in &rows {
+            let (sequence, id, kind): (i64, String, String) = (r.get(0), r.get(1), r.get(2));
+            if let Some(n) = next.filter(|n| sequence > *n) {
+                p.push(format!(
+                    "events: sequences {n} to {} are missing",
+                    sequence - 1
+                ));
+            }
+            if sequence_of_id(&id) != Some(sequence as u64) {
+                p.push(format!("event {sequence}: id {id} names another sequence"));
+            }
+            if EventType::parse(&kind).is_none() {
+                p.push(format!("event {sequence}: unknown type {kind:?}"));
+            }
+            next = Some(sequence + 1);
+            events += 1;
+        }
+        match rows.last() {
+            Some(r) if rows.len() as i64 == PAGE => after = r.get(0),
+            _ => break,
+        }
+    }
+    let one = |sql: &'static str| -> DomainResult<Option<i64>> {
+        Ok(store.rows_of(sql)?.first().map(|r| r.get::<_, i64>(0)))
+    };
+    let counter = one("SELECT last FROM event_counter WHERE id = 1")?;
+    match (counter, next) {
+        (None, _) => p.push("event_counter: its row is missing".into()),
+        (Some(c), Some(n)) if c != n - 1 => p.push(format!(
+            "events: the counter says {c}, the last event is {}",
+            n - 1
+        )),
+        _ => {}
+    }
+    if one("SELECT count(*) FROM event_prefix")? != Some(1) {
+        p.push("event_prefix: its row is missing".into());
+    }
+    match one("SELECT seq FROM fanout_cursor WHERE id = 1")? {
+        None => p.push("fanout_cursor: its row is missing".into()),
+        Some(c) if c > counter.unwrap_or(0) => p.push(format!(
+            "the fan-out cursor {c} is past the last event {}",
+            counter.unwrap_or(0)
+        )),
+        Some(_) => {}
+    }
+    walk::<Webhook>(
+        store,
+        "webhooks",
+        "SELECT id, body, client FROM webhooks",
+        p,
+        |r, w| {
+            differs("id", r.get::<_, String>(0), w.id.clone())
+                .or_else(|| differs("client", r.get::<_, String>(2), w.client.clone()))
+        },
+    )?;
+    walk::<Delivery>(
+        store,
+        "deliveries",
+        "SELECT webhook_id || '/' || event_sequence::text, body, webhook_id, event_sequence, \
+            status, next_attempt_ms FROM deliveries",
+        p,
+        |r, d| {
+            differs("webhook_id", r.get::<_, String>(2), d.webhook_id.clone())
+                .or_else(|| {
+                    differs(
+                        "event_sequence",
+                        r.get::<_, i64>(3),
+                        d.event_sequence as i64,
+                    )
+                })
+                .or_else(|| differs("status", r.get::<_, String>(4), d.status.as_str().into()))
+                .or_else(|| differs("next_attempt_ms", r.get::<_, i64>(5), d.next_attempt_ms))
+                .or_else(|| {
+                    (sequence_of_id(&d.event_id) != Some(d.event_sequence))
+                        .then(|| format!("event id {} names another event", d.event_id))
+                })
+        },
+    )?;
+    for r in store.rows_of(
+        "SELECT d.webhook_id, d.event_sequence FROM deliveries d \
+         WHERE d.status = 'pending' \
+           AND NOT EXISTS (SELECT 1 FROM webhooks w WHERE w.id = d.webhook_id) \
+         ORDER BY d.webhook_id, d.event_sequence",
+    )? {
+        p.push(format!(
+            "delivery {}/{} is pending for a missing endpoint",
+            r.get::<_, String>(0),
+            r.get::<_, i64>(1)
+        ));
+    }
+    let [_, webhooks, deliveries] = store.event_counts()?;
+    Ok(vec![
+        ("events", events),
+        ("webhooks", webhooks),
+        ("deliveries", deliveries),
+    ])
 }

@@ -1,19 +1,28 @@
 //! Sending a transaction's pending writes: one statement per write, in the order the foreign
-//! keys need (parents before children), pipelined in one round trip.
+//! keys need (parents before children), pipelined in one round trip. A transaction's events go
+//! last, in one statement that takes the event counter's row lock (see [`super::super::events`]).
 
 use super::super::sql;
 use super::PgTx;
+use crate::domain::event::{Event, NewEvent};
 use crate::domain::model::*;
 use crate::store::{codec, TxResult};
 use futures_executor::block_on;
 use tokio_postgres::types::ToSql;
 
 impl PgTx<'_> {
-    /// Sends every pending write, parents before children, in one pipelined round trip.
-    pub(in crate::store::postgres) fn flush(&self) -> TxResult<()> {
-        let statements = self.statements();
+    /// Sends every pending write, parents before children, in one pipelined round trip. When
+    /// the run wrote events, their statement goes last and COMMIT right after it, in the same
+    /// round trip: the counter's row lock is then held for the database's own work (the
+    /// statement and the commit's WAL flush), never across a round trip to this process and
+    /// back. Answers whether it committed (else the caller commits).
+    pub(in crate::store::postgres) fn flush(&self) -> TxResult<bool> {
+        let mut statements = self.statements();
+        let events = self.events_statement();
+        let commit = events.is_some();
+        statements.extend(events);
         if statements.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         block_on(async {
             let mut prepared = Vec::with_capacity(statements.len());
@@ -27,13 +36,25 @@ impl PgTx<'_> {
                     .collect();
                 async move { self.client.execute(stmt, &refs).await }
             });
-            futures_util::future::try_join_all(runs).await
+            let runs = futures_util::future::try_join_all(runs);
+            if commit {
+                // Sent after every statement (the futures are polled, and so sent, in order).
+                // A statement that fails aborts the transaction, and this COMMIT then rolls it
+                // back; the statement's error is the answer.
+                let commit = self.client.batch_execute("COMMIT");
+                futures_util::future::try_join(runs, commit)
+                    .await
+                    .map(|_| ())
+            } else {
+                runs.await.map(|_| ())
+            }
         })
-        .map(|_| ())
-        .map_err(|e| self.fail(e))
+        .map_err(|e| self.fail(e))?;
+        Ok(commit)
     }
 
-    /// The statements of the pending writes, in the order the foreign keys need.
+    /// The statements of the pending writes, in the order the foreign keys need; the events'
+    /// statement, if any, is [`events_statement`](Self::events_statement).
     fn statements(&self) -> Vec<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> {
         let p = self.pending.borrow();
         let mut out: Vec<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> = Vec::new();
@@ -199,7 +220,97 @@ impl PgTx<'_> {
                 )),
             }
         }
+        for (id, w, new) in &p.webhooks {
+            match w {
+                None => out.push((sql::DELETE_WEBHOOK, vec![b(id.clone())])),
+                Some(w) if *new => out.push((
+                    sql::INSERT_WEBHOOK,
+                    vec![
+                        b(w.id.clone()),
+                        b(w.client.clone()),
+                        b(minted_now()),
+                        body(w),
+                    ],
+                )),
+                Some(w) => out.push((
+                    sql::UPDATE_WEBHOOK,
+                    vec![b(w.id.clone()), b(w.client.clone()), body(w)],
+                )),
+            }
+        }
+        for d in &p.deliveries {
+            out.push((
+                sql::PUT_DELIVERY,
+                vec![
+                    b(d.webhook_id.clone()),
+                    b(d.event_sequence as i64),
+                    b(d.status.as_str().to_string()),
+                    b(d.next_attempt_ms),
+                    body(d),
+                ],
+            ));
+        }
+        if let Some(c) = p.fanout {
+            out.push((sql::SET_FANOUT_CURSOR, vec![b(c as i64)]));
+        }
+        if let Some(last) = p.restored_events.iter().map(|e| e.sequence).max() {
+            let e = &p.restored_events;
+            let col = |f: &dyn Fn(&Event) -> Option<String>| -> Box<dyn ToSql + Sync + Send> {
+                Box::new(e.iter().map(f).collect::<Vec<Option<String>>>())
+            };
+            out.push((
+                sql::RESTORE_EVENTS,
+                vec![
+                    b(e.iter().map(|e| e.sequence as i64).collect::<Vec<i64>>()),
+                    b(e.iter().map(|e| e.id.clone()).collect::<Vec<String>>()),
+                    b(e.iter()
+                        .map(|e| e.kind.as_str().to_string())
+                        .collect::<Vec<String>>()),
+                    b(e.iter().map(|e| e.occurred_at_ms).collect::<Vec<i64>>()),
+                    b(e.iter().map(|e| e.program.clone()).collect::<Vec<String>>()),
+                    col(&|e| e.request_id.clone()),
+                    col(&|e| e.subjects.user.clone()),
+                    col(&|e| e.subjects.account.clone()),
+                    col(&|e| e.subjects.card.clone()),
+                    col(&|e| e.subjects.wallet.clone()),
+                    col(&|e| e.subjects.kit.clone()),
+                    b(e.iter().map(|e| e.data.clone()).collect::<Vec<Vec<u8>>>()),
+                ],
+            ));
+            out.push((sql::COUNTER_PAST, vec![b(last as i64)]));
+        }
         out
+    }
+
+    /// The statement that gives this run's events their sequences and ids and writes them: sent
+    /// last, so that the counter's row lock it takes is held only until COMMIT. None when the
+    /// run wrote no events (the counter is not touched).
+    fn events_statement(&self) -> Option<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> {
+        let p = self.pending.borrow();
+        let e = &p.events;
+        if e.is_empty() {
+            return None;
+        }
+        let col = |f: &dyn Fn(&NewEvent) -> Option<String>| -> Box<dyn ToSql + Sync + Send> {
+            Box::new(e.iter().map(f).collect::<Vec<Option<String>>>())
+        };
+        let params = vec![
+            b(e.len() as i64),
+            b(self.event_prefix.to_string()),
+            b(crate::domain::event::now_ms()),
+            b(e.iter()
+                .map(|e| e.kind.as_str().to_string())
+                .collect::<Vec<String>>()),
+            b(e.iter().map(|e| e.program.clone()).collect::<Vec<String>>()),
+            col(&|e| e.request_id.clone()),
+            col(&|e| e.subjects.user.clone()),
+            col(&|e| e.subjects.account.clone()),
+            col(&|e| e.subjects.card.clone()),
+            col(&|e| e.subjects.wallet.clone()),
+            col(&|e| e.subjects.kit.clone()),
+            b(e.iter().map(|e| e.data.clone()).collect::<Vec<Vec<u8>>>()),
+        ];
+        Some((sql::INSERT_EVENTS, params))
     }
 }
 
