@@ -5,7 +5,7 @@
 //! Every `webhooks.dispatch_interval_ms` (and at once while there is more to fan out) it runs
 //! [`deliveries::fan_out`] until no event waits, then asks the store for due deliveries, as many
 //! as there are free slots. Under the SQL engine the store claims them for a lease (the attempt's
-//! timeout and half a minute), so the processes sharing a database never attempt one delivery at
+//! timeout and five seconds), so the processes sharing a database never attempt one delivery at
 //! once; a process that dies mid-attempt leaves its claim to expire and the delivery to another
 //! process. Nothing about a delivery lives only in this loop's memory: a restart finds every
 //! pending delivery in the store, so delivery is at least once across crashes.
@@ -19,8 +19,9 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::{watch, Semaphore};
 
-/// Extra time past an attempt's timeout that a claim on the SQL engine lasts.
-const LEASE_MARGIN_MS: i64 = 30_000;
+/// Extra time past an attempt's timeout that a claim on the SQL engine lasts: enough to record
+/// the attempt; the claims of a process that died are free again this long after its timeout.
+const LEASE_MARGIN_MS: i64 = 5_000;
 /// The least time between two log lines of the same failing step.
 const QUIET: Duration = Duration::from_secs(30);
 
