@@ -98,6 +98,15 @@ impl Disk {
     /// makes the durable image what `mode` says reached the disk.
     fn cut(&mut self, mode: Mode, rng: &mut Rng, server: &mut Server) -> powerfs::Applied {
         let handle = self.handle.take().expect("mounted");
+        // The cut falls right after one of the next few writes: between a write and the fsync
+        // that would make it durable. A store that writes nothing for 2 s is cut as it is.
+        handle.arm(1 + rng.below(8));
+        for _ in 0..400 {
+            if handle.tripped() {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
         let frozen = handle.cut();
         // `kill` returns once the signal is queued: SIGKILL then marks every thread of the
         // process for death at once, so none runs its own code again.
@@ -986,4 +995,133 @@ fn nothing_acknowledged_is_lost_under_ext4_ordered_crash_semantics() {
 #[test]
 fn nothing_acknowledged_is_lost_under_writeback_crash_semantics() {
     assert_survives(Mode::Writeback);
+}
+
+/// The harness can fail: under `durability = "os"` a request is answered before its writes
+/// are fsynced. The disk stops syncing (the cut's freeze), `N` enrollments are answered 200
+/// after it, then the server is killed and the unsynced writes dropped: the harness must
+/// report acknowledged accounts lost — every one answered after the freeze.
+#[test]
+fn the_harness_reports_writes_lost_under_durability_os() {
+    if !fuse_available() {
+        return;
+    }
+    const N: usize = 20;
+    let mut disk = Disk::new();
+    disk.mount();
+    let mut s = start_server(&disk, "os");
+    let token = Token::new(&s);
+    let base = s.base.clone();
+    let c = Ctx {
+        base: &base,
+        token: &token,
+    };
+    let mut l = Ledger::default();
+    let enroll = |l: &mut Ledger| {
+        let op = Op::Enroll {
+            rid: uuid(),
+            body: body(),
+            kit: None,
+            ofac: false,
+        };
+        let a = c.run(&op).expect("the server answers");
+        settle(&c, l, op, &a, false);
+    };
+    enroll(&mut l);
+    let before = l.accounts.clone();
+    let handle = disk.handle.take().expect("mounted");
+    let frozen = handle.cut();
+    for _ in 0..N {
+        enroll(&mut l);
+    }
+    assert!(l.wrong.is_empty(), "{:?}", l.wrong);
+    assert_eq!(
+        l.accounts.len(),
+        before.len() + N,
+        "answered after the freeze"
+    );
+    signal(s.child.id() as i32, 9);
+    handle.killed();
+    let _ = s.child.wait();
+    disk.unmount();
+    frozen.apply(Mode::Drop, &mut Rng::new(1));
+    let (clean, out) = disk.verify();
+    assert!(clean, "{out}");
+    disk.mount();
+    let s = s.respawn();
+    let token = Token::new(&s);
+    let c = Ctx {
+        base: &s.base,
+        token: &token,
+    };
+    let lost = missing(&c, &l);
+    println!(
+        "durability os, {N} enrollments answered after the disk stopped syncing: lost {lost:?}"
+    );
+    assert!(!lost.is_empty(), "the harness must report the writes lost");
+    let after: Vec<String> = l
+        .accounts
+        .difference(&before)
+        .map(|a| format!("account {a}"))
+        .collect();
+    assert!(
+        lost.iter()
+            .all(|x| after.contains(x) || x.starts_with("account ")),
+        "{lost:?}"
+    );
+    assert_eq!(
+        lost.iter().filter(|x| after.contains(x)).count(),
+        N,
+        "every account answered after the freeze is lost: {lost:?}"
+    );
+}
+
+/// A `conf` torn by a power cut (sled wrote it without an fsync when it created the store) is
+/// rebuilt at the next start; the store opens and holds what was acknowledged.
+#[test]
+fn a_torn_conf_is_rebuilt_at_start() {
+    if !fuse_available() {
+        return;
+    }
+    let mut disk = Disk::new();
+    disk.mount();
+    let mut s = start_server(&disk, "flush");
+    let token = Token::new(&s);
+    let base = s.base.clone();
+    let c = Ctx {
+        base: &base,
+        token: &token,
+    };
+    let mut l = Ledger::default();
+    let op = Op::Enroll {
+        rid: uuid(),
+        body: body(),
+        kit: None,
+        ofac: false,
+    };
+    let a = c.run(&op).unwrap();
+    settle(&c, &mut l, op, &a, false);
+    let frozen = disk.cut(Mode::Drop, &mut Rng::new(7), &mut s);
+    let _ = frozen;
+    for db in ["db/conf", "db/journal/conf"] {
+        let conf = disk.durable().join(db);
+        let whole = std::fs::read(&conf).unwrap();
+        // Half of it, then zeros: what a writeback filesystem leaves of an unsynced write.
+        let mut torn = whole[..whole.len() / 2].to_vec();
+        torn.resize(whole.len(), 0);
+        std::fs::write(&conf, &torn).unwrap();
+    }
+    disk.mount();
+    let s = s.respawn();
+    assert!(
+        s.log().contains("rebuilt from the storage parameters"),
+        "{}",
+        s.log()
+    );
+    let token = Token::new(&s);
+    let c = Ctx {
+        base: &s.base,
+        token: &token,
+    };
+    assert_eq!(missing(&c, &l), Vec::<String>::new());
 }

@@ -116,6 +116,10 @@ struct State {
     /// FUSE request already read by the daemon waits for its answer, uninterruptibly).
     killed: bool,
     held: Vec<ReplyEmpty>,
+    /// Writes left before an armed cut ([`Handle::arm`]) freezes the disk by itself.
+    armed: Option<u64>,
+    /// The cut an armed trigger made.
+    tripped: Option<Cut>,
     stats: Stats,
 }
 
@@ -180,6 +184,8 @@ impl PowerFs {
                 frozen: false,
                 killed: false,
                 held: Vec::new(),
+                armed: None,
+                tripped: None,
                 stats: Stats::default(),
             })),
         }
@@ -219,7 +225,29 @@ impl Handle {
     /// and unmounts next, then [`Cut::apply`]s the answer.
     pub fn cut(&self) -> Cut {
         let mut st = self.st.lock().unwrap();
+        if let Some(c) = st.tripped.take() {
+            return c;
+        }
+        st.freeze()
+    }
+
+    /// Arms the cut to happen by itself right after the `writes`-th write from now, so that it
+    /// falls between a write and the fsync that would make it durable.
+    pub fn arm(&self, writes: u64) {
+        self.st.lock().unwrap().armed = Some(writes.max(1));
+    }
+
+    /// Whether an armed cut has happened.
+    pub fn tripped(&self) -> bool {
+        self.st.lock().unwrap().tripped.is_some()
+    }
+}
+
+impl State {
+    fn freeze(&mut self) -> Cut {
+        let st = self;
         st.frozen = true;
+        st.armed = None;
         let mut files = Vec::new();
         let dirty: Vec<(u64, BTreeSet<u64>)> = st.dirty.drain().collect();
         for (ino, pages) in dirty {
@@ -589,7 +617,13 @@ impl Filesystem for PowerFs {
             .map(|(p, i)| (p.clone(), *i))
             .collect();
         for (p, i) in moved {
-            let np = to.join(p.strip_prefix(&from).unwrap());
+            let rest = p.strip_prefix(&from).unwrap();
+            // (`join` of an empty path would add a trailing `/`.)
+            let np = if rest.as_os_str().is_empty() {
+                to.clone()
+            } else {
+                to.join(rest)
+            };
             st.inodes.remove(&p);
             st.inodes.insert(np.clone(), i);
             st.paths.insert(i, np);
@@ -716,6 +750,14 @@ impl Filesystem for PowerFs {
                 st.mark(ino, offset as u64, data.len() as u64);
                 st.stats.writes += 1;
                 st.stats.bytes_written += data.len() as u64;
+                if let Some(n) = st.armed {
+                    if n <= 1 {
+                        let c = st.freeze();
+                        st.tripped = Some(c);
+                    } else {
+                        st.armed = Some(n - 1);
+                    }
+                }
                 reply.written(data.len() as u32)
             }
             Err(e) => reply.error(errno(&e)),
