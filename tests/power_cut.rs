@@ -357,7 +357,6 @@ struct Ledger {
 
 #[derive(Debug, Default, Clone)]
 struct Report {
-    mode: Option<Mode>,
     cuts: usize,
     requests: usize,
     acknowledged: usize,
@@ -832,10 +831,7 @@ fn run(mode: Mode, cuts: usize, seed: u64) -> Report {
     let mut s = start_server(&disk, "flush");
     let ledger = Mutex::new(Ledger::default());
     let kit_seq = AtomicUsize::new(1);
-    let mut report = Report {
-        mode: Some(mode),
-        ..Report::default()
-    };
+    let mut report = Report::default();
     let hook = {
         let token = Token::new(&s);
         let c = Ctx {
