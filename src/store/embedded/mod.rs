@@ -33,6 +33,7 @@ mod admission;
 mod batch;
 mod events;
 mod merge;
+mod repair;
 mod tx;
 pub mod verify;
 
@@ -566,8 +567,11 @@ impl Drop for Inner {
 /// after the last handle is dropped, so opening again right after closing can find it held.
 /// Opens the sled database at `dir`, waiting briefly for a lock a just-closed one still holds,
 /// then makes its `conf` file durable: sled 0.34 writes `conf` without any fsync, and a torn
-/// `conf` after a power cut makes it refuse to open.
+/// `conf` after a power cut makes it refuse to open. A `conf` torn before (a store created by
+/// an older issuebox, or cut during its first open) is rebuilt first; damage that cannot be
+/// repaired fails with a message naming the file and the command that recovers ([`repair`]).
 fn open_sled(config: &sled::Config, dir: &Path) -> sled::Result<sled::Db> {
+    repair::repair_conf(config, dir)?;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
     let db = loop {
         match config.open() {
@@ -578,17 +582,23 @@ fn open_sled(config: &sled::Config, dir: &Path) -> sled::Result<sled::Db> {
             {
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            other => break other?,
+            other => break other.map_err(|e| repair::explain(dir, e))?,
         }
     };
     sync_conf(dir)?;
     Ok(db)
 }
 
-/// `fsync`s sled's `conf` file and the directory that names it.
+/// `fsync`s sled's `conf` file, the directory that names it (and `conf`, `db`, `blobs`, `snap.*`),
+/// and that directory's parent, which names it (the store's data_dir for the journal's database,
+/// which sled creates inside it).
 fn sync_conf(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir.join("conf"))?.sync_all()?;
-    std::fs::File::open(dir)?.sync_all()
+    std::fs::File::open(dir)?.sync_all()?;
+    match dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+        Some(parent) => std::fs::File::open(parent)?.sync_all(),
+        None => Ok(()),
+    }
 }
 
 fn journal_config(dir: &Path) -> sled::Config {
