@@ -26,25 +26,10 @@ fn conf_bytes(config: &sled::Config) -> Vec<u8> {
         config.segment_size, config.use_compression, config.version.0, config.version.1
     )
     .into_bytes();
-    let crc = crc32(&out);
+    // sled's own checksum of its conf (crc32fast, which sled depends on too).
+    let crc = crc32fast::hash(&out);
     out.extend_from_slice(&crc.to_le_bytes());
     out
-}
-
-/// CRC-32 (IEEE, reflected), as `crc32fast` computes it for sled.
-fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = !0u32;
-    for b in bytes {
-        crc ^= u32::from(*b);
-        for _ in 0..8 {
-            crc = if crc & 1 == 1 {
-                (crc >> 1) ^ 0xEDB8_8320
-            } else {
-                crc >> 1
-            };
-        }
-    }
-    !crc
 }
 
 /// Before sled opens the database at `dir`: rebuilds a damaged `conf` (see the module doc).
