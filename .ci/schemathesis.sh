@@ -23,7 +23,7 @@ fi
 
 # The debug binary as `cargo test` builds it (same features, so after the tests it is no rebuild).
 cargo test --quiet --no-run
-BIN=target/debug/issuebox
+BIN=${CARGO_TARGET_DIR:-target}/debug/issuebox
 
 WORK=$(mktemp -d)
 PID=

@@ -290,15 +290,18 @@ pub async fn due_now(
     }
 }
 
-/// Cancels an endpoint's pending deliveries (it was deleted).
+/// Cancels an endpoint's pending deliveries (it was deleted), page after page from the last
+/// one seen.
 pub async fn cancel_pending(ctx: &Ctx, webhook_id: &str) -> DomainResult<()> {
+    let mut after = 0;
     loop {
-        let page = ctx
-            .store
-            .deliveries_of(webhook_id, 0, PAGE, Some(DeliveryStatus::Pending))?;
-        if page.is_empty() {
+        let page =
+            ctx.store
+                .deliveries_of(webhook_id, after, PAGE, Some(DeliveryStatus::Pending))?;
+        let Some(last) = page.last().map(|d| d.event_sequence) else {
             return Ok(());
-        }
+        };
+        after = last;
         ctx.store
             .commit(|tx| {
                 for d in &page {

@@ -57,7 +57,10 @@ impl Ctx {
         );
         let store = Store::open_config(&config.storage)?;
         let faults = Arc::new(faults::Faults::new(&store));
-        let sender = crate::webhooks::Sender::new(config.webhooks.timeout_ms);
+        let sender = crate::webhooks::Sender::with_pool(
+            config.webhooks.timeout_ms,
+            config.webhooks.max_in_flight,
+        );
         Ok(Ctx {
             sender,
             config: Arc::new(config),

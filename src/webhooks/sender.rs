@@ -52,8 +52,16 @@ impl std::fmt::Debug for Sender {
 }
 
 impl Sender {
-    /// A client whose attempts each get `timeout_ms` milliseconds (0 counts as 1).
+    /// A client whose attempts each get `timeout_ms` milliseconds (0 counts as 1), keeping up to
+    /// 8 idle connections per endpoint host.
     pub fn new(timeout_ms: u64) -> Sender {
+        Self::with_pool(timeout_ms, 8)
+    }
+
+    /// [`new`](Self::new), keeping up to `max_idle` idle connections per endpoint host: as many
+    /// as attempts may run at once (`webhooks.max_in_flight`), so that a busy endpoint's
+    /// connections are reused rather than opened and closed per attempt.
+    pub fn with_pool(timeout_ms: u64, max_idle: usize) -> Sender {
         let timeout = Duration::from_millis(timeout_ms.max(1));
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
@@ -61,7 +69,7 @@ impl Sender {
             .user_agent(concat!("issuebox/", env!("CARGO_PKG_VERSION")))
             .connect_timeout(timeout)
             .pool_idle_timeout(Duration::from_secs(60))
-            .pool_max_idle_per_host(8)
+            .pool_max_idle_per_host(max_idle.max(1))
             .tcp_nodelay(true)
             .build()
             .expect("the webhook client's settings are valid");

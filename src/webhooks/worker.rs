@@ -2,9 +2,9 @@
 //! at most `webhooks.max_in_flight` at once, on a thread and runtime of its own, so a slow or
 //! dead receiver costs the API's workers nothing.
 //!
-//! Every `webhooks.dispatch_interval_ms` (and at once while there is more to fan out) it runs
-//! [`deliveries::fan_out`] until no event waits, then asks the store for due deliveries, as many
-//! as there are free slots. Under the SQL engine the store claims them for a lease (the attempt's
+//! In turns, it runs one batch of [`deliveries::fan_out`] and asks the store for due deliveries,
+//! as many as there are free slots; it goes on at once while events wait to be fanned out, and
+//! otherwise waits for an attempt to end or `webhooks.dispatch_interval_ms`. Under the SQL engine the store claims them for a lease (the attempt's
 //! timeout and five seconds), so the processes sharing a database never attempt one delivery at
 //! once; a process that dies mid-attempt leaves its claim to expire and the delivery to another
 //! process. Nothing about a delivery lives only in this loop's memory: a restart finds every
@@ -17,7 +17,7 @@ use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Semaphore};
+use tokio::sync::{watch, Notify, Semaphore};
 
 /// Extra time past an attempt's timeout that a claim on the SQL engine lasts: enough to record
 /// the attempt; the claims of a process that died are free again this long after its timeout.
@@ -85,17 +85,18 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
     let slots = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
     let inflight: Arc<Mutex<HashSet<(String, u64)>>> = Arc::default();
     let quiet = Arc::new(Quiet(Mutex::new(None)));
+    // Rung by each attempt that ends: its slot is free for the next due delivery at once.
+    let freed = Arc::new(Notify::new());
     while !*stopped.borrow() {
-        loop {
-            match deliveries::fan_out(&ctx).await {
-                Ok(0) => break,
-                Ok(_) => continue,
-                Err(e) => {
-                    quiet.warn("fan-out", &e);
-                    break;
-                }
+        // One batch of fan-out, then the free slots filled, in turns: under a steady stream of
+        // events neither waits for the other.
+        let fanned = match deliveries::fan_out(&ctx).await {
+            Ok(n) => n,
+            Err(e) => {
+                quiet.warn("fan-out", &e);
+                0
             }
-        }
+        };
         let free = slots.available_permits();
         if free > 0 {
             match ctx.store.due_deliveries(now_ms(), free, lease) {
@@ -107,19 +108,25 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
                         let Ok(permit) = slots.clone().acquire_owned().await else {
                             return;
                         };
-                        let (ctx, inflight, quiet) = (ctx.clone(), inflight.clone(), quiet.clone());
+                        let (ctx, inflight, quiet, freed) =
+                            (ctx.clone(), inflight.clone(), quiet.clone(), freed.clone());
                         tokio::spawn(async move {
                             attempt(&ctx, &key.0, key.1, &quiet).await;
                             inflight.lock().remove(&key);
                             drop(permit);
+                            freed.notify_one();
                         });
                     }
                 }
                 Err(e) => quiet.warn("reading due deliveries", &e),
             }
         }
+        if fanned > 0 {
+            continue;
+        }
         tokio::select! {
             _ = tokio::time::sleep(interval) => {}
+            _ = freed.notified() => {}
             _ = stopped.changed() => {}
         }
     }
