@@ -3,35 +3,10 @@
 
 use super::auth::{Caller, Events};
 use super::errors::SandboxError;
-use crate::domain::error::DomainError;
 use crate::ops::events::{self, EventQuery};
 use crate::ops::Ctx;
 use crate::wire::events::{event_json, EventList};
 use actix_web::{web, HttpResponse};
-
-/// Reads the query's parameters: each at most once, no other.
-fn query(pairs: Vec<(String, String)>) -> Result<EventQuery, DomainError> {
-    let mut q = EventQuery::default();
-    for (k, v) in pairs {
-        let slot = match k.as_str() {
-            "after" => &mut q.after,
-            "limit" => &mut q.limit,
-            "type" => &mut q.types,
-            "programCode" => &mut q.program,
-            "subject" => &mut q.subject,
-            other => {
-                let shown: String = other.chars().take(40).collect();
-                return Err(DomainError::Invalid(format!(
-                    "{shown}: not a parameter of this endpoint"
-                )));
-            }
-        };
-        if slot.replace(v).is_some() {
-            return Err(DomainError::Invalid(format!("{k}: given more than once")));
-        }
-    }
-    Ok(q)
-}
 
 /// The client's events after a sequence, oldest first; `subject` gives the history of one user,
 /// account, card, wallet or kit.
@@ -55,10 +30,15 @@ pub async fn list(
     ctx: web::Data<Ctx>,
     q: Result<web::Query<Vec<(String, String)>>, actix_web::Error>,
 ) -> Result<HttpResponse, SandboxError> {
-    let pairs = q
-        .map_err(|_| DomainError::Invalid("query: not a valid query string".into()))?
-        .into_inner();
-    let page = events::list(&ctx, &c.client, &query(pairs)?)?;
+    let mut p = super::query::params(q, &["after", "limit", "type", "programCode", "subject"])?;
+    let query = EventQuery {
+        after: p.remove("after"),
+        limit: p.remove("limit"),
+        types: p.remove("type"),
+        program: p.remove("programCode"),
+        subject: p.remove("subject"),
+    };
+    let page = events::list(&ctx, &c.client, &query)?;
     Ok(HttpResponse::Ok().json(page))
 }
 

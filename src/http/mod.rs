@@ -11,6 +11,7 @@ pub mod events;
 pub mod fallback;
 pub mod openapi;
 pub mod operations;
+pub mod query;
 pub mod rate_limit;
 pub mod sandbox;
 pub mod sandbox_cards;

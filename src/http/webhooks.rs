@@ -2,7 +2,6 @@
 
 use super::auth::{Caller, Events};
 use super::errors::SandboxError;
-use crate::domain::error::DomainError;
 use crate::ops::deliveries::{self, DeliveryQuery};
 use crate::ops::webhooks;
 use crate::ops::Ctx;
@@ -151,28 +150,6 @@ pub async fn test(
     }))
 }
 
-/// Reads the query's parameters: each at most once, no other.
-fn delivery_query(pairs: Vec<(String, String)>) -> Result<DeliveryQuery, DomainError> {
-    let mut q = DeliveryQuery::default();
-    for (k, v) in pairs {
-        let slot = match k.as_str() {
-            "status" => &mut q.status,
-            "after" => &mut q.after,
-            "limit" => &mut q.limit,
-            other => {
-                let shown: String = other.chars().take(40).collect();
-                return Err(DomainError::Invalid(format!(
-                    "{shown}: not a parameter of this endpoint"
-                )));
-            }
-        };
-        if slot.replace(v).is_some() {
-            return Err(DomainError::Invalid(format!("{k}: given more than once")));
-        }
-    }
-    Ok(q)
-}
-
 /// The endpoint's deliveries by event sequence, each with its attempts.
 #[utoipa::path(get, path = "/webhooks/{id}/deliveries", tag = "webhooks",
     params(
@@ -194,10 +171,13 @@ pub async fn list_deliveries(
     id: web::Path<String>,
     q: Result<web::Query<Vec<(String, String)>>, actix_web::Error>,
 ) -> Result<HttpResponse, SandboxError> {
-    let pairs = q
-        .map_err(|_| DomainError::Invalid("query: not a valid query string".into()))?
-        .into_inner();
-    let (page, next, more) = deliveries::list(&ctx, &c.client, &id, &delivery_query(pairs)?)?;
+    let mut p = super::query::params(q, &["status", "after", "limit"])?;
+    let query = DeliveryQuery {
+        status: p.remove("status"),
+        after: p.remove("after"),
+        limit: p.remove("limit"),
+    };
+    let (page, next, more) = deliveries::list(&ctx, &c.client, &id, &query)?;
     Ok(HttpResponse::Ok().json(DeliveryList {
         data: page.iter().map(DeliveryView::from).collect(),
         next: next.to_string(),

@@ -397,21 +397,28 @@ pub async fn retry(
         }
         Err(Skip::Settled) => return Err(E::NotFound("delivery")),
     };
-    let at = now_ms();
-    let timestamp = at / 1000;
-    let outcome = ctx
-        .sender
-        .send(
-            &p.url,
-            &p.msg_id,
-            timestamp,
-            &p.signature(timestamp),
-            p.body,
-        )
-        .await;
-    record(ctx, webhook_id, seq, &outcome, at, true, 0.0)
+    send_and_record(ctx, webhook_id, seq, p, true, 0.0)
         .await?
         .ok_or(E::NotFound("delivery"))
+}
+
+/// Sends one attempt now, signed at its own time, and [`record`]s it.
+pub async fn send_and_record(
+    ctx: &Ctx,
+    webhook_id: &str,
+    sequence: u64,
+    p: Prepared,
+    manual: bool,
+    jitter: f64,
+) -> DomainResult<Option<Delivery>> {
+    let at = now_ms();
+    let timestamp = at / 1000;
+    let signature = p.signature(timestamp);
+    let outcome = ctx
+        .sender
+        .send(&p.url, &p.msg_id, timestamp, &signature, p.body)
+        .await;
+    record(ctx, webhook_id, sequence, &outcome, at, manual, jitter).await
 }
 
 /// Makes every failed delivery of the endpoint created since `since` (RFC 3339) pending again.

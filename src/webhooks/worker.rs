@@ -148,21 +148,8 @@ async fn attempt(ctx: &Ctx, webhook_id: &str, sequence: u64, quiet: &Quiet) {
             return;
         }
     };
-    let at = now_ms();
-    let timestamp = at / 1000;
-    let outcome = ctx
-        .sender
-        .send(
-            &p.url,
-            &p.msg_id,
-            timestamp,
-            &p.signature(timestamp),
-            p.body,
-        )
-        .await;
     let jitter: f64 = rand::random();
-    if let Err(e) = deliveries::record(ctx, webhook_id, sequence, &outcome, at, false, jitter).await
-    {
+    if let Err(e) = deliveries::send_and_record(ctx, webhook_id, sequence, p, false, jitter).await {
         quiet.warn("recording an attempt", &e);
     }
 }
