@@ -135,13 +135,23 @@ pub fn files_under(dir: &Path) -> Vec<std::path::PathBuf> {
     out
 }
 
+/// A file's bytes; none when it went between listing and reading (a live PostgreSQL removes
+/// temporary and recycled files at any moment; what it removed holds nothing to scan any more).
+pub fn read_if_there(f: &Path) -> Vec<u8> {
+    match std::fs::read(f) {
+        Ok(data) => data,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+        Err(e) => panic!("{}: {e}", f.display()),
+    }
+}
+
 /// Scans every file under `dir`: (files, bytes, leaks as "file: secret xN").
 pub fn scan_dir(dir: &Path, s: &Secrets) -> (usize, u64, Vec<String>) {
     let mut bytes = 0u64;
     let mut leaks = Vec::new();
     let files = files_under(dir);
     for f in &files {
-        let data = std::fs::read(f).unwrap();
+        let data = read_if_there(f);
         bytes += data.len() as u64;
         for l in s.occurrences_in_bytes(&data) {
             leaks.push(format!("{}: {l}", f.display()));
