@@ -142,9 +142,19 @@ pub fn luhn_check_digit(partial: &str) -> u8 {
     ((10 - sum % 10) % 10) as u8
 }
 
-/// A card alias (CNA): 1-24 characters, never holding a card number.
+/// A card alias (CNA): 1-24 characters, no control characters, never holding a card number.
 pub fn is_card_alias(s: &str) -> bool {
-    (1..=24).contains(&s.chars().count()) && !holds_card_number(s)
+    (1..=24).contains(&s.chars().count())
+        && !s.chars().any(char::is_control)
+        && !holds_card_number(s)
+}
+
+/// A card pack ID a client sets on a sandbox card: 10-24 characters, no control characters, no
+/// card number.
+pub fn is_card_pack_id(s: &str) -> bool {
+    (10..=24).contains(&s.chars().count())
+        && !s.chars().any(char::is_control)
+        && !holds_card_number(s)
 }
 
 /// True when `s` luhn-checks over `digits` (ASCII digit values, most significant first).

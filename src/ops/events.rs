@@ -69,10 +69,10 @@ fn parse(
         None => Some(client.programs.clone()),
     };
     let subject = match &q.subject {
-        Some(s) if s.is_empty() || s.len() > 64 => {
+        Some(s) if s.is_empty() || s.len() > 64 || s.chars().any(char::is_control) => {
             return Err(bad(
                 "subject",
-                "must be an identifier of 1 to 64 characters",
+                "must be an identifier of 1 to 64 characters, none a control character",
             ))
         }
         s => s.clone(),

@@ -13,7 +13,7 @@ use crate::domain::error::{DomainError as E, DomainResult};
 use crate::domain::event::EventType;
 use crate::domain::ids::card_id_for;
 use crate::domain::model::*;
-use crate::domain::rules::holds_card_number;
+use crate::domain::rules;
 use crate::store::{Reader, Tx, TxResult};
 use crate::vault::SealedPan;
 
@@ -85,17 +85,16 @@ fn check_card_request(p: &Program, req: &CardRequest) -> DomainResult<NewCard> {
         Some(s) => CardStatus::parse(s).ok_or_else(|| invalid("status is not a card status"))?,
     };
     if let Some(a) = &req.alias {
-        let n = a.chars().count();
-        if !(1..=24).contains(&n) || holds_card_number(a) {
+        if !rules::is_card_alias(a) {
             return Err(invalid(
-                "alias must be 1-24 characters and must not be a card number",
+                "alias must be 1-24 characters, none a control character, and must not be a card number",
             ));
         }
     }
     if let Some(pk) = &req.pack_id {
-        if !(10..=24).contains(&pk.chars().count()) || holds_card_number(pk) {
+        if !rules::is_card_pack_id(pk) {
             return Err(invalid(
-                "packID must be 10-24 characters and must not hold a card number",
+                "packID must be 10-24 characters, none a control character, and must not hold a card number",
             ));
         }
     }

@@ -286,7 +286,7 @@ fn profile_field_row(e: &E) -> Row {
             400,
             640,
             510,
-            s("cardAlias must be 1-24 characters and must not be a card number"),
+            s("cardAlias must be 1-24 characters, none a control character, and must not be a card number"),
         ),
         E::BadDateOfBirth => (
             400,

@@ -33,7 +33,7 @@
 //! so fan-outs of several processes take turns and each sees where the last one stopped.
 
 use super::sql::{self, event_columns};
-use super::tx::decode;
+use super::tx::{decode, unstorable};
 use super::{PgStore, PgTx};
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::event::{Event, EventFilter, EventPage, EventType, NewEvent, Subjects};
@@ -136,6 +136,9 @@ impl PgTx<'_> {
     }
 
     pub fn webhook(&self, id: &str) -> TxResult<Option<Webhook>> {
+        if unstorable(&[id]) {
+            return Ok(None);
+        }
         let pending = self.pending.borrow();
         if let Some((_, w, _)) = pending.webhooks.iter().find(|(i, ..)| i == id) {
             return Ok(w.clone());
@@ -162,6 +165,9 @@ impl PgTx<'_> {
     }
 
     pub fn delivery(&self, webhook_id: &str, sequence: u64) -> TxResult<Option<Delivery>> {
+        if unstorable(&[webhook_id]) {
+            return Ok(None);
+        }
         let pending = self.pending.borrow();
         let mine = pending
             .deliveries
@@ -346,6 +352,9 @@ impl PgStore {
         limit: usize,
         status: Option<DeliveryStatus>,
     ) -> DomainResult<Vec<Delivery>> {
+        if unstorable(&[webhook_id]) {
+            return Ok(Vec::new());
+        }
         let rows = self.rows(
             sql::DELIVERIES_OF,
             vec![
