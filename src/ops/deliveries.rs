@@ -35,9 +35,14 @@ const PARKED_MS: i64 = 10 * 60 * 1000;
 /// Makes the deliveries of the events after the fan-out cursor, one batch; answers how many
 /// events it handled (0: none waiting).
 pub async fn fan_out(ctx: &Ctx) -> DomainResult<usize> {
+    // Asked before a write is opened: the loop asks every `dispatch_interval_ms`, mostly of an
+    // idle store.
+    if ctx.store.last_event_sequence()? <= ctx.store.fanout_cursor()? {
+        return Ok(0);
+    }
     let at = now_ms();
     ctx.store
-        .commit(|tx| {
+        .commit_in_background(|tx| {
             let cursor = tx.fanout_cursor()?;
             if tx.last_event_sequence()? <= cursor {
                 return Ok(0);
@@ -151,7 +156,7 @@ fn prepare_delivery(ctx: &Ctx, d: &Delivery, manual: bool) -> DomainResult<Resul
 pub async fn park(ctx: &Ctx, webhook_id: &str, sequence: u64) -> DomainResult<()> {
     let until = now_ms() + PARKED_MS;
     ctx.store
-        .commit(|tx| {
+        .commit_in_background(|tx| {
             if let Some(old) = tx.delivery(webhook_id, sequence)? {
                 if old.status == DeliveryStatus::Pending {
                     let d = Delivery {
@@ -194,47 +199,51 @@ pub async fn record(
     let disable_after = ctx.config.webhooks.disable_after_failures;
     let attempt = attempt_of(outcome, at_ms, manual);
     let now = now_ms();
-    ctx.store
-        .commit(|tx| {
-            let Some(old) = tx.delivery(webhook_id, sequence)? else {
-                return Ok(None);
-            };
-            if old.status != DeliveryStatus::Pending && !manual {
-                return Ok(Some(old));
+    let write = |tx: &crate::store::Tx| {
+        let Some(old) = tx.delivery(webhook_id, sequence)? else {
+            return Ok(None);
+        };
+        if old.status != DeliveryStatus::Pending && !manual {
+            return Ok(Some(old));
+        }
+        let mut d = old.clone();
+        d.attempts.push(attempt.clone());
+        if d.attempts.len() > MAX_ATTEMPTS_KEPT {
+            d.attempts.remove(1);
+        }
+        let mut hook = tx.webhook(webhook_id)?;
+        if attempt.delivered() {
+            d.status = DeliveryStatus::Delivered;
+            if let Some(h) = hook.as_mut().filter(|h| h.consecutive_failures > 0) {
+                h.consecutive_failures = 0;
+                tx.put_webhook(h, false)?;
             }
-            let mut d = old.clone();
-            d.attempts.push(attempt.clone());
-            if d.attempts.len() > MAX_ATTEMPTS_KEPT {
-                d.attempts.remove(1);
-            }
-            let mut hook = tx.webhook(webhook_id)?;
-            if attempt.delivered() {
-                d.status = DeliveryStatus::Delivered;
-                if let Some(h) = hook.as_mut().filter(|h| h.consecutive_failures > 0) {
-                    h.consecutive_failures = 0;
-                    tx.put_webhook(h, false)?;
-                }
-            } else if !manual {
-                d.round_failures += 1;
-                match schedule.delay_after(d.round_failures as usize, jitter) {
-                    Some(delay) => d.next_attempt_ms = now + delay.as_millis() as i64,
-                    None => {
-                        d.status = DeliveryStatus::Failed;
-                        if let Some(h) = hook.as_mut() {
-                            h.consecutive_failures += 1;
-                            if h.consecutive_failures >= disable_after {
-                                h.status = WebhookStatus::Disabled;
-                                h.updated_at = now / 1000;
-                            }
-                            tx.put_webhook(h, false)?;
+        } else if !manual {
+            d.round_failures += 1;
+            match schedule.delay_after(d.round_failures as usize, jitter) {
+                Some(delay) => d.next_attempt_ms = now + delay.as_millis() as i64,
+                None => {
+                    d.status = DeliveryStatus::Failed;
+                    if let Some(h) = hook.as_mut() {
+                        h.consecutive_failures += 1;
+                        if h.consecutive_failures >= disable_after {
+                            h.status = WebhookStatus::Disabled;
+                            h.updated_at = now / 1000;
                         }
+                        tx.put_webhook(h, false)?;
                     }
                 }
             }
-            tx.put_delivery(&d, Some(&old))?;
-            Ok(Some(d))
-        })
-        .await
+        }
+        tx.put_delivery(&d, Some(&old))?;
+        Ok(Some(d))
+    };
+    // A manual retry is a request; the loop's attempts are not.
+    if manual {
+        ctx.store.commit(write).await
+    } else {
+        ctx.store.commit_in_background(write).await
+    }
 }
 
 /// Makes the endpoint's deliveries of `status` (created since `since_ms`, if given) pending and

@@ -505,8 +505,28 @@ impl Store {
                 })
                 .await
             }
-            Engine::Postgres(e) => {
+            Engine::Postgres(_) => {
                 let _queued = self.queue.enter()?;
+                self.commit_in_background(f).await
+            }
+        }
+    }
+
+    /// [`commit`](Self::commit) for the webhook delivery loop's own writes (fan-out, attempts):
+    /// they are not requests, so they neither count against `storage.max_pending_writes` nor
+    /// are refused by it (a loop that held the only slot refused every request arriving
+    /// meanwhile). The free-space floor still holds.
+    pub async fn commit_in_background<T>(&self, f: impl Fn(&Tx) -> TxResult<T>) -> DomainResult<T> {
+        match &self.engine {
+            Engine::Sled(e) => {
+                e.commit_unqueued(|t| {
+                    f(&Tx {
+                        engine: TxEngine::Sled(t),
+                    })
+                })
+                .await
+            }
+            Engine::Postgres(e) => {
                 e.commit(|t| {
                     f(&Tx {
                         engine: TxEngine::Postgres(t),

@@ -303,6 +303,15 @@ impl SledStore {
     /// record and one flush (see [`batch`]).
     pub async fn commit<T>(&self, f: impl FnOnce(&SledTx) -> TxResult<T>) -> DomainResult<T> {
         let _waiting = self.inner.admission.enter()?;
+        self.commit_unqueued(f).await
+    }
+
+    /// [`commit`](Self::commit) outside the bound on waiting requests (the delivery loop's
+    /// writes; see `Store::commit_in_background`).
+    pub async fn commit_unqueued<T>(
+        &self,
+        f: impl FnOnce(&SledTx) -> TxResult<T>,
+    ) -> DomainResult<T> {
         let (out, wait) = self.run(f)?;
         if let Some(g) = wait {
             self.inner.batcher.wait(g).await?;
