@@ -4,7 +4,9 @@
 //!   write with moving the cursor, makes a pending delivery of each for every enabled endpoint
 //!   that subscribes to it (a `webhook.test` event only for the endpoint it names). An event is
 //!   durable before any delivery of it exists, and the cursor moves only with the deliveries it
-//!   made, so a crash at any instant loses none and makes none twice.
+//!   made, so a crash at any instant loses none and makes none twice. It answers the new
+//!   deliveries ready to send, for the loop to attempt from memory; each is written due a while
+//!   later, when the store hands it out only if that attempt was never recorded.
 //! - **Attempts** ([`prepare`], [`record`]): the delivery loop (`crate::webhooks::worker`) takes
 //!   due deliveries, sends each and records the attempt: delivered on a 2xx; otherwise due again
 //!   after the next delay of `webhooks.retry_schedule`, and `failed` past its end, which counts
@@ -19,7 +21,7 @@ use crate::domain::event::{now_ms, EventType};
 use crate::domain::webhook::{
     delivery_sequence, Attempt, Delivery, DeliveryStatus, Webhook, WebhookStatus,
 };
-use crate::store::{Reader, TxResult};
+use crate::store::{Reader, Tx, TxResult};
 use crate::webhooks::{signature_header, AttemptOutcome, Secret};
 use crate::wire::events::event_json;
 
@@ -32,24 +34,44 @@ const MAX_ATTEMPTS_KEPT: usize = 32;
 /// How long a delivery of a disabled endpoint waits before it is looked at again.
 const PARKED_MS: i64 = 10 * 60 * 1000;
 
-/// Makes the deliveries of the events after the fan-out cursor, one batch; answers how many
-/// events it handled (0: none waiting).
-pub async fn fan_out(ctx: &Ctx) -> DomainResult<usize> {
+/// A delivery made by [`fan_out`], ready to attempt: the loop attempts it at once from memory,
+/// without reading it back.
+pub struct Ready {
+    pub webhook_id: String,
+    pub sequence: u64,
+    pub prepared: Prepared,
+}
+
+/// What one [`fan_out`] batch did.
+#[derive(Default)]
+pub struct FanOut {
+    /// Events handled (0: none waiting).
+    pub events: usize,
+    /// The deliveries it made, in event order.
+    pub ready: Vec<Ready>,
+}
+
+/// Makes the deliveries of the events after the fan-out cursor, one batch, and answers them
+/// ready to attempt. Each is written due `hold_ms` from now rather than at once: the loop
+/// attempts it from memory, and only when that attempt is not recorded by then (the process
+/// died, or another process shares the database) does the store hand it out again.
+pub async fn fan_out(ctx: &Ctx, hold_ms: i64) -> DomainResult<FanOut> {
     // Asked before a write is opened: the loop asks every `dispatch_interval_ms`, mostly of an
     // idle store.
     if ctx.store.last_event_sequence()? <= ctx.store.fanout_cursor()? {
-        return Ok(0);
+        return Ok(FanOut::default());
     }
     let at = now_ms();
+    let now = crate::domain::model::now();
     ctx.store
         .commit_in_background(|tx| {
             let cursor = tx.fanout_cursor()?;
             if tx.last_event_sequence()? <= cursor {
-                return Ok(0);
+                return Ok(FanOut::default());
             }
             let events = tx.events_after(cursor, FAN_OUT_BATCH)?;
             let Some(last) = events.last().map(|e| e.sequence) else {
-                return Ok(0);
+                return Ok(FanOut::default());
             };
             let hooks: Vec<Webhook> = tx
                 .webhook_ids()?
@@ -60,11 +82,21 @@ pub async fn fan_out(ctx: &Ctx) -> DomainResult<usize> {
                 .flatten()
                 .filter(|w| w.status == WebhookStatus::Enabled)
                 .collect();
+            let secrets: Vec<Vec<Secret>> = hooks
+                .iter()
+                .map(|h| {
+                    h.live_secrets(now)
+                        .map(|s| Secret::from_bytes(s.key.clone()))
+                        .collect()
+                })
+                .collect();
+            let mut ready = Vec::new();
             for e in &events {
                 let target = (e.kind == EventType::WebhookTest)
                     .then(|| super::webhooks::test_target(&e.data))
                     .flatten();
-                for h in &hooks {
+                let mut body = None;
+                for (h, secrets) in hooks.iter().zip(&secrets) {
                     let wanted = match &target {
                         Some(t) => *t == h.id,
                         None => {
@@ -82,15 +114,28 @@ pub async fn fan_out(ctx: &Ctx) -> DomainResult<usize> {
                         event_id: e.id.clone(),
                         status: DeliveryStatus::Pending,
                         attempts: Vec::new(),
-                        next_attempt_ms: at,
+                        next_attempt_ms: at + hold_ms,
                         round_failures: 0,
                         created_ms: at,
                     };
                     tx.put_delivery(&d, None)?;
+                    ready.push(Ready {
+                        webhook_id: h.id.clone(),
+                        sequence: e.sequence,
+                        prepared: Prepared {
+                            url: h.url.clone(),
+                            msg_id: e.id.clone(),
+                            body: body.get_or_insert_with(|| event_json(e)).clone(),
+                            secrets: secrets.clone(),
+                        },
+                    });
                 }
             }
             tx.set_fanout_cursor(last)?;
-            Ok(events.len())
+            Ok(FanOut {
+                events: events.len(),
+                ready,
+            })
         })
         .await
 }
@@ -182,53 +227,98 @@ fn attempt_of(o: &AttemptOutcome, at_ms: i64, manual: bool) -> Attempt {
     }
 }
 
+/// An attempt made, to be recorded.
+pub struct Made {
+    pub webhook_id: String,
+    pub sequence: u64,
+    pub outcome: AttemptOutcome,
+    /// When it was sent (Unix milliseconds).
+    pub at_ms: i64,
+    /// A client's retry rather than one of the loop's attempts.
+    pub manual: bool,
+    /// In 0..1: spreads the next delay by up to 20%.
+    pub jitter: f64,
+}
+
 /// Records an attempt. A scheduled one moves a pending delivery on: delivered, due again after
 /// the schedule's next delay (`jitter` in 0..1 spreads it by up to 20%), or failed past the
 /// schedule's end. A manual one (a retry) delivers it on a 2xx and otherwise leaves its status
 /// as it was. Answers the delivery as it is now (`None`: it is gone).
-pub async fn record(
-    ctx: &Ctx,
-    webhook_id: &str,
-    sequence: u64,
-    outcome: &AttemptOutcome,
-    at_ms: i64,
-    manual: bool,
-    jitter: f64,
-) -> DomainResult<Option<Delivery>> {
-    let schedule = ctx.config.webhooks.schedule().unwrap_or_default();
-    let disable_after = ctx.config.webhooks.disable_after_failures;
-    let attempt = attempt_of(outcome, at_ms, manual);
-    let now = now_ms();
-    let write = |tx: &crate::store::Tx| {
-        let Some(old) = tx.delivery(webhook_id, sequence)? else {
+pub async fn record(ctx: &Ctx, made: &Made) -> DomainResult<Option<Delivery>> {
+    let step = RecordStep::new(ctx);
+    let write = |tx: &Tx| step.apply(tx, made);
+    // A manual retry is a request; the loop's attempts are not.
+    if made.manual {
+        ctx.store.commit(write).await
+    } else {
+        ctx.store.commit_in_background(write).await
+    }
+}
+
+/// Records the loop's attempts, all in one write (see [`record`]).
+pub async fn record_all(ctx: &Ctx, made: &[Made]) -> DomainResult<()> {
+    let step = RecordStep::new(ctx);
+    ctx.store
+        .commit_in_background(|tx| {
+            for m in made {
+                step.apply(tx, m)?;
+            }
+            Ok(())
+        })
+        .await
+}
+
+/// What recording an attempt needs of the config, read once.
+struct RecordStep {
+    schedule: crate::webhooks::RetrySchedule,
+    disable_after: u32,
+    now: i64,
+}
+
+impl RecordStep {
+    fn new(ctx: &Ctx) -> RecordStep {
+        RecordStep {
+            schedule: ctx.config.webhooks.schedule().unwrap_or_default(),
+            disable_after: ctx.config.webhooks.disable_after_failures,
+            now: now_ms(),
+        }
+    }
+
+    fn apply(&self, tx: &Tx, m: &Made) -> TxResult<Option<Delivery>> {
+        let Some(old) = tx.delivery(&m.webhook_id, m.sequence)? else {
             return Ok(None);
         };
-        if old.status != DeliveryStatus::Pending && !manual {
+        if old.status != DeliveryStatus::Pending && !m.manual {
             return Ok(Some(old));
         }
+        let attempt = attempt_of(&m.outcome, m.at_ms, m.manual);
         let mut d = old.clone();
-        d.attempts.push(attempt.clone());
+        let delivered = attempt.delivered();
+        d.attempts.push(attempt);
         if d.attempts.len() > MAX_ATTEMPTS_KEPT {
             d.attempts.remove(1);
         }
-        let mut hook = tx.webhook(webhook_id)?;
-        if attempt.delivered() {
+        let mut hook = tx.webhook(&m.webhook_id)?;
+        if delivered {
             d.status = DeliveryStatus::Delivered;
             if let Some(h) = hook.as_mut().filter(|h| h.consecutive_failures > 0) {
                 h.consecutive_failures = 0;
                 tx.put_webhook(h, false)?;
             }
-        } else if !manual {
+        } else if !m.manual {
             d.round_failures += 1;
-            match schedule.delay_after(d.round_failures as usize, jitter) {
-                Some(delay) => d.next_attempt_ms = now + delay.as_millis() as i64,
+            match self
+                .schedule
+                .delay_after(d.round_failures as usize, m.jitter)
+            {
+                Some(delay) => d.next_attempt_ms = self.now + delay.as_millis() as i64,
                 None => {
                     d.status = DeliveryStatus::Failed;
                     if let Some(h) = hook.as_mut() {
                         h.consecutive_failures += 1;
-                        if h.consecutive_failures >= disable_after {
+                        if h.consecutive_failures >= self.disable_after {
                             h.status = WebhookStatus::Disabled;
-                            h.updated_at = now / 1000;
+                            h.updated_at = self.now / 1000;
                         }
                         tx.put_webhook(h, false)?;
                     }
@@ -237,12 +327,6 @@ pub async fn record(
         }
         tx.put_delivery(&d, Some(&old))?;
         Ok(Some(d))
-    };
-    // A manual retry is a request; the loop's attempts are not.
-    if manual {
-        ctx.store.commit(write).await
-    } else {
-        ctx.store.commit_in_background(write).await
     }
 }
 
@@ -411,7 +495,33 @@ pub async fn retry(
         .ok_or(E::NotFound("delivery"))
 }
 
-/// Sends one attempt now, signed at its own time, and [`record`]s it.
+/// Sends one attempt now, signed at its own time; answers it, to be recorded.
+pub async fn send(
+    ctx: &Ctx,
+    webhook_id: &str,
+    sequence: u64,
+    p: Prepared,
+    manual: bool,
+    jitter: f64,
+) -> Made {
+    let at = now_ms();
+    let timestamp = at / 1000;
+    let signature = p.signature(timestamp);
+    let outcome = ctx
+        .sender
+        .send(&p.url, &p.msg_id, timestamp, &signature, p.body)
+        .await;
+    Made {
+        webhook_id: webhook_id.to_string(),
+        sequence,
+        outcome,
+        at_ms: at,
+        manual,
+        jitter,
+    }
+}
+
+/// [`send`]s one attempt now and [`record`]s it.
 pub async fn send_and_record(
     ctx: &Ctx,
     webhook_id: &str,
@@ -420,14 +530,8 @@ pub async fn send_and_record(
     manual: bool,
     jitter: f64,
 ) -> DomainResult<Option<Delivery>> {
-    let at = now_ms();
-    let timestamp = at / 1000;
-    let signature = p.signature(timestamp);
-    let outcome = ctx
-        .sender
-        .send(&p.url, &p.msg_id, timestamp, &signature, p.body)
-        .await;
-    record(ctx, webhook_id, sequence, &outcome, at, manual, jitter).await
+    let made = send(ctx, webhook_id, sequence, p, manual, jitter).await;
+    record(ctx, &made).await
 }
 
 /// Makes every failed delivery of the endpoint created since `since` (RFC 3339) pending again.

@@ -1,27 +1,42 @@
-//! The delivery loop: fans new events out to deliveries, takes the due ones and attempts each,
-//! at most `webhooks.max_in_flight` at once, on a thread and runtime of its own, so a slow or
-//! dead receiver costs the API's workers nothing.
+//! The delivery loop: fans new events out to deliveries, attempts each, at most
+//! `webhooks.max_in_flight` at once, on a thread and runtime of its own, so a slow or dead
+//! receiver costs the API's workers nothing.
 //!
-//! In turns, it runs one batch of [`deliveries::fan_out`] and asks the store for due deliveries,
-//! as many as there are free slots; it goes on at once while events wait to be fanned out, and
-//! otherwise waits for an attempt to end or `webhooks.dispatch_interval_ms`. Under the SQL engine the store claims them for a lease (the attempt's
-//! timeout and five seconds), so the processes sharing a database never attempt one delivery at
-//! once; a process that dies mid-attempt leaves its claim to expire and the delivery to another
-//! process. Nothing about a delivery lives only in this loop's memory: a restart finds every
-//! pending delivery in the store, so delivery is at least once across crashes.
+//! In turns, it runs one batch of [`deliveries::fan_out`], whose new deliveries it queues and
+//! attempts from memory (the fan-out answers them ready to send, so a first attempt reads
+//! nothing back), and, when that queue is empty, asks the store for due deliveries (retries, and
+//! what a dead process left) for the free slots. It goes on at once while events wait to be
+//! fanned out and the queue has room, and otherwise waits for an attempt to end or
+//! `webhooks.dispatch_interval_ms`.
+//!
+//! Nothing about a delivery lives only in this loop's memory: the fan-out writes each one
+//! pending, due [`HOLD_LEASES`] leases later, so after a crash the restart (or, under the SQL
+//! engine, any process sharing the database) finds it due and attempts it: delivery is at least
+//! once across crashes. Under the SQL engine the store claims due deliveries for a lease (the
+//! attempt's timeout and five seconds), so the processes never attempt one delivery at once;
+//! a process that dies mid-attempt leaves its claim to expire and the delivery to another.
 
 use crate::domain::event::now_ms;
-use crate::ops::deliveries::{self, Skip};
+use crate::ops::deliveries::{self, Made, Prepared, Ready, Skip};
 use crate::ops::Ctx;
 use parking_lot::Mutex;
-use std::collections::HashSet;
+use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{watch, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
 
 /// Extra time past an attempt's timeout that a claim on the SQL engine lasts: enough to record
 /// the attempt; the claims of a process that died are free again this long after its timeout.
 const LEASE_MARGIN_MS: i64 = 5_000;
+/// How many leases a delivery the fan-out hands to this loop stays out of the store's due
+/// deliveries: time enough to wait in the queue and be attempted; past it (the process died)
+/// the store hands it out again.
+const HOLD_LEASES: i64 = 2;
+/// Deliveries waiting for a slot, at most this many per slot of `max_in_flight`: beyond it the
+/// fan-out pauses and the events wait in the store.
+const QUEUE_PER_SLOT: usize = 4;
+/// Attempts recorded in one write at most.
+const RECORD_BATCH: usize = 256;
 /// The least time between two log lines of the same failing step.
 const QUIET: Duration = Duration::from_secs(30);
 
@@ -82,36 +97,74 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
     let cfg = &ctx.config.webhooks;
     let interval = Duration::from_millis(cfg.dispatch_interval_ms.max(1));
     let lease = cfg.timeout_ms as i64 + LEASE_MARGIN_MS;
-    let slots = Arc::new(Semaphore::new(cfg.max_in_flight.max(1)));
+    let max_in_flight = cfg.max_in_flight.max(1);
+    let max_queued = max_in_flight * QUEUE_PER_SLOT;
+    let slots = Arc::new(Semaphore::new(max_in_flight));
     let inflight: Arc<Mutex<HashSet<(String, u64)>>> = Arc::default();
     let quiet = Arc::new(Quiet(Mutex::new(None)));
-    // Rung by each attempt that ends: its slot is free for the next due delivery at once.
+    // Rung by each attempt that ends: its slot is free for the next delivery at once.
     let freed = Arc::new(Notify::new());
+    // Deliveries the fan-out made, waiting for a slot (their keys are in `inflight`).
+    let mut queued: VecDeque<Ready> = VecDeque::new();
+    let (recording, made) = mpsc::unbounded_channel();
+    tokio::spawn(recorder(ctx.clone(), made, quiet.clone()));
     while !*stopped.borrow() {
-        // One batch of fan-out, then the free slots filled, in turns: under a steady stream of
-        // events neither waits for the other.
-        let fanned = match deliveries::fan_out(&ctx).await {
-            Ok(n) => n,
-            Err(e) => {
-                quiet.warn("fan-out", &e);
-                0
+        // One batch of fan-out while the queue has room, then the free slots filled: first
+        // from the queue, then with the store's due deliveries (retries, and what a dead
+        // process left). Under a steady stream of events neither waits for the other.
+        let mut fanned = 0;
+        if queued.len() < max_queued {
+            match deliveries::fan_out(&ctx, HOLD_LEASES * lease).await {
+                Ok(f) => {
+                    fanned = f.events;
+                    let mut held = inflight.lock();
+                    for r in f.ready {
+                        if held.insert((r.webhook_id.clone(), r.sequence)) {
+                            queued.push_back(r);
+                        }
+                    }
+                }
+                Err(e) => quiet.warn("fan-out", &e),
             }
-        };
+        }
+        while !queued.is_empty() {
+            let Ok(permit) = slots.clone().try_acquire_owned() else {
+                break;
+            };
+            let Some(r) = queued.pop_front() else {
+                break;
+            };
+            let (ctx, inflight, freed, recording) = (
+                ctx.clone(),
+                inflight.clone(),
+                freed.clone(),
+                recording.clone(),
+            );
+            tokio::spawn(async move {
+                let key = (r.webhook_id, r.sequence);
+                send_recorded(&ctx, &recording, &key.0, key.1, r.prepared).await;
+                inflight.lock().remove(&key);
+                drop(permit);
+                freed.notify_one();
+            });
+        }
         let free = slots.available_permits();
-        if free > 0 {
+        if free > 0 && queued.is_empty() {
             match ctx.store.due_deliveries(now_ms(), free, lease) {
                 Ok(due) => {
                     for key in due {
                         if !inflight.lock().insert(key.clone()) {
                             continue;
                         }
-                        let Ok(permit) = slots.clone().acquire_owned().await else {
-                            return;
+                        let Ok(permit) = slots.clone().try_acquire_owned() else {
+                            inflight.lock().remove(&key);
+                            break;
                         };
                         let (ctx, inflight, quiet, freed) =
                             (ctx.clone(), inflight.clone(), quiet.clone(), freed.clone());
+                        let recording = recording.clone();
                         tokio::spawn(async move {
-                            attempt(&ctx, &key.0, key.1, &quiet).await;
+                            attempt(&ctx, &recording, &key.0, key.1, &quiet).await;
                             inflight.lock().remove(&key);
                             drop(permit);
                             freed.notify_one();
@@ -121,7 +174,7 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
                 Err(e) => quiet.warn("reading due deliveries", &e),
             }
         }
-        if fanned > 0 {
+        if fanned > 0 && queued.len() < max_queued {
             continue;
         }
         tokio::select! {
@@ -132,8 +185,55 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
     }
 }
 
+/// An attempt made, and the task that waits for it to be recorded.
+type Recording = (Made, oneshot::Sender<()>);
+
+/// Records the attempts as they end, as many as have ended (up to [`RECORD_BATCH`]) in one
+/// write: one commit, and under `durability = "flush"` one flush, for many attempts.
+async fn recorder(ctx: Ctx, mut made: mpsc::UnboundedReceiver<Recording>, quiet: Arc<Quiet>) {
+    while let Some(first) = made.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < RECORD_BATCH {
+            match made.try_recv() {
+                Ok(r) => batch.push(r),
+                Err(_) => break,
+            }
+        }
+        let (attempts, waiting): (Vec<Made>, Vec<_>) = batch.into_iter().unzip();
+        if let Err(e) = deliveries::record_all(&ctx, &attempts).await {
+            // Not recorded: each delivery stays pending and is attempted again when due.
+            quiet.warn("recording attempts", &e);
+        }
+        for w in waiting {
+            let _ = w.send(());
+        }
+    }
+}
+
+/// Sends one attempt and waits until the recorder has recorded it.
+async fn send_recorded(
+    ctx: &Ctx,
+    recording: &mpsc::UnboundedSender<Recording>,
+    webhook_id: &str,
+    sequence: u64,
+    p: Prepared,
+) {
+    let jitter: f64 = rand::random();
+    let made = deliveries::send(ctx, webhook_id, sequence, p, false, jitter).await;
+    let (done, recorded) = oneshot::channel();
+    if recording.send((made, done)).is_ok() {
+        let _ = recorded.await;
+    }
+}
+
 /// One attempt at a due delivery, recorded in the store.
-async fn attempt(ctx: &Ctx, webhook_id: &str, sequence: u64, quiet: &Quiet) {
+async fn attempt(
+    ctx: &Ctx,
+    recording: &mpsc::UnboundedSender<Recording>,
+    webhook_id: &str,
+    sequence: u64,
+    quiet: &Quiet,
+) {
     let prepared = match deliveries::prepare(ctx, webhook_id, sequence) {
         Ok(p) => p,
         Err(e) => return quiet.warn("reading a delivery", &e),
@@ -148,8 +248,5 @@ async fn attempt(ctx: &Ctx, webhook_id: &str, sequence: u64, quiet: &Quiet) {
             return;
         }
     };
-    let jitter: f64 = rand::random();
-    if let Err(e) = deliveries::send_and_record(ctx, webhook_id, sequence, p, false, jitter).await {
-        quiet.warn("recording an attempt", &e);
-    }
+    send_recorded(ctx, recording, webhook_id, sequence, p).await;
 }
