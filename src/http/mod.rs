@@ -10,6 +10,7 @@ pub mod errors;
 pub mod events;
 pub mod fallback;
 pub mod openapi;
+pub mod openapi_examples;
 pub mod operations;
 pub mod query;
 pub mod rate_limit;
