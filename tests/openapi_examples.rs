@@ -88,7 +88,11 @@ impl Story {
         let (method, template) = key.split_once(' ').unwrap();
         let mut path = template.to_string();
         for (k, v) in params {
-            path = path.replace(&format!("{{{k}}}"), v);
+            if *k == "?" {
+                path = format!("{path}?{v}");
+            } else {
+                path = path.replace(&format!("{{{k}}}"), v);
+            }
         }
         assert!(
             !path.contains('{'),
@@ -179,6 +183,9 @@ const SCREEN: &str = "POST /sandbox/ofac/screen";
 const TOKEN: &str = "POST /authentication";
 const HOOKS: &str = "POST /webhooks";
 const NO_ID: &str = "AAAAAAAAAAAAAAAAAAAAAA";
+
+/// A refusal to trigger: (operation, path parameters (`?` for a query), body, example name).
+type Refusal<'a> = (&'a str, Vec<(&'a str, &'a str)>, Option<Value>, &'a str);
 
 /// Every operation's example request, in an order in which each finds what it names.
 fn happy_path(st: &mut Story) {
@@ -426,225 +433,225 @@ fn happy_path(st: &mut Story) {
         );
         st.record(Slot::Op(key.into(), a.status.to_string(), name.into()), &a);
     }
-    st.call(
-        ENROLL,
-        p,
-        Some(json!({"productCode": "GPR100"})),
-        "missingField",
-    );
-    st.call(
-        ATTACH,
-        &[],
-        Some(json!({"device": {"alias": "NO-SUCH-ALIAS"}, "wallets": [{"planCode": "WUSD"}]})),
-        "unknownAlias",
-    );
-    st.call(
-        FETCH,
-        &[],
-        Some(json!({"device": {"alias": "NO-SUCH-ALIAS"}})),
-        "unknownAlias",
-    );
+    // The other refusals, in this order.
     let kits = "POST /sandbox/programs/{programCode}/packages";
-    st.call(
-        kits,
-        p,
-        Some(json!({"packages": [{"mappingIdentifier": "KIT-9", "productCode": "NOPE"}]})),
-        "unknownProduct",
-    );
-    st.call(
-        kits,
-        &[("programCode", "NOPE")],
-        Some(st.example_request(kits)),
-        "noSuchProgram",
-    );
-    st.call(
-        kits,
-        p,
-        Some(st.example_request(kits)),
-        "mappingIdentifierInUse",
-    );
-    st.call(
-        "GET /sandbox/programs/{programCode}/packages/{mappingIdentifier}",
-        &[
-            ("programCode", "SANDBOX"),
-            ("mappingIdentifier", "NO-SUCH-KIT"),
-        ],
-        None,
-        "noSuchKit",
-    );
+    let kit_example = st.example_request(kits);
     let review = "POST /sandbox/ofac/reviews/{userIdentifier}";
-    st.call(
-        review,
-        &[("userIdentifier", &pending_user)],
-        Some(json!({"decision": "maybe"})),
-        "badDecision",
-    );
-    st.call(
-        review,
-        &[("userIdentifier", NO_ID)],
-        Some(decision.clone()),
-        "noReview",
-    );
-    st.call(
-        review,
-        &[("userIdentifier", &pending_user)],
-        Some(decision),
-        "alreadyDecided",
-    );
     let cards = "POST /sandbox/programs/{programCode}/devices";
-    st.call(
-        cards,
-        p,
-        Some(json!({"productCode": "GPR100", "cardType": "OTHER"})),
-        "badCardType",
-    );
-    st.call(
-        cards,
-        &[("programCode", "NOPE")],
-        Some(json!({"productCode": "GPR100", "cardType": "PRIMARY"})),
-        "noSuchProgram",
-    );
     let packed =
         json!({"productCode": "GPR100", "cardType": "PRIMARY", "packID": "PK0000000000TEST"});
-    st.call(cards, p, Some(packed.clone()), "createdWithPackId");
-    st.call(cards, p, Some(packed), "packIdInUse");
     let cstatus = "PUT /sandbox/devices/{identifier}/status";
-    st.call(
-        cstatus,
-        &[("identifier", &made)],
-        Some(json!({"status": "GONE"})),
-        "notAStatus",
-    );
-    st.call(
-        cstatus,
-        &[("identifier", NO_ID)],
-        Some(json!({"status": "BLOCKED"})),
-        "noSuchCard",
-    );
-    st.call(
-        cstatus,
-        &[("identifier", &card)],
-        Some(json!({"status": "NORMAL"})),
-        "finalStatus",
-    );
     let replace = "POST /sandbox/devices/{identifier}/replace";
-    st.call(replace, &[("identifier", NO_ID)], None, "noSuchCard");
-    st.call(replace, &[("identifier", &card)], None, "finalStatus");
     let wst = "PUT /sandbox/wallets/{walletIdentifier}/status";
-    st.call(
-        wst,
-        &[("walletIdentifier", &wallet2)],
-        Some(json!({"status": "GONE"})),
-        "notAStatus",
-    );
-    st.call(
-        wst,
-        &[("walletIdentifier", NO_ID)],
-        Some(json!({"status": "CLOSED"})),
-        "noSuchWallet",
-    );
-    st.call(
-        wst,
-        &[("walletIdentifier", &wallet2)],
-        Some(json!({"status": "CLOSED"})),
-        "set",
-    );
-    st.call(
-        wst,
-        &[("walletIdentifier", &wallet2)],
-        Some(json!({"status": "NORMAL"})),
-        "closed",
-    );
-    let a = st.send(
-        "GET",
-        "/events?limit=0",
-        &[("Authorization", &bearer)],
-        None,
-    );
-    st.record(
-        Slot::Op(
-            "GET /events".into(),
-            a.status.to_string(),
-            "badParameter".into(),
-        ),
-        &a,
-    );
-    st.call(
-        "GET /events/{id}",
-        &[("id", "evt_nope_1")],
-        None,
-        "noSuchEvent",
-    );
-    st.call(
-        HOOKS,
-        &[],
-        Some(json!({"url": "http://hooks.example.com/x", "eventTypes": ["*"]})),
-        "hostNotAllowed",
-    );
-    let nh = &[("id", "wh_AAAAAAAAAAAAAAAAAAAAAA")];
-    st.call("GET /webhooks/{id}", nh, None, "noSuchEndpoint");
-    st.call(
-        "PATCH /webhooks/{id}",
-        hp,
-        Some(json!({"eventTypes": ["no.such_type"]})),
-        "badField",
-    );
-    st.call(
-        "PATCH /webhooks/{id}",
-        nh,
-        Some(json!({"status": "enabled"})),
-        "noSuchEndpoint",
-    );
-    st.call(
-        "POST /webhooks/{id}/rotate-secret",
-        nh,
-        None,
-        "noSuchEndpoint",
-    );
-    st.call("POST /webhooks/{id}/test", nh, None, "noSuchEndpoint");
-    st.call("POST /webhooks/{id}/test", hp, None, "disabled");
-    let a = st.send(
-        "GET",
-        &format!("/webhooks/{h}/deliveries?limit=0"),
-        &[("Authorization", &bearer)],
-        None,
-    );
-    st.record(
-        Slot::Op(
-            "GET /webhooks/{id}/deliveries".into(),
-            a.status.to_string(),
-            "badParameter".into(),
-        ),
-        &a,
-    );
-    st.call("GET /webhooks/{id}/deliveries", nh, None, "noSuchEndpoint");
     let retry = "POST /webhooks/{id}/deliveries/{deliveryId}/retry";
-    st.call(
-        retry,
-        &[("id", &h), ("deliveryId", "dlv_999999")],
-        None,
-        "noSuchDelivery",
-    );
-    st.call(
-        retry,
-        &[("id", &h), ("deliveryId", &delivery)],
-        None,
-        "disabled",
-    );
-    st.call(
-        "POST /webhooks/{id}/recover",
-        hp,
-        Some(json!({"since": "yesterday"})),
-        "badSince",
-    );
-    st.call(
-        "POST /webhooks/{id}/recover",
-        nh,
-        Some(json!({"since": "2026-01-01T00:00:00Z"})),
-        "noSuchEndpoint",
-    );
-    st.call("DELETE /webhooks/{id}", nh, None, "noSuchEndpoint");
-    st.call("DELETE /webhooks/{id}", hp, None, "deleted");
+    let status = |s: &str| Some(json!({ "status": s }));
+    let nope = [("programCode", "NOPE")];
+    let no_kit = [
+        ("programCode", "SANDBOX"),
+        ("mappingIdentifier", "NO-SUCH-KIT"),
+    ];
+    let nh = [("id", "wh_AAAAAAAAAAAAAAAAAAAAAA")];
+    let hp = [("id", h.as_str())];
+    let refusals: Vec<Refusal> = vec![
+        (
+            ENROLL,
+            p.to_vec(),
+            Some(json!({"productCode": "GPR100"})),
+            "missingField",
+        ),
+        (
+            ATTACH,
+            vec![],
+            Some(json!({"device": {"alias": "NO-SUCH-ALIAS"}, "wallets": [{"planCode": "WUSD"}]})),
+            "unknownAlias",
+        ),
+        (
+            FETCH,
+            vec![],
+            Some(json!({"device": {"alias": "NO-SUCH-ALIAS"}})),
+            "unknownAlias",
+        ),
+        (
+            kits,
+            p.to_vec(),
+            Some(json!({"packages": [{"mappingIdentifier": "KIT-9", "productCode": "NOPE"}]})),
+            "unknownProduct",
+        ),
+        (
+            kits,
+            nope.to_vec(),
+            Some(kit_example.clone()),
+            "noSuchProgram",
+        ),
+        (
+            kits,
+            p.to_vec(),
+            Some(kit_example),
+            "mappingIdentifierInUse",
+        ),
+        (
+            "GET /sandbox/programs/{programCode}/packages/{mappingIdentifier}",
+            no_kit.to_vec(),
+            None,
+            "noSuchKit",
+        ),
+        (
+            review,
+            vec![("userIdentifier", &pending_user)],
+            Some(json!({"decision": "maybe"})),
+            "badDecision",
+        ),
+        (
+            review,
+            vec![("userIdentifier", NO_ID)],
+            Some(decision.clone()),
+            "noReview",
+        ),
+        (
+            review,
+            vec![("userIdentifier", &pending_user)],
+            Some(decision),
+            "alreadyDecided",
+        ),
+        (
+            cards,
+            p.to_vec(),
+            Some(json!({"productCode": "GPR100", "cardType": "OTHER"})),
+            "badCardType",
+        ),
+        (
+            cards,
+            nope.to_vec(),
+            Some(json!({"productCode": "GPR100", "cardType": "PRIMARY"})),
+            "noSuchProgram",
+        ),
+        (cards, p.to_vec(), Some(packed.clone()), "createdWithPackId"),
+        (cards, p.to_vec(), Some(packed), "packIdInUse"),
+        (
+            cstatus,
+            vec![("identifier", &made)],
+            status("GONE"),
+            "notAStatus",
+        ),
+        (
+            cstatus,
+            vec![("identifier", NO_ID)],
+            status("BLOCKED"),
+            "noSuchCard",
+        ),
+        (
+            cstatus,
+            vec![("identifier", &card)],
+            status("NORMAL"),
+            "finalStatus",
+        ),
+        (replace, vec![("identifier", NO_ID)], None, "noSuchCard"),
+        (replace, vec![("identifier", &card)], None, "finalStatus"),
+        (
+            wst,
+            vec![("walletIdentifier", &wallet2)],
+            status("GONE"),
+            "notAStatus",
+        ),
+        (
+            wst,
+            vec![("walletIdentifier", NO_ID)],
+            status("CLOSED"),
+            "noSuchWallet",
+        ),
+        (
+            wst,
+            vec![("walletIdentifier", &wallet2)],
+            status("CLOSED"),
+            "set",
+        ),
+        (
+            wst,
+            vec![("walletIdentifier", &wallet2)],
+            status("NORMAL"),
+            "closed",
+        ),
+        ("GET /events", vec![("?", "limit=0")], None, "badParameter"),
+        (
+            "GET /events/{id}",
+            vec![("id", "evt_nope_1")],
+            None,
+            "noSuchEvent",
+        ),
+        (
+            HOOKS,
+            vec![],
+            Some(json!({"url": "http://hooks.example.com/x", "eventTypes": ["*"]})),
+            "hostNotAllowed",
+        ),
+        ("GET /webhooks/{id}", nh.to_vec(), None, "noSuchEndpoint"),
+        (
+            "PATCH /webhooks/{id}",
+            hp.to_vec(),
+            Some(json!({"eventTypes": ["no.such_type"]})),
+            "badField",
+        ),
+        (
+            "PATCH /webhooks/{id}",
+            nh.to_vec(),
+            status("enabled"),
+            "noSuchEndpoint",
+        ),
+        (
+            "POST /webhooks/{id}/rotate-secret",
+            nh.to_vec(),
+            None,
+            "noSuchEndpoint",
+        ),
+        (
+            "POST /webhooks/{id}/test",
+            nh.to_vec(),
+            None,
+            "noSuchEndpoint",
+        ),
+        ("POST /webhooks/{id}/test", hp.to_vec(), None, "disabled"),
+        (
+            "GET /webhooks/{id}/deliveries",
+            vec![("id", &h), ("?", "limit=0")],
+            None,
+            "badParameter",
+        ),
+        (
+            "GET /webhooks/{id}/deliveries",
+            nh.to_vec(),
+            None,
+            "noSuchEndpoint",
+        ),
+        (
+            retry,
+            vec![("id", &h), ("deliveryId", "dlv_999999")],
+            None,
+            "noSuchDelivery",
+        ),
+        (
+            retry,
+            vec![("id", &h), ("deliveryId", &delivery)],
+            None,
+            "disabled",
+        ),
+        (
+            "POST /webhooks/{id}/recover",
+            hp.to_vec(),
+            Some(json!({"since": "yesterday"})),
+            "badSince",
+        ),
+        (
+            "POST /webhooks/{id}/recover",
+            nh.to_vec(),
+            Some(json!({"since": "2026-01-01T00:00:00Z"})),
+            "noSuchEndpoint",
+        ),
+        ("DELETE /webhooks/{id}", nh.to_vec(), None, "noSuchEndpoint"),
+        ("DELETE /webhooks/{id}", hp.to_vec(), None, "deleted"),
+    ];
+    for (key, params, body, name) in refusals {
+        st.call(key, &params, body, name);
+    }
     // A client may hold 16 endpoints: the 17th is refused.
     for _ in 0..17 {
         let a = st.send(
