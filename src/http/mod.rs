@@ -1,6 +1,7 @@
 //! The HTTP edge (actix-web): one module per dialect, shared extractors, the middleware that
 //! counts requests and echoes correlation headers, and the OpenAPI document.
 
+pub mod api_docs;
 pub mod auth;
 pub mod auth_guard;
 pub mod baas;
@@ -10,6 +11,7 @@ pub mod errors;
 pub mod events;
 pub mod fallback;
 pub mod openapi;
+pub mod openapi_examples;
 pub mod operations;
 pub mod query;
 pub mod rate_limit;
@@ -90,6 +92,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(sandbox_cards::routes)
                     .configure(events::routes)
                     .configure(webhooks::routes)
+                    .configure(api_docs::routes)
                     .configure(fallback::routes)
                     .default_service(web::to(fallback::no_such_route)),
             );

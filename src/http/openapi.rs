@@ -5,6 +5,7 @@
 //! the rate limit) are added by [`Envelopes`] from the operation's tag, each with the dialect's
 //! envelope schema, so no handler can forget one and every error body has a schema.
 
+use super::openapi_examples::Examples;
 use utoipa::openapi::content::Content;
 use utoipa::openapi::header::Header;
 use utoipa::openapi::path::Operation;
@@ -62,7 +63,7 @@ use utoipa::{Modify, OpenApi, ToSchema};
         Problem,
         OAuthError,
     )),
-    modifiers(&Security, &Envelopes),
+    modifiers(&Security, &Envelopes, &Examples),
     tags(
         (name = "authentication", description = "Client credentials and bearer tokens"),
         (name = "baas", description = "BaaS dialect: enrollment, instant issue, upgrade, reads"),
@@ -156,7 +157,10 @@ fn add_envelopes(op: &mut Operation) {
     )];
     if has_body {
         shared.push(("400", "The body is not JSON or of the wrong types"));
-        shared.push(("408", "The body was not sent within body_timeout_ms"));
+        // The token endpoints answer a late body 400 `invalid_request` (RFC 6749 has no 408).
+        if tag != "authentication" {
+            shared.push(("408", "The body was not sent within body_timeout_ms"));
+        }
         shared.push(("413", "The body is larger than max_body_bytes"));
     }
     let limited = tag != "authentication";
