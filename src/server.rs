@@ -76,9 +76,11 @@ pub async fn serve(config: Config) -> Result<(), Box<dyn std::error::Error>> {
     let sweeper = crate::ops::startup::spawn_sweeper(ctx.clone());
     let deliveries = crate::webhooks::worker::Worker::spawn(ctx.clone())?;
     server.run().await?;
+    log::info!("requests finished; stopping the sweeper and the webhook delivery loop");
     sweeper.abort();
     let _ = sweeper.await;
     deliveries.stop();
+    log::info!("webhook delivery loop stopped");
     ctx.store.flush()?;
     let dir = ctx.config.storage.data_dir.clone();
     let embedded = ctx.store.embedded().is_some();

@@ -35,6 +35,8 @@ const HOLD_LEASES: i64 = 2;
 /// Deliveries waiting for a slot, at most this many per slot of `max_in_flight`: beyond it the
 /// fan-out pauses and the events wait in the store.
 const QUEUE_PER_SLOT: usize = 4;
+/// The longest a stop waits for the loop's thread.
+const STOP_WAIT: Duration = Duration::from_secs(15);
 /// Attempts recorded in one write at most.
 const RECORD_BATCH: usize = 256;
 /// The least time between two log lines of the same failing step.
@@ -65,11 +67,24 @@ impl Worker {
     }
 
     /// Stops the loop: attempts under way are dropped (their deliveries stay pending in the
-    /// store and are attempted again after the next start).
+    /// store and are attempted again after the next start). Waits at most [`STOP_WAIT`] for a
+    /// step under way (a store write the loop is blocked in): a shutdown never hangs on it.
     pub fn stop(mut self) {
         let _ = self.stop.send(true);
         if let Some(t) = self.thread.take() {
-            let _ = t.join();
+            let until = std::time::Instant::now() + STOP_WAIT;
+            while !t.is_finished() && std::time::Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                log::warn!(
+                    "the webhook delivery loop did not stop within {} s; what it had under way \
+                     is attempted again after the next start",
+                    STOP_WAIT.as_secs()
+                );
+            }
         }
     }
 }

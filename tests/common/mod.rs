@@ -146,7 +146,13 @@ impl Server {
     pub fn stop(&mut self) -> i32 {
         let pid = self.child.id() as i32;
         signal(pid, 15);
-        wait_timeout(&mut self.child, Duration::from_secs(40)).expect("server did not stop")
+        wait_timeout(&mut self.child, Duration::from_secs(40)).unwrap_or_else(|| {
+            let log = self.log();
+            panic!(
+                "server did not stop within 40 s of SIGTERM; its log ends:\n{}",
+                &log[log.len().saturating_sub(3000)..]
+            )
+        })
     }
 
     /// Stops (SIGTERM) and starts again on the same store and config.

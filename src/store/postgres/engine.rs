@@ -25,6 +25,8 @@ use std::time::Duration;
 use tokio_postgres::NoTls;
 
 /// Runs of one transaction before the request answers 503 (`StoreBusy`).
+/// The longest wait for a free connection of the pool.
+const POOL_WAIT: Duration = Duration::from_secs(10);
 const MAX_ATTEMPTS: u32 = 12;
 /// A claim not renewed for this long was left by a process that died (or lost the database): it
 /// may be taken again. Its holder renews it every [`CLAIM_RENEWAL`] while the request runs, so
@@ -89,8 +91,12 @@ impl PgStore {
                 recycling_method: RecyclingMethod::Fast,
             },
         );
+        // A request that finds every connection busy for POOL_WAIT answers 503 with
+        // Retry-After rather than waiting without end (the delivery loop tries again later).
         let pool = Pool::builder(manager)
             .max_size(pool_size)
+            .wait_timeout(Some(POOL_WAIT))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
             .build()
             .map_err(storage_err)?;
         // The schema first, then the rows of its one-row tables (the event counter, the fan-out
@@ -347,23 +353,29 @@ impl PgStore {
         };
         let now = now();
         let client = self.client()?;
-        let (keys2, holder2) = (keys.clone(), holder.clone());
+        let mut sorted = keys.clone();
+        sorted.sort();
+        sorted.dedup();
+        let holder2 = holder.clone();
         let got = self
             .run(async move {
-                client.batch_execute("BEGIN").await?;
-                let mut all = true;
+                let stale = now - STALE_CLAIM_SECONDS;
                 let claim = client.prepare_cached(sql::CLAIM).await?;
-                for k in &keys2 {
-                    let stale = now - STALE_CLAIM_SECONDS;
-                    let rows = client
-                        .query(&claim, &[&"inflight", k, &holder2, &now, &stale])
-                        .await?;
-                    all &= !rows.is_empty();
-                }
-                client
-                    .batch_execute(if all { "COMMIT" } else { "ROLLBACK" })
+                let rows = client
+                    .query(&claim, &[&"inflight", &sorted, &holder2, &now, &stale])
                     .await?;
-                Ok::<_, tokio_postgres::Error>(all)
+                if rows.len() == sorted.len() {
+                    return Ok(true);
+                }
+                // Some key is held: give back the ones this statement took.
+                let taken: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
+                if !taken.is_empty() {
+                    let release = client.prepare_cached(sql::RELEASE).await?;
+                    client
+                        .execute(&release, &[&"inflight", &taken, &holder2])
+                        .await?;
+                }
+                Ok::<_, tokio_postgres::Error>(false)
             })
             .map_err(|e| storage_err(format!("postgres claim: {e}")))?;
         Ok(got.then(|| {
@@ -403,16 +415,10 @@ async fn release(pool: &Pool, keys: &[Vec<u8>], holder: &str) -> bool {
     let Ok(stmt) = client.prepare_cached(sql::RELEASE).await else {
         return false;
     };
-    for k in keys {
-        if client
-            .execute(&stmt, &[&"inflight", k, &holder])
-            .await
-            .is_err()
-        {
-            return false;
-        }
-    }
-    true
+    client
+        .execute(&stmt, &[&"inflight", &keys, &holder])
+        .await
+        .is_ok()
 }
 
 /// Keys held by one request until dropped.

@@ -90,11 +90,18 @@ pub const SET_FAULT: &str = "INSERT INTO faults (name, enabled) VALUES ($1, $2) 
      ON CONFLICT (name) DO UPDATE SET enabled = excluded.enabled";
 
 /// Claims of requests in flight across processes: taken when free or stale, all or none.
+/// Claims every key of `$2` (sorted, so that two claimers of overlapping keys lock them in one
+/// order) for holder `$3` at `$4`, taking over claims older than `$5`; answers the keys it got.
+/// One statement, so one round trip and one commit (`unnest` of an array parameter: PostgreSQL,
+/// CockroachDB and YugabyteDB all have it).
 pub const CLAIM: &str = "INSERT INTO claims (kind, claim_key, holder, claimed_at) \
-     VALUES ($1, $2, $3, $4) ON CONFLICT (kind, claim_key) DO UPDATE \
+     SELECT $1, k, $3, $4 FROM unnest($2::bytea[]) AS k \
+     ON CONFLICT (kind, claim_key) DO UPDATE \
      SET holder = excluded.holder, claimed_at = excluded.claimed_at \
      WHERE claims.claimed_at < $5 RETURNING claim_key";
-pub const RELEASE: &str = "DELETE FROM claims WHERE kind = $1 AND claim_key = $2 AND holder = $3";
+/// Deletes the claims of holder `$3` on the keys of `$2`.
+pub const RELEASE: &str =
+    "DELETE FROM claims WHERE kind = $1 AND claim_key = ANY($2::bytea[]) AND holder = $3";
 
 // --- `issuebox copy`: the store's records in export order, a page at a time ---
 
