@@ -90,6 +90,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(sandbox_cards::routes)
                     .configure(events::routes)
                     .configure(webhooks::routes)
+                    .configure(crate::console::routes)
                     .configure(fallback::routes)
                     .default_service(web::to(fallback::no_such_route)),
             );

@@ -13,6 +13,7 @@ use crate::domain::model::*;
 use crate::store::browse::{Bounds, Page};
 use crate::store::{Owner, Reader};
 use crate::wire::events::{EventList, EventView};
+use crate::wire::sandbox::{ReviewView, ScreenView};
 
 /// Rows on a page of a listing.
 pub const PAGE: usize = 25;
@@ -222,23 +223,16 @@ pub fn card(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainResult<CardDeta
     Ok(CardDetail { card, wallets })
 }
 
-/// An account with its holder, cards, wallets and a page of its history.
+/// An account with its holder, cards and wallets.
 #[derive(Debug)]
 pub struct AccountDetail {
     pub account: Account,
     pub holder: User,
     pub cards: Vec<CardDetail>,
-    pub history: EventList,
 }
 
-/// One of the client's accounts; its history is the event list filtered by the account,
-/// oldest first, after `history_after`.
-pub fn account(
-    ctx: &Ctx,
-    client: &ClientConfig,
-    id: &str,
-    history_after: Option<String>,
-) -> DomainResult<AccountDetail> {
+/// One of the client's accounts (its history: [`history_of`]).
+pub fn account(ctx: &Ctx, client: &ClientConfig, id: &str) -> DomainResult<AccountDetail> {
     let account = ctx
         .store
         .account(id)?
@@ -252,16 +246,14 @@ pub fn account(
     for cid in &account.card_ids {
         cards.push(card(ctx, client, cid)?);
     }
-    let history = history_of(ctx, client, &account.id, history_after)?;
     Ok(AccountDetail {
         account,
         holder,
         cards,
-        history,
     })
 }
 
-/// A page of the events whose subjects name `subject`.
+/// A page of the events whose subjects name `subject` (an entity's history), oldest first.
 pub fn history_of(
     ctx: &Ctx,
     client: &ClientConfig,
@@ -308,4 +300,41 @@ pub fn events_after(ctx: &Ctx, client: &ClientConfig, after: u64) -> DomainResul
         ..Default::default()
     };
     super::events::list(ctx, client, &q)
+}
+
+/// A pending OFAC review with the screening that opened it, explained.
+#[derive(Debug)]
+pub struct ExplainedReview {
+    pub review: ReviewView,
+    /// The holder's name as screened (first, middle, last).
+    pub name: String,
+    /// The list entry the name matches now, and its score.
+    pub screening: ScreenView,
+}
+
+/// The client's pending OFAC reviews, each with its holder's name screened again to show the
+/// matched list entry.
+pub fn pending_reviews(ctx: &Ctx, client: &ClientConfig) -> DomainResult<Vec<ExplainedReview>> {
+    let mut out = Vec::new();
+    for review in super::ofac_review::pending(ctx, client)?.reviews {
+        let Some(u) = ctx.store.user(&review.user_identifier)? else {
+            continue;
+        };
+        let name = [
+            Some(u.first_name.as_str()),
+            u.middle_name.as_deref(),
+            Some(u.last_name.as_str()),
+        ]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+        let screening = super::ofac_review::explain(ctx, &name)?;
+        out.push(ExplainedReview {
+            review,
+            name,
+            screening,
+        });
+    }
+    Ok(out)
 }
