@@ -102,9 +102,9 @@ fn list_page(
                         @for pr in &p.products { option value=(pr.code) { (pr.code) " — " (pr.name) } }
                     }
                     label for="c-type" { "Card type" }
-                    select #c-type name="cardType" { @for t in CARD_TYPES { option { (t) } } }
+                    select #c-type name="cardType" { @for t in CARD_TYPES { option value=(t) { (t) } } }
                     label for="c-status" { "Status" }
-                    select #c-status name="status" { @for t in ["NORMAL", "NOT_ACTIVATED"] { option { (t) } } }
+                    select #c-status name="status" { @for t in ["NORMAL", "NOT_ACTIVATED"] { option value=(t) { (t) } } }
                     label for="c-alias" { "Alias (optional)" }
                     input #c-alias name="alias" type="text" maxlength="24" aria-describedby=[described];
                     label for="c-pack" { "Pack ID (optional)" }
@@ -134,7 +134,7 @@ fn status_form(
             (csrf_field(s))
             label for=(field) { "Status" }
             select id=(field) name="status" aria-describedby=[err.map(|_| err_id.as_str())] {
-                @for o in options { option selected[*o == current] { (o) } }
+                @for o in options { option value=(o) selected[*o == current] { (o) } }
             }
             button type="submit" { "Set status" }
         }

@@ -120,7 +120,7 @@ async fn show(
             (field_error("q-error", error.as_deref()))
             @if let Some(hits) = &hits {
                 @if hits.is_empty() {
-                    p { "Nothing of this client's programs matches " code { (term) } "." }
+                    p #no-hits { "Nothing of this client's programs matches." }
                 } @else {
                     table {
                         caption.muted { (hits.len()) " found" }
