@@ -90,9 +90,20 @@ impl Console {
         e.send_keys(text).await.expect("type");
     }
 
-    /// Clicks and answers the source of the page it leads to.
+    /// Clicks and answers the source of the page it leads to (once the clicked element's page
+    /// has gone: a form answers with a new document, even when it shows the same page again).
     async fn click(&mut self, css: &str) -> String {
-        self.find(css).await.click().await.expect("click");
+        let e = self.find(css).await;
+        e.click().await.expect("click");
+        let started = Instant::now();
+        while e.tag_name().await.is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "clicking {css} led nowhere"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.find("body").await;
         self.source().await
     }
 
@@ -362,8 +373,30 @@ async fn a_session_finds_decides_loads_and_cancels_through_the_console() {
     let src = c.open("/console/accounts?program=SANDBOX").await;
     assert!(src.contains(&account) && src.contains(&pending), "{src}");
     c.shot("accounts").await;
+    // A webhook endpoint that answers nothing: its deliveries, attempts, and a retry by click.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let hook = api.call(
+        "POST",
+        "/webhooks",
+        Some(
+            &json!({"url": format!("http://127.0.0.1:{port}/hook"), "eventTypes": ["card.issued"]}),
+        ),
+    );
+    assert_eq!(hook.status, 201, "{}", hook.text);
+    c.secrets
+        .push(hook.body["secret"].as_str().unwrap().to_string());
+    let wid = hook.body["id"].as_str().unwrap().to_string();
+    let later = api.new_card(json!({}));
+    c.secrets
+        .push(later["number"].as_str().unwrap().to_string());
     let src = c.open("/console/webhooks").await;
-    assert!(src.contains("Webhook endpoints"), "{src}");
+    assert!(src.contains(&wid), "{src}");
+    until_page_holds(&mut c, &format!("/console/webhooks/{wid}"), " ms</td>").await;
+    let src = c.click("form[action*='/retry'] button").await;
+    assert!(src.contains("Retried") && src.contains("(retry)"), "{src}");
+    c.shot("webhook").await;
     let src = c.open("/console/").await;
     assert!(
         src.contains("PARTNER2") && src.contains("card.status_changed"),
