@@ -492,7 +492,9 @@ async fn a_scoped_client_sees_nothing_of_another_program() {
     let mine = post(&mut c, "SANDBOX", body());
     let my_account = account_of(&mine);
 
-    c.login("limited", "limited-secret").await;
+    let src = c.login("limited", "limited-secret").await;
+    assert!(src.contains("<h1>Overview</h1>"), "{src}");
+    c.shot("tablet-overview").await;
     let foreign = [
         account.as_str(),
         user.as_str(),
