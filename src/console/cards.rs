@@ -3,7 +3,7 @@
 //! sandbox API does. Numbers are shown masked only, also right after a card is made.
 
 use super::accounts::chosen_program;
-use super::csrf;
+use super::csrf::Posted;
 use super::error::{words_of, ConsoleError};
 use super::layout::{self, csrf_field, field_error, masked, notice, pager, urlencode, when};
 use super::session::Session;
@@ -13,7 +13,7 @@ use crate::ops::browse;
 use crate::ops::sandbox_cards::{self, CardRequest};
 use crate::ops::Ctx;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -220,13 +220,10 @@ async fn list(
 }
 
 async fn create(
-    s: Session,
-    req: HttpRequest,
-    body: web::Bytes,
+    Posted { s, f }: Posted,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Sandbox)?;
-    let f = csrf::form(&req, &ctx, &s, &body)?;
     let program = f.get("program").to_string();
     let r = CardRequest {
         product: f.opt("productCode"),
@@ -269,76 +266,65 @@ async fn show(
     card_page(&s, &ctx, StatusCode::OK, &id, q.done.as_deref(), None)
 }
 
-async fn set_status(
-    s: Session,
-    id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
-    ctx: web::Data<Ctx>,
+/// Where a card action leads: to the card `to(&value)` with notice `done`, or back to card
+/// `back` with the refusal next to its form `form` (a refusal no form shows: its own page).
+fn answer<T>(
+    s: &Session,
+    ctx: &Ctx,
+    outcome: Result<T, DomainError>,
+    to: impl Fn(&T) -> &str,
+    done: &str,
+    back: &str,
+    form: &str,
 ) -> Result<HttpResponse, ConsoleError> {
-    s.require(Scope::Sandbox)?;
-    let f = csrf::form(&req, &ctx, &s, &body)?;
-    match sandbox_cards::set_card_status(&ctx, &s.client, &id, f.get("status")).await {
-        Ok(c) => Ok(layout::see_other(&format!(
-            "/console/cards/{}?done=status",
-            urlencode(&c.id)
+    match outcome {
+        Ok(v) => Ok(layout::see_other(&format!(
+            "/console/cards/{}?done={done}",
+            urlencode(to(&v))
         ))),
         Err(e) => match shown_by_form(&e) {
-            Some(st) => card_page(&s, &ctx, st, &id, None, Some(("status", &words_of(&e)))),
+            Some(st) => card_page(s, ctx, st, back, None, Some((form, &words_of(&e)))),
             None => Err(e.into()),
         },
     }
+}
+
+async fn set_status(
+    Posted { s, f }: Posted,
+    id: web::Path<String>,
+    ctx: web::Data<Ctx>,
+) -> Result<HttpResponse, ConsoleError> {
+    s.require(Scope::Sandbox)?;
+    let r = sandbox_cards::set_card_status(&ctx, &s.client, &id, f.get("status")).await;
+    answer(&s, &ctx, r, |c| &c.id, "status", &id, "status")
 }
 
 async fn replace(
-    s: Session,
+    Posted { s, .. }: Posted,
     id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Sandbox)?;
-    csrf::form(&req, &ctx, &s, &body)?;
-    match sandbox_cards::replace_card(&ctx, &s.client, &id).await {
-        Ok(issued) => Ok(layout::see_other(&format!(
-            "/console/cards/{}?done=replaced",
-            urlencode(&issued.card.id)
-        ))),
-        Err(e) => match shown_by_form(&e) {
-            Some(st) => card_page(&s, &ctx, st, &id, None, Some(("replace", &words_of(&e)))),
-            None => Err(e.into()),
-        },
-    }
+    let r = sandbox_cards::replace_card(&ctx, &s.client, &id).await;
+    answer(&s, &ctx, r, |i| &i.card.id, "replaced", &id, "replace")
 }
 
 async fn set_wallet_status(
-    s: Session,
+    Posted { s, f }: Posted,
     id: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Sandbox)?;
-    let f = csrf::form(&req, &ctx, &s, &body)?;
-    match sandbox_cards::set_wallet_status(&ctx, &s.client, &id, f.get("status")).await {
-        Ok(w) => Ok(layout::see_other(&format!(
-            "/console/cards/{}?done=wallet",
-            urlencode(&w.card_id)
-        ))),
-        Err(e) => match (shown_by_form(&e), browse::search(&ctx, &s.client, &id)) {
-            (Some(st), Ok(hits)) => {
-                let card = hits.iter().find_map(|h| match h {
-                    browse::Hit::Wallet(w) => Some(w.card_id.clone()),
-                    _ => None,
-                });
-                match card {
-                    Some(c) => card_page(&s, &ctx, st, &c, None, Some((&id, &words_of(&e)))),
-                    None => Err(e.into()),
-                }
-            }
-            _ => Err(e.into()),
-        },
-    }
+    // The card the wallet is on, to show a refusal next to the wallet's form.
+    let card = browse::search(&ctx, &s.client, &id)?
+        .into_iter()
+        .find_map(|h| match h {
+            browse::Hit::Wallet(w) => Some(w.card_id),
+            _ => None,
+        })
+        .ok_or(DomainError::NotFound("wallet"))?;
+    let r = sandbox_cards::set_wallet_status(&ctx, &s.client, &id, f.get("status")).await;
+    answer(&s, &ctx, r, |w| &w.card_id, "wallet", &card, &id)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

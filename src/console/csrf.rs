@@ -9,9 +9,13 @@
 
 use super::error::ConsoleError;
 use super::session::Session;
+use crate::domain::error::DomainError;
 use crate::ops::Ctx;
-use actix_web::HttpRequest;
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
 use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
 use subtle::ConstantTimeEq;
 
 /// The name of the hidden field.
@@ -100,16 +104,37 @@ pub fn check(
     }
 }
 
-/// Parses a session's form and checks it.
-pub fn form(
-    req: &HttpRequest,
-    ctx: &Ctx,
-    s: &Session,
-    body: &[u8],
-) -> Result<Fields, ConsoleError> {
-    let f = Fields::parse(body);
-    check(req, ctx, s, &f)?;
-    Ok(f)
+/// A session's form POST, checked: the extractor of every console action but the upload
+/// (multipart, checked by hand) and the login (before a session). It answers the login page
+/// without a session, 403 for a forged form, and reads at most `server.max_body_bytes`.
+pub struct Posted {
+    pub s: Session,
+    pub f: Fields,
+}
+
+impl FromRequest for Posted {
+    type Error = ConsoleError;
+    type Future = Pin<Box<dyn Future<Output = Result<Posted, ConsoleError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let req = req.clone();
+        let session = Session::extract(&req);
+        let body = web::Bytes::from_request(&req, payload);
+        Box::pin(async move {
+            let s = session.await?;
+            let body = body.await.map_err(|_| {
+                ConsoleError::Domain(DomainError::Invalid(
+                    "the form is larger than this server takes".into(),
+                ))
+            })?;
+            let ctx = req
+                .app_data::<web::Data<Ctx>>()
+                .ok_or(ConsoleError::Login)?;
+            let f = Fields::parse(&body);
+            check(&req, ctx, &s, &f)?;
+            Ok(Posted { s, f })
+        })
+    }
 }
 
 /// Checks the login form against its pre-login cookie.

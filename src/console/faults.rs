@@ -1,14 +1,14 @@
 //! Fault switches (scope `sandbox`): the failures the sandbox can be asked to make, as
 //! `GET`/`PUT /sandbox/faults` (`ops::faults`). They are the server's, not a program's.
 
-use super::csrf;
+use super::csrf::Posted;
 use super::error::ConsoleError;
 use super::layout::{self, csrf_field, notice};
 use super::session::Session;
 use crate::config::Scope;
 use crate::ops::Ctx;
 use crate::wire::sandbox::FaultSwitches;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 
@@ -70,14 +70,8 @@ async fn show(
     ))
 }
 
-async fn save(
-    s: Session,
-    req: HttpRequest,
-    body: web::Bytes,
-    ctx: web::Data<Ctx>,
-) -> Result<HttpResponse, ConsoleError> {
+async fn save(Posted { s, f }: Posted, ctx: web::Data<Ctx>) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Sandbox)?;
-    let f = csrf::form(&req, &ctx, &s, &body)?;
     let on = |name: &str| f.get(name) == "on";
     ctx.faults.set(FaultSwitches {
         package_lookup: on("packageLookup"),

@@ -2,7 +2,7 @@
 //! manifest (`manifest.rs`) with a page that shows its progress.
 
 use super::accounts::chosen_program;
-use super::csrf::{self, Fields};
+use super::csrf::{self, Fields, Posted};
 use super::error::{words_of, ConsoleError};
 use super::layout::{self, csrf_field, field_error, notice, pager, urlencode};
 use super::manifest::{self, JobState};
@@ -164,13 +164,10 @@ fn status_of(e: &DomainError) -> StatusCode {
 }
 
 async fn generate(
-    s: Session,
-    req: HttpRequest,
-    body: web::Bytes,
+    Posted { s, f }: Posted,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Sandbox)?;
-    let f = csrf::form(&req, &ctx, &s, &body)?;
     let program = f.get("program").to_string();
     let q = Query {
         program: Some(program.clone()),

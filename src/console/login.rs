@@ -2,6 +2,7 @@
 //! (`ops::auth::check_client`, behind the same guard of rate and lockout), and a login mints a
 //! bearer token the session cookie carries; logging out revokes it.
 
+use super::csrf::Posted;
 use super::csrf::{self, Fields};
 use super::error::ConsoleError;
 use super::layout::{self, field_error};
@@ -113,12 +114,9 @@ async fn submit(
 }
 
 async fn logout(
-    s: Session,
-    req: HttpRequest,
-    body: web::Bytes,
+    Posted { s, .. }: Posted,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
-    csrf::form(&req, &ctx, &s, &body)?;
     auth::revoke_token(&ctx, &s.client, &s.token).await?;
     let mut res = layout::see_other("/console/login");
     let _ = res.add_cookie(&session::cookie(&ctx, COOKIE, String::new(), 0));

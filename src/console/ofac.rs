@@ -2,7 +2,7 @@
 //! the score against the thresholds) and buttons to clear or decline it
 //! (`ops::ofac_review::decide`, as `POST /sandbox/ofac/reviews/{userIdentifier}`).
 
-use super::csrf;
+use super::csrf::Posted;
 use super::error::{words_of, ConsoleError};
 use super::layout::{self, csrf_field, field_error, notice, urlencode};
 use super::session::Session;
@@ -11,7 +11,7 @@ use crate::ops::browse::{self, ExplainedReview};
 use crate::ops::{ofac_review, Ctx};
 use crate::wire::sandbox::Decision;
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::{html, Markup};
 use serde::Deserialize;
 
@@ -113,14 +113,11 @@ async fn show(
 }
 
 async fn decide(
-    s: Session,
+    Posted { s, f }: Posted,
     user: web::Path<String>,
-    req: HttpRequest,
-    body: web::Bytes,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Sandbox)?;
-    let f = csrf::form(&req, &ctx, &s, &body)?;
     let decision = match f.get("decision") {
         "clear" => Decision::Clear,
         "decline" => Decision::Decline,

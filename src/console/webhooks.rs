@@ -1,7 +1,7 @@
 //! Webhook endpoints (scope `events`): each endpoint, its deliveries a page at a time with
 //! their attempts, and a retry button per delivery (`ops::webhooks`, `ops::deliveries`).
 
-use super::csrf;
+use super::csrf::Posted;
 use super::error::{words_of, ConsoleError};
 use super::layout::{self, csrf_field, field_error, notice, urlencode};
 use super::session::Session;
@@ -11,7 +11,7 @@ use crate::ops::deliveries::{self, DeliveryQuery};
 use crate::ops::{webhooks, Ctx};
 use crate::wire::webhooks::{DeliveryView, WebhookView};
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpResponse};
 use maud::html;
 use serde::Deserialize;
 
@@ -47,7 +47,7 @@ async fn list(s: Session, ctx: web::Data<Ctx>) -> Result<HttpResponse, ConsoleEr
     ))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, Default)]
 struct Query {
     status: Option<String>,
     after: Option<String>,
@@ -146,11 +146,7 @@ async fn detail(
     match detail_page(&s, &ctx, StatusCode::OK, &id, &q, None) {
         Err(ConsoleError::Domain(e @ DomainError::Invalid(_))) => {
             // A bad filter in the address: the page without it, saying why.
-            let plain = Query {
-                status: None,
-                after: None,
-                done: None,
-            };
+            let plain = Query::default();
             let msg = words_of(&e);
             detail_page(
                 &s,
@@ -166,14 +162,11 @@ async fn detail(
 }
 
 async fn retry(
-    s: Session,
+    Posted { s, .. }: Posted,
     path: web::Path<(String, String)>,
-    req: HttpRequest,
-    body: web::Bytes,
     ctx: web::Data<Ctx>,
 ) -> Result<HttpResponse, ConsoleError> {
     s.require(Scope::Events)?;
-    csrf::form(&req, &ctx, &s, &body)?;
     let (id, delivery) = path.into_inner();
     match deliveries::retry(&ctx, &s.client, &id, &delivery).await {
         Ok(_) => Ok(layout::see_other(&format!(
@@ -181,11 +174,7 @@ async fn retry(
             urlencode(&id)
         ))),
         Err(e @ DomainError::Conflict(_)) => {
-            let plain = Query {
-                status: None,
-                after: None,
-                done: None,
-            };
+            let plain = Query::default();
             let msg = words_of(&e);
             detail_page(
                 &s,
