@@ -95,23 +95,32 @@ impl Console {
     async fn click(&mut self, css: &str) -> String {
         let e = self.find(css).await;
         e.click().await.expect("click");
-        let started = Instant::now();
-        while e.tag_name().await.is_ok() {
-            assert!(
-                started.elapsed() < Duration::from_secs(20),
-                "clicking {css} led nowhere"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        self.find("body").await;
+        self.gone(&e, &format!("clicking {css}")).await;
         self.source().await
     }
 
+    /// Logs in by keyboard: types the id and secret, then Enter.
     async fn login(&mut self, id: &str, secret: &str) -> String {
         self.open("/console/login").await;
         self.fill("#client_id", id).await;
         self.fill("#secret", secret).await;
-        self.click("form button[type=submit]").await
+        let field = self.find("#secret").await;
+        field.send_keys("\u{E007}").await.expect("Enter");
+        self.gone(&field, "Enter in the secret field").await;
+        self.source().await
+    }
+
+    /// Waits until `e`'s page has been replaced.
+    async fn gone(&self, e: &fantoccini::elements::Element, what: &str) {
+        let started = Instant::now();
+        while e.tag_name().await.is_ok() {
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "{what} led nowhere"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.find("body").await;
     }
 
     /// With `ISSUEBOX_SCREENSHOTS=1`: the window as `docs/console/<name>.png`.
@@ -292,6 +301,17 @@ async fn a_session_finds_decides_loads_and_cancels_through_the_console() {
     assert!(src.contains("All 2500 kits loaded."), "{src}");
     let r = post_here(&mut c, "SANDBOX", instant(body(), "KITM00002"));
     assert_row(&r, 200, 0, 0, Some("Success"));
+    // The kit list is paginated.
+    let src = c.open("/console/kits?program=SANDBOX").await;
+    assert!(
+        src.contains("KITM00025") && !src.contains("KITM00026"),
+        "{src}"
+    );
+    let src = c.click("nav.pager a").await;
+    assert!(
+        src.contains("KITM00026") && !src.contains("KITM00025"),
+        "{src}"
+    );
     let src = c
         .open("/console/kits?program=SANDBOX&status=assigned")
         .await;
@@ -348,7 +368,6 @@ async fn a_session_finds_decides_loads_and_cancels_through_the_console() {
         .await;
     assert!(src.contains("Card status changed."), "{src}");
     assert!(src.contains(">CANCELLED<"), "{src}");
-    c.shot("card").await;
     let a = api.attach(json!({"device": {"identifier": id}, "wallets": [{"planCode": "WUSD"}]}));
     assert_eq!(a.status, 400, "{}", a.text);
     assert_eq!(a.body["code"], "GPR104", "{}", a.text);
@@ -362,6 +381,31 @@ async fn a_session_finds_decides_loads_and_cancels_through_the_console() {
         .click(&format!("form[action='/console/cards/{id}/status'] button"))
         .await;
     assert!(src.contains("a final status that cannot be left"), "{src}");
+
+    // A wallet's status set in the console, seen by the device API.
+    let other = api.new_card(json!({"alias": "CONSOLE-2"}));
+    c.secrets
+        .push(other["number"].as_str().unwrap().to_string());
+    let other_id = other["identifier"].as_str().unwrap();
+    let w =
+        api.attach(json!({"device": {"identifier": other_id}, "wallets": [{"planCode": "WUSD"}]}));
+    assert_eq!(w.status, 201, "{}", w.text);
+    let wallet = w.body["wallets"][0]["walletIdentifier"].as_str().unwrap();
+    c.open(&format!("/console/cards/{other_id}")).await;
+    c.find(&format!("[id='status-{wallet}']"))
+        .await
+        .select_by_value("INACTIVE")
+        .await
+        .unwrap();
+    let src = c
+        .click(&format!(
+            "form[action='/console/wallets/{wallet}/status'] button"
+        ))
+        .await;
+    assert!(src.contains("Wallet status changed."), "{src}");
+    c.shot("card").await;
+    let f = api.fetch(json!({"identifier": other_id}));
+    assert_eq!(f.body["wallets"][0]["status"], "INACTIVE", "{}", f.text);
 
     // The other pages, each checked and pictured.
     let src = c.open("/console/cards?program=SANDBOX").await;
@@ -633,26 +677,41 @@ fn post_form(s: &Server, path: &str, cookie: &str, origin: Option<&str>, form: &
     }
 }
 
-/// Logs in over plain HTTP: answers the session cookie (`name=value`) and its `Set-Cookie`.
-fn http_login(s: &Server, id: &str, secret: &str) -> (String, String) {
-    let (status, cookies, page) = answer_of(agent().get(&s.url("/console/login")).call());
+/// Logs in through `agent` at `base` (sending `Origin: base`): answers the session cookie
+/// (`name=value`) and the `Set-Cookie`s of the login page and of the login.
+fn http_login(
+    agent: &ureq::Agent,
+    base: &str,
+    id: &str,
+    secret: &str,
+) -> (String, Vec<String>, Vec<String>) {
+    let (status, page_cookies, page) =
+        answer_of(agent.get(&format!("{base}/console/login")).call());
     assert_eq!(status, 200);
-    let pre = cookies[0].split(';').next().unwrap().to_string();
+    let pre = page_cookies[0].split(';').next().unwrap().to_string();
     let form = format!("csrf={}&client_id={id}&secret={secret}", csrf_of(&page));
-    let (status, cookies, _) = answer_of(
-        agent()
-            .post(&s.url("/console/login"))
+    let (status, cookies, text) = answer_of(
+        agent
+            .post(&format!("{base}/console/login"))
             .set("Cookie", &pre)
+            .set("Origin", base)
             .set("Content-Type", "application/x-www-form-urlencoded")
             .send_string(&form),
     );
-    assert_eq!(status, 303);
-    let set = cookies
+    assert_eq!(status, 303, "{text}");
+    let session = cookies
         .iter()
         .find(|c| c.starts_with("issuebox_console="))
-        .expect("a session cookie")
-        .clone();
-    (set.split(';').next().unwrap().to_string(), set)
+        .expect("a session cookie");
+    let pair = session.split(';').next().unwrap().to_string();
+    (pair, page_cookies, cookies)
+}
+
+fn flags(set_cookie: &str) -> Vec<String> {
+    set_cookie
+        .split(';')
+        .map(|f| f.trim().to_string())
+        .collect()
 }
 
 #[test]
@@ -661,12 +720,14 @@ fn forged_forms_change_nothing_and_pages_carry_their_headers() {
     let api = Api::new(&s);
     let card = api.new_card(json!({}));
     let id = card["identifier"].as_str().unwrap();
-    let (cookie, set) = http_login(&s, "sandbox", "sandbox-secret");
-    let flags: Vec<&str> = set.split(';').map(str::trim).collect();
-    assert!(flags.contains(&"HttpOnly"), "{set}");
-    assert!(flags.contains(&"SameSite=Strict"), "{set}");
-    assert!(flags.contains(&"Path=/console"), "{set}");
-    assert!(!flags.contains(&"Secure"), "plain HTTP: {set}");
+    let (cookie, _, set) = http_login(&agent(), &s.base, "sandbox", "sandbox-secret");
+    for c in set.iter().filter(|c| c.starts_with("issuebox_console")) {
+        let f = flags(c);
+        for want in ["HttpOnly", "SameSite=Strict", "Path=/console"] {
+            assert!(f.iter().any(|x| x == want), "{want} in {c}");
+        }
+        assert!(!f.iter().any(|x| x == "Secure"), "plain HTTP: {c}");
+    }
 
     // Every console page, error pages included, has its policy.
     for path in [
@@ -747,5 +808,53 @@ fn forged_forms_change_nothing_and_pages_carry_their_headers() {
         .call();
     let (status, _, _) = answer_of(a);
     assert_eq!(status, 303, "a revoked session goes to the login page");
+    assert_eq!(s.stop(), 0);
+}
+
+/// A self-signed certificate for 127.0.0.1, as PEM files: (dir, cert DER, cert path, key path).
+fn pki() -> (
+    tempfile::TempDir,
+    rustls::pki_types::CertificateDer<'static>,
+    String,
+    String,
+) {
+    let ck = rcgen::generate_simple_self_signed(vec!["localhost".into(), "127.0.0.1".into()])
+        .expect("self-signed certificate");
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("console.pem");
+    let key = dir.path().join("console.key");
+    std::fs::write(&cert, ck.cert.pem()).unwrap();
+    std::fs::write(&key, ck.signing_key.serialize_pem()).unwrap();
+    let path = |p: std::path::PathBuf| p.display().to_string();
+    (dir, ck.cert.der().clone(), path(cert), path(key))
+}
+
+#[test]
+fn under_tls_the_console_cookies_are_secure() {
+    let (_dir, der, cert, key) = pki();
+    let lines = format!("tls_cert_file = {cert:?}\ntls_key_file = {key:?}\n\n[storage]");
+    let mut s = Server::start_with(&[("[storage]", &lines)]);
+    let https = s.base.replacen("http://", "https://", 1);
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(der).unwrap();
+    let tls = rustls::ClientConfig::builder_with_provider(std::sync::Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()
+    .unwrap()
+    .with_root_certificates(roots)
+    .with_no_client_auth();
+    let agent = ureq::AgentBuilder::new()
+        .tls_config(std::sync::Arc::new(tls))
+        .redirects(0)
+        .timeout(Duration::from_secs(30))
+        .build();
+    let (_, page_cookies, set) = http_login(&agent, &https, "sandbox", "sandbox-secret");
+    for c in page_cookies.iter().chain(&set) {
+        let f = flags(c);
+        for want in ["Secure", "HttpOnly", "SameSite=Strict"] {
+            assert!(f.iter().any(|x| x == want), "{want} in {c}");
+        }
+    }
     assert_eq!(s.stop(), 0);
 }
