@@ -407,6 +407,34 @@ async fn a_session_finds_decides_loads_and_cancels_through_the_console() {
     let f = api.fetch(json!({"identifier": other_id}));
     assert_eq!(f.body["wallets"][0]["status"], "INACTIVE", "{}", f.text);
 
+    // A card made in the console: shown masked only (no page source holds a card number, as
+    // every visit checks), then kits generated.
+    c.open("/console/cards?program=SANDBOX").await;
+    c.fill("#c-alias", "MADE-IN-CONSOLE").await;
+    let src = c
+        .click("form[method=post][action='/console/cards'] button")
+        .await;
+    assert!(
+        src.contains("Card created.") && src.contains("MADE-IN-CONSOLE"),
+        "{src}"
+    );
+    assert!(src.contains("******"), "{src}");
+    c.open("/console/kits?program=SANDBOX").await;
+    c.fill("#gen-count", "3").await;
+    c.fill("#gen-prefix", "GENK").await;
+    let src = c
+        .click("form[action='/console/kits/generate'] button")
+        .await;
+    assert!(src.contains("3 kits generated."), "{src}");
+    let kit = baas_here("/sandbox/programs/SANDBOX/packages/GENK0000003");
+    assert_eq!(kit.body["status"], "available", "{}", kit.text);
+    // Refused in words next to the fields: a prefix of the wrong shape.
+    c.fill("#gen-prefix", "no spaces allowed").await;
+    let src = c
+        .click("form[action='/console/kits/generate'] button")
+        .await;
+    assert!(src.contains("id=\"generate-error\""), "{src}");
+
     // The other pages, each checked and pictured.
     let src = c.open("/console/cards?program=SANDBOX").await;
     assert!(src.contains(id), "{src}");
@@ -793,6 +821,32 @@ fn forged_forms_change_nothing_and_pages_carry_their_headers() {
     assert_eq!(a.status, 303, "{}", a.text);
     let f = api.fetch(json!({"identifier": id}));
     assert_eq!(f.body["device"]["status"], "BLOCKED", "{}", f.text);
+    // A client without the sandbox scope sees the sandbox pages refused in words, and its
+    // POSTs there change nothing.
+    let (branch, _, _) = http_login(&agent(), &s.base, "branch", "branch-secret");
+    for path in [
+        "/console/kits",
+        "/console/ofac",
+        "/console/faults",
+        "/console/cards",
+    ] {
+        let a = send("GET", &s.url(path), &[("Cookie", &branch)], None);
+        assert_eq!(a.status, 403, "{path}: {}", a.text);
+        assert!(a.text.contains("no `sandbox` scope"), "{path}: {}", a.text);
+    }
+    let page = send(
+        "GET",
+        &s.url("/console/search"),
+        &[("Cookie", &branch)],
+        None,
+    );
+    let branch_csrf = csrf_of(&page.text);
+    let form = format!("csrf={branch_csrf}&packageLookup=on");
+    let a = post_form(&s, "/console/faults", &branch, None, &form);
+    assert_eq!(a.status, 403, "{}", a.text);
+    let faults = api.call("GET", "/sandbox/faults", None);
+    assert_eq!(faults.body["packageLookup"], false, "{}", faults.text);
+
     // Logged out, the cookie is dead.
     let a = post_form(
         &s,
