@@ -5,6 +5,7 @@
 //! `README.md` for the tour.
 
 pub mod config;
+pub mod console;
 pub mod domain;
 pub mod http;
 pub mod metrics;

@@ -7,10 +7,6 @@ use std::path::{Path, PathBuf};
 
 const ROOT: &str = env!("CARGO_MANIFEST_DIR");
 
-/// A page another person writes in step with this one: allowed to be missing until it lands.
-/// Only this one path; any other missing target fails.
-const MAY_BE_MISSING: &str = "docs/console.md";
-
 /// The Markdown pages checked: README.md and every docs/*.md (and docs/*/*.md).
 fn pages() -> Vec<PathBuf> {
     let mut pages = vec![Path::new(ROOT).join("README.md")];
@@ -158,23 +154,7 @@ fn every_relative_link_and_anchor_resolves() {
                     page.parent().unwrap().join(file)
                 };
                 if !file_path.exists() {
-                    let rel = file_path
-                        .canonicalize()
-                        .ok()
-                        .or_else(|| {
-                            // A missing file has no canonical path: resolve its folder.
-                            let dir = file_path.parent()?.canonicalize().ok()?;
-                            Some(dir.join(file_path.file_name()?))
-                        })
-                        .and_then(|p| {
-                            let root = Path::new(ROOT).canonicalize().ok()?;
-                            Some(p.strip_prefix(root).ok()?.display().to_string())
-                        });
-                    if rel.as_deref() == Some(MAY_BE_MISSING) {
-                        eprintln!("allowed to be missing for now: {at}");
-                    } else {
-                        broken.push(format!("{at} (no such file)"));
-                    }
+                    broken.push(format!("{at} (no such file)"));
                     continue;
                 }
                 if let Some(fragment) = fragment {

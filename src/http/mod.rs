@@ -93,6 +93,7 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
                     .configure(events::routes)
                     .configure(webhooks::routes)
                     .configure(api_docs::routes)
+                    .configure(crate::console::routes)
                     .configure(fallback::routes)
                     .default_service(web::to(fallback::no_such_route)),
             );

@@ -7,6 +7,7 @@ pub mod attach_wallets;
 pub mod auth;
 pub mod baas_reads;
 pub mod baas_view;
+pub mod browse;
 pub mod cards;
 pub mod deliveries;
 pub mod device_lookup;

@@ -16,6 +16,7 @@
 //! monomorphic and the engine a choice of the configuration; its match is one predictable branch
 //! beside a sled lookup.
 
+pub mod browse;
 pub mod claims;
 pub mod codec;
 pub mod copy;

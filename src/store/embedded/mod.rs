@@ -31,6 +31,7 @@
 
 mod admission;
 mod batch;
+mod browse;
 mod events;
 mod merge;
 mod repair;

@@ -72,6 +72,7 @@
 //! committed, unnumbered events in one transaction), at the price of a delay before a poller
 //! sees them.
 
+mod browse;
 mod engine;
 mod events;
 mod export;
