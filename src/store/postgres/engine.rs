@@ -150,8 +150,16 @@ impl PgStore {
     /// A connection from the pool (connecting, on the engine's runtime, if none is idle).
     fn client(&self) -> DomainResult<Object> {
         let pool = self.inner.pool.clone();
-        self.run(async move { pool.get().await })
-            .map_err(|e| storage_err(format!("postgres: {e}")))
+        self.run(async move { pool.get().await }).map_err(|e| {
+            // How many connections exist, how many are checked out and how many wait.
+            let st = self.inner.pool.status();
+            storage_err(format!(
+                "postgres: {e} (pool: {} of {} connections checked out, {} waiting)",
+                st.size.saturating_sub(st.available),
+                st.max_size,
+                st.waiting
+            ))
+        })
     }
 
     pub fn durability(&self) -> Durability {
