@@ -337,13 +337,25 @@ fn validation_rows_in_contract_order() {
         None,
     );
     // cardAlias must not be a card number (issuebox row).
+    let alias_msg =
+        "cardAlias must be 1-24 characters, none a control character, and must not be a card number";
     assert_row(
         &b.enroll(&with(body(), "/cardAlias", json!("4111111111111111"))),
         400,
         640,
         510,
-        None,
+        Some(alias_msg),
     );
+    // Nor a control character (PostgreSQL's text cannot even hold U+0000).
+    for alias in ["A\u{0}B", "TAB\tALIAS"] {
+        assert_row(
+            &b.enroll(&with(body(), "/cardAlias", json!(alias))),
+            400,
+            640,
+            510,
+            Some(alias_msg),
+        );
+    }
     // Product rows.
     assert_row(
         &b.enroll(&with(body(), "/productCode", json!("NOPE"))),
