@@ -3,7 +3,7 @@
 //! commit order under concurrent committers, none taken by a run that failed and ran again, a
 //! reader never seeing an event before every event ahead of it, pages filtered by SQL as the
 //! embedded engine filters them, the fan-out cursor taking turns, deliveries claimed by one
-//! claimer at a time.
+//! claimer at a time, and a task of another runtime calling the store without end.
 //!
 //! Without PostgreSQL these tests skip with a message, except under `CI=true`, where they fail.
 //! `measure_event_commits` (ignored) measures what writing events costs (see its doc).
@@ -506,6 +506,36 @@ fn two_fan_outs_at_once_take_turns_on_the_cursor() {
         "the second fan-out saw where the first stopped"
     );
     assert_eq!(s.fanout_cursor().unwrap(), 20);
+}
+
+/// A task of another tokio runtime (the delivery loop's, an actix worker's) may call the store
+/// back to back without yielding: each call waits for the engine's runtime without spending the
+/// task's cooperative budget. When it did, the 129th call found the budget spent and its wait
+/// answered "not yet" for good: the delivery loop spun at every stop and under load.
+#[test]
+fn a_task_that_never_yields_may_call_the_store_any_number_of_times() {
+    let Some((_, s)) = store() else { return };
+    let (done, finished) = std::sync::mpsc::channel();
+    let t = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let calls = rt.block_on(async {
+            let mut calls = 0;
+            for _ in 0..1_000 {
+                s.fanout_cursor().unwrap();
+                calls += 1;
+            }
+            calls
+        });
+        let _ = done.send(calls);
+    });
+    let calls = finished
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("1,000 store calls from one task end within a minute (none spins)");
+    assert_eq!(calls, 1_000);
+    t.join().unwrap();
 }
 
 /// Writes the same events, one transaction at a time, into a sled store and a postgres store,

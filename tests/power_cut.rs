@@ -1072,6 +1072,68 @@ fn the_harness_reports_writes_lost_under_durability_os() {
     );
 }
 
+/// A request whose writes make a journal record over a quarter of sled's segment (128 KiB) is
+/// written by sled to a blob file of its own, which sled never fsyncs, and a blob missing at
+/// recovery makes sled skip its log entry without a word. Here the trees' file never syncs
+/// (its disk stalls), so a 1,000-kit load is on disk only through its journal record when it
+/// is answered; then the power is cut: every kit must be there after the restart. Before the
+/// store synced blob files, none was (the power-cut run found it as two enrollments and a kit
+/// assignment lost, in a batch that held a large fan-out of webhook deliveries).
+#[test]
+fn a_batch_sled_writes_as_a_blob_survives_a_cut_right_after_it_is_acknowledged() {
+    if !fuse_available() {
+        return;
+    }
+    let mut disk = Disk::new();
+    disk.mount();
+    let mut s = start_server(&disk, "flush");
+    let token = Token::new(&s);
+    let base = s.base.clone();
+    let c = Ctx {
+        base: &base,
+        token: &token,
+    };
+    let handle = disk.handle.take().expect("mounted");
+    handle.stall_syncs(Path::new("db/db"));
+    let a = c.send(
+        "POST",
+        "/sandbox/programs/SANDBOX/packages",
+        None,
+        &json!({"generate": {"count": 1000, "productCode": "GPR100", "prefix": "BLOB"}}),
+    );
+    // Cut and kill before any assertion: a panic with fsyncs held would leave the server's
+    // threads waiting on the filesystem for good.
+    let frozen = handle.cut();
+    signal(s.child.id() as i32, 9);
+    handle.killed();
+    let _ = s.child.wait();
+    disk.unmount();
+    let a = a.expect("the load is answered (the journal syncs)");
+    assert_eq!(a.status, 201, "{}", a.text);
+    frozen.apply(Mode::Drop, &mut Rng::new(1));
+    let (clean, out) = disk.verify();
+    assert!(clean, "{out}");
+    disk.mount();
+    let s = s.respawn();
+    let token = Token::new(&s);
+    let c = Ctx {
+        base: &s.base,
+        token: &token,
+    };
+    let lost: Vec<String> = [1, 2, 500, 999, 1000]
+        .iter()
+        .map(|n| format!("BLOB{n:07}"))
+        .filter(|kit| {
+            c.get(&format!("/sandbox/programs/SANDBOX/packages/{kit}"))
+                .map(|a| a.status)
+                .unwrap_or(0)
+                != 200
+        })
+        .collect();
+    assert_eq!(lost, Vec::<String>::new(), "kits acknowledged, then lost");
+    assert_eq!(s.entity_count("kits"), 1000);
+}
+
 /// A `conf` torn by a power cut (sled wrote it without an fsync when it created the store) is
 /// rebuilt at the next start; the store opens and holds what was acknowledged.
 #[test]

@@ -190,6 +190,8 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
             }
         }
         if fanned > 0 && queued.len() < max_queued {
+            // Goes on at once, but lets the runtime run the attempts first.
+            tokio::task::yield_now().await;
             continue;
         }
         tokio::select! {

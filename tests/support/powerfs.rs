@@ -118,6 +118,8 @@ struct State {
     held: Vec<ReplyEmpty>,
     /// Writes left before an armed cut ([`Handle::arm`]) freezes the disk by itself.
     armed: Option<u64>,
+    /// A file whose syncs are held, never answered nor made durable ([`Handle::stall_syncs`]).
+    stalled: Option<PathBuf>,
     /// The cut an armed trigger made.
     tripped: Option<Cut>,
     stats: Stats,
@@ -185,6 +187,7 @@ impl PowerFs {
                 killed: false,
                 held: Vec::new(),
                 armed: None,
+                stalled: None,
                 tripped: None,
                 stats: Stats::default(),
             })),
@@ -235,6 +238,13 @@ impl Handle {
     /// falls between a write and the fsync that would make it durable.
     pub fn arm(&self, writes: u64) {
         self.st.lock().unwrap().armed = Some(writes.max(1));
+    }
+
+    /// From now on, every `fsync` of `rel` (relative to the filesystem's root) is held: never
+    /// answered, its data never made durable, as if that one file's disk had stopped while
+    /// the others go on. A cut ([`Handle::cut`]) then treats its writes as unsynced.
+    pub fn stall_syncs(&self, rel: &Path) {
+        self.st.lock().unwrap().stalled = Some(rel.to_path_buf());
     }
 
     /// Whether an armed cut has happened.
@@ -794,7 +804,7 @@ impl Filesystem for PowerFs {
         if st.killed {
             return reply.error(libc::EIO);
         }
-        if st.frozen {
+        if st.frozen || (st.stalled.is_some() && st.stalled.as_ref() == st.paths.get(&ino)) {
             // After the cut nothing more reaches the disk, and the process must never hear
             // that it did.
             st.held.push(reply);

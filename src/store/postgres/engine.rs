@@ -134,6 +134,12 @@ impl PgStore {
     }
 
     /// Runs `fut` on the engine's runtime and waits for it here, from any thread.
+    ///
+    /// The wait is outside tokio's cooperative budget: the caller may be a task of another
+    /// runtime (an actix worker, the delivery loop) whose budget a join handle would otherwise
+    /// spend; once spent, the handle answers "not yet" until that task yields, which a task
+    /// blocked here never does: the thread spun for good (the delivery loop, which runs store
+    /// calls back to back while events wait, did so under load and at every stop).
     fn run<F>(&self, fut: F) -> F::Output
     where
         F: Future + Send + 'static,
@@ -144,7 +150,7 @@ impl PgStore {
             .rt
             .as_ref()
             .expect("the runtime lives as long as the store");
-        block_on(rt.spawn(fut)).expect("a store task does not panic")
+        block_on(tokio::task::unconstrained(rt.spawn(fut))).expect("a store task does not panic")
     }
 
     /// A connection from the pool (connecting, on the engine's runtime, if none is idle).
@@ -179,10 +185,18 @@ impl PgStore {
 
     /// Runs `f` as one transaction, again while it loses conflicts; async callers wait between
     /// runs without holding their thread.
+    ///
+    /// The connection goes back to the pool before the wait between runs: a task that slept
+    /// holding one could not give it back while the other tasks of its thread block waiting
+    /// for a connection (an actix worker or the delivery loop's runtime runs many tasks on few
+    /// threads, and `client` blocks the thread), and with every connection held that way the
+    /// process stalled until the pool's wait ran out.
     pub async fn commit<T>(&self, f: impl Fn(&PgTx) -> TxResult<T>) -> DomainResult<T> {
-        let client = self.client()?;
         for attempt in 1..=MAX_ATTEMPTS {
-            match self.attempt(&client, &f) {
+            // Bound first: a temporary in the `match` would live, and hold the connection,
+            // through the wait in its arm.
+            let run = self.attempt(&self.client()?, &f);
+            match run {
                 Attempt::Done(v) => return Ok(v),
                 Attempt::Failed(e) => return Err(e),
                 Attempt::Retry => tokio::time::sleep(backoff(attempt)).await,
@@ -193,9 +207,11 @@ impl PgStore {
 
     /// [`commit`](Self::commit) for callers outside an async runtime.
     pub fn transact<T>(&self, f: impl Fn(&PgTx) -> TxResult<T>) -> DomainResult<T> {
-        let client = self.client()?;
         for attempt in 1..=MAX_ATTEMPTS {
-            match self.attempt(&client, &f) {
+            // Bound first: a temporary in the `match` would live, and hold the connection,
+            // through the wait in its arm.
+            let run = self.attempt(&self.client()?, &f);
+            match run {
                 Attempt::Done(v) => return Ok(v),
                 Attempt::Failed(e) => return Err(e),
                 Attempt::Retry => std::thread::sleep(backoff(attempt)),
