@@ -1,7 +1,8 @@
 //! The SQL engine's events, webhook endpoints and deliveries against a real PostgreSQL (a
 //! throwaway cluster, see `common::postgres`), through the store boundary: sequences gap-free in
-//! commit order under concurrent committers, none taken by a run that failed and ran again, a
-//! reader never seeing an event before every event ahead of it, pages filtered by SQL as the
+//! commit order under concurrent committers (numbered after commit by the sequencer), none
+//! taken by a numbering that failed, events waiting unnumbered while the counter's row is
+//! missing, a reader never seeing an event before every event ahead of it, pages filtered by SQL as the
 //! embedded engine filters them, the fan-out cursor taking turns, deliveries claimed by one
 //! claimer at a time, and a task of another runtime calling the store without end.
 //!
@@ -187,34 +188,29 @@ fn concurrent_committers_get_gap_free_contiguous_sequences_and_a_poller_never_sk
 }
 
 #[test]
-fn a_transaction_run_again_takes_no_sequence_for_its_failed_run() {
+fn a_numbering_that_fails_takes_no_sequence_and_the_next_one_numbers_again() {
     let Some((url, s)) = store() else { return };
     s.transact(|tx| tx.put_events(&[event(EventType::UserCreated, "P", "a", user("U1"))]))
         .unwrap();
-    // A row in the way of the next sequence: the first run's event statement (which has already
-    // moved the counter) fails on it with a unique violation, and the store runs it again; the
-    // second run clears it out of band first.
+    assert_eq!(s.last_event_sequence().unwrap(), 1);
+    // A row in the way of the next sequence: the numbering of the next transaction's events
+    // fails on it and rolls back whole (counter, inbox and events as they were).
     let sql = |q: &str| psql(&url, q);
     sql(
         "INSERT INTO events (seq, id, kind, occurred_at_ms, program, data) \
          VALUES (3, 'evt_x_3', 'user.created', 0, 'P', '\\x00')",
     );
-    let runs = AtomicUsize::new(0);
     s.transact(|tx| {
-        if runs.fetch_add(1, Ordering::SeqCst) == 1 {
-            sql("DELETE FROM events WHERE id = 'evt_x_3'");
-        }
         tx.put_events(&[
             event(EventType::AccountCreated, "P", "b", user("U1")),
             event(EventType::CardIssued, "P", "b", user("U1")),
         ])
     })
     .unwrap();
-    assert_eq!(
-        runs.load(Ordering::SeqCst),
-        2,
-        "the first run failed and ran again"
-    );
+    assert!(s.last_event_sequence().is_err(), "the numbering failed");
+    assert_eq!(sql("SELECT last FROM event_counter"), "1");
+    assert_eq!(sql("SELECT count(*) FROM event_inbox"), "2");
+    sql("DELETE FROM events WHERE id = 'evt_x_3'");
     s.transact(|tx| tx.put_events(&[event(EventType::KitLoaded, "P", "c", user("U1"))]))
         .unwrap();
     let events = all_events(&s);
@@ -234,30 +230,37 @@ fn a_transaction_run_again_takes_no_sequence_for_its_failed_run() {
     });
     assert!(refused.is_err());
     assert_eq!(s.last_event_sequence().unwrap(), 4);
-    assert_eq!(psql(&url, "SELECT last FROM event_counter"), "4");
+    assert_eq!(sql("SELECT last FROM event_counter"), "4");
+    assert_eq!(sql("SELECT count(*) FROM event_inbox"), "0");
     assert_clean(&s);
 }
 
 #[test]
-fn without_the_counter_row_a_transaction_with_events_fails_whole() {
+fn without_the_counter_row_events_wait_unnumbered_until_it_is_back() {
     let Some((url, s)) = store() else { return };
     let one = [event(EventType::UserCreated, "P", "a", user("U1"))];
     s.transact(|tx| tx.put_events(&one)).unwrap();
     s.transact(|tx| tx.put_events(&one)).unwrap();
+    assert_eq!(s.last_event_sequence().unwrap(), 2);
     psql(&url, "DELETE FROM event_counter");
-    let r = s.transact(|tx| {
+    // Writers never touch the counter: the request's writes and its events commit together...
+    s.transact(|tx| {
         token(tx, 7)?;
         tx.put_events(&one)
-    });
-    assert!(r.is_err(), "{r:?}");
-    assert_eq!(psql(&url, "SELECT count(*) FROM tokens"), "0");
+    })
+    .unwrap();
+    assert_eq!(psql(&url, "SELECT count(*) FROM tokens"), "1");
+    assert_eq!(psql(&url, "SELECT count(*) FROM event_inbox"), "1");
+    // ...and wait for their sequence: a reader of sequences is refused meanwhile.
+    assert!(s.last_event_sequence().is_err());
     assert_eq!(psql(&url, "SELECT count(*) FROM events"), "2");
-    // Opening the store again puts the row back, past the events there.
+    // Opening the store again puts the row back, past the events there; the waiting event is
+    // numbered next.
     drop(s);
     let s = Store::open_postgres(&url, 2).unwrap();
-    assert_eq!(s.last_event_sequence().unwrap(), 2);
-    s.transact(|tx| tx.put_events(&one)).unwrap();
     assert_eq!(s.last_event_sequence().unwrap(), 3);
+    s.transact(|tx| tx.put_events(&one)).unwrap();
+    assert_eq!(s.last_event_sequence().unwrap(), 4);
     assert_clean(&s);
 }
 

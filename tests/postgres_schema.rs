@@ -52,7 +52,7 @@ fn all_versions() -> Vec<i64> {
     MIGRATIONS.iter().map(|m| m.version).collect()
 }
 
-const TABLES: [&str; 19] = [
+const TABLES: [&str; 20] = [
     "users",
     "accounts",
     "cards",
@@ -72,6 +72,7 @@ const TABLES: [&str; 19] = [
     "webhooks",
     "deliveries",
     "fanout_cursor",
+    "event_inbox",
 ];
 
 async fn tables(c: &Client) -> Vec<String> {
@@ -532,15 +533,26 @@ async fn a_cluster_cut_like_a_crash_comes_back_with_what_it_committed() {
     assert_eq!(versions(&c).await, all_versions());
 }
 
-/// The event tables: one-row tables hold one row, a sequence is positive and once, a delivery's
+/// The event tables: one-row tables hold one row, a sequence is positive and once, an event
+/// waits in the inbox once per run and place, a delivery's
 /// status is one of four; nothing ties a delivery to its endpoint (it outlives it).
 #[tokio::test]
 async fn the_event_tables_hold_their_rules() {
     let Some(c) = migrated().await else { return };
-    c.batch_execute("INSERT INTO event_counter (id, last) VALUES (1, 0)")
-        .await
-        .unwrap();
+    c.batch_execute(
+        "INSERT INTO event_counter (id, last) VALUES (1, 0); \
+         INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, kind, program, data) \
+         VALUES ('\\x01', 1, 0, 0, 'user.created', 'P', '\\x00')",
+    )
+    .await
+    .unwrap();
     for (sql, code, constraint) in [
+        (
+            "INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, kind, program, data) \
+             VALUES ('\\x01', 1, 5, 5, 'user.created', 'P', '\\x00')",
+            SqlState::UNIQUE_VIOLATION,
+            "event_inbox_pkey",
+        ),
         (
             "INSERT INTO event_counter (id, last) VALUES (2, 0)",
             SqlState::CHECK_VIOLATION,

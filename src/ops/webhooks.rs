@@ -126,6 +126,9 @@ pub async fn create(
     let secret = Secret::generate();
     let id = format!("wh_{}", crate::domain::ids::new_id());
     let at = now();
+    // The endpoint receives the events after the last one now: every event committed before
+    // this request is numbered first (the SQL engine numbers after commit).
+    ctx.store.number_events()?;
     let hook = ctx
         .store
         .commit(|tx| {

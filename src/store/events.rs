@@ -9,7 +9,8 @@ use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
 
 impl Tx<'_> {
     /// Writes `events` in this transaction: the store gives each the next sequence (gap-free,
-    /// in commit order) and its id when the transaction commits.
+    /// in commit order) and its id when the transaction commits (the SQL engine: once it has
+    /// committed, before anyone reads a sequence; see [`Store::number_events`]).
     pub fn put_events(&self, events: &[NewEvent]) -> TxResult<()> {
         on_tx!(self, e => e.put_events(events))
     }
@@ -41,6 +42,17 @@ impl Tx<'_> {
 }
 
 impl Store {
+    /// Gives sequences to the events committed but not numbered yet. The SQL engine numbers
+    /// events after their transactions commit (see `store::postgres::events`), so a use case
+    /// that reads the last sequence inside its transaction (an endpoint receives the events
+    /// after it) calls this first; the embedded engine numbers at commit: nothing to do.
+    pub fn number_events(&self) -> DomainResult<()> {
+        match &self.engine {
+            Engine::Sled(_) => Ok(()),
+            Engine::Postgres(e) => e.number_events(),
+        }
+    }
+
     /// The event with `sequence`.
     pub fn event(&self, sequence: u64) -> DomainResult<Option<Event>> {
         on_engine!(self, e => e.event(sequence))

@@ -23,7 +23,7 @@ use parking_lot::Mutex;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, oneshot, watch, Notify, Semaphore};
+use tokio::sync::{mpsc, oneshot, watch, Notify, OwnedSemaphorePermit, Semaphore};
 
 /// Extra time past an attempt's timeout that a claim on the SQL engine lasts: enough to record
 /// the attempt; the claims of a process that died are free again this long after its timeout.
@@ -115,14 +115,19 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
     let max_in_flight = cfg.max_in_flight.max(1);
     let max_queued = max_in_flight * QUEUE_PER_SLOT;
     let slots = Arc::new(Semaphore::new(max_in_flight));
-    let inflight: Arc<Mutex<HashSet<(String, u64)>>> = Arc::default();
     let quiet = Arc::new(Quiet(Mutex::new(None)));
-    // Rung by each attempt that ends: its slot is free for the next delivery at once.
-    let freed = Arc::new(Notify::new());
     // Deliveries the fan-out made, waiting for a slot (their keys are in `inflight`).
     let mut queued: VecDeque<Ready> = VecDeque::new();
     let (recording, made) = mpsc::unbounded_channel();
     tokio::spawn(recorder(ctx.clone(), made, quiet.clone()));
+    let attempts = Attempts {
+        ctx: ctx.clone(),
+        inflight: Arc::default(),
+        freed: Arc::new(Notify::new()),
+        recording,
+        quiet: quiet.clone(),
+    };
+    let (inflight, freed) = (attempts.inflight.clone(), attempts.freed.clone());
     while !*stopped.borrow() {
         // One batch of fan-out while the queue has room, then the free slots filled: first
         // from the queue, then with the store's due deliveries (retries, and what a dead
@@ -149,19 +154,7 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
             let Some(r) = queued.pop_front() else {
                 break;
             };
-            let (ctx, inflight, freed, recording) = (
-                ctx.clone(),
-                inflight.clone(),
-                freed.clone(),
-                recording.clone(),
-            );
-            tokio::spawn(async move {
-                let key = (r.webhook_id, r.sequence);
-                send_recorded(&ctx, &recording, &key.0, key.1, r.prepared).await;
-                inflight.lock().remove(&key);
-                drop(permit);
-                freed.notify_one();
-            });
+            attempts.spawn(permit, (r.webhook_id, r.sequence), Job::Ready(r.prepared));
         }
         let free = slots.available_permits();
         if free > 0 && queued.is_empty() {
@@ -175,15 +168,7 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
                             inflight.lock().remove(&key);
                             break;
                         };
-                        let (ctx, inflight, quiet, freed) =
-                            (ctx.clone(), inflight.clone(), quiet.clone(), freed.clone());
-                        let recording = recording.clone();
-                        tokio::spawn(async move {
-                            attempt(&ctx, &recording, &key.0, key.1, &quiet).await;
-                            inflight.lock().remove(&key);
-                            drop(permit);
-                            freed.notify_one();
-                        });
+                        attempts.spawn(permit, key, Job::Due);
                     }
                 }
                 Err(e) => quiet.warn("reading due deliveries", &e),
@@ -199,6 +184,42 @@ async fn run(ctx: Ctx, mut stopped: watch::Receiver<bool>) {
             _ = freed.notified() => {}
             _ = stopped.changed() => {}
         }
+    }
+}
+
+/// What every attempt's task shares with the loop.
+struct Attempts {
+    ctx: Ctx,
+    /// Keys of the deliveries queued or under way in this process.
+    inflight: Arc<Mutex<HashSet<(String, u64)>>>,
+    /// Rung by each attempt that ends: its slot is free for the next delivery at once.
+    freed: Arc<Notify>,
+    recording: mpsc::UnboundedSender<Recording>,
+    quiet: Arc<Quiet>,
+}
+
+/// A delivery to attempt: made by the fan-out (what to send is known) or due in the store
+/// (read before it is sent).
+enum Job {
+    Ready(Prepared),
+    Due,
+}
+
+impl Attempts {
+    /// Attempts the delivery `key` on a task of its own, holding `permit` (one slot of
+    /// `max_in_flight`) and its key in `inflight` until the attempt is recorded.
+    fn spawn(&self, permit: OwnedSemaphorePermit, key: (String, u64), job: Job) {
+        let (ctx, inflight, freed) = (self.ctx.clone(), self.inflight.clone(), self.freed.clone());
+        let (recording, quiet) = (self.recording.clone(), self.quiet.clone());
+        tokio::spawn(async move {
+            match job {
+                Job::Ready(p) => send_recorded(&ctx, &recording, &key.0, key.1, p).await,
+                Job::Due => attempt(&ctx, &recording, &key.0, key.1, &quiet).await,
+            }
+            inflight.lock().remove(&key);
+            drop(permit);
+            freed.notify_one();
+        });
     }
 }
 

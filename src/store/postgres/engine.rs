@@ -140,7 +140,7 @@ impl PgStore {
     /// spend; once spent, the handle answers "not yet" until that task yields, which a task
     /// blocked here never does: the thread spun for good (the delivery loop, which runs store
     /// calls back to back while events wait, did so under load and at every stop).
-    fn run<F>(&self, fut: F) -> F::Output
+    pub(super) fn run<F>(&self, fut: F) -> F::Output
     where
         F: Future + Send + 'static,
         F::Output: Send + 'static,
@@ -154,7 +154,7 @@ impl PgStore {
     }
 
     /// A connection from the pool (connecting, on the engine's runtime, if none is idle).
-    fn client(&self) -> DomainResult<Object> {
+    pub(super) fn client(&self) -> DomainResult<Object> {
         let pool = self.inner.pool.clone();
         self.run(async move { pool.get().await }).map_err(|e| {
             // How many connections exist, how many are checked out and how many wait.
@@ -168,6 +168,11 @@ impl PgStore {
         })
     }
 
+    /// The store's event id prefix (see [`crate::domain::event::event_id`]).
+    pub(super) fn event_prefix(&self) -> &str {
+        &self.inner.event_prefix
+    }
+
     pub fn durability(&self) -> Durability {
         self.inner.durability
     }
@@ -179,7 +184,7 @@ impl PgStore {
     /// Reads outside a transaction (each statement on its own).
     pub fn read<T>(&self, f: impl FnOnce(&PgTx) -> TxResult<T>) -> DomainResult<T> {
         let client = self.client()?;
-        let tx = PgTx::new(&client, false, &self.inner.event_prefix);
+        let tx = PgTx::new(&client, false);
         f(&tx).map_err(TxFail::into_domain)
     }
 
@@ -224,7 +229,7 @@ impl PgStore {
         if let Err(e) = block_on(client.batch_execute("BEGIN")) {
             return Attempt::Failed(storage_err(format!("postgres: {e}")));
         }
-        let tx = PgTx::new(client, true, &self.inner.event_prefix);
+        let tx = PgTx::new(client, true);
         let out = f(&tx).and_then(|v| tx.flush().map(|committed| (v, committed)));
         let stats = &self.inner.stats;
         match out {

@@ -1,28 +1,39 @@
-//! The SQL engine's events, webhook endpoints and deliveries (schema: `migrations/0003_events.sql`).
+//! The SQL engine's events, webhook endpoints and deliveries (schema: `migrations/0003_events.sql`
+//! and `0004_event_inbox.sql`).
 //!
-//! ## Sequences: gap-free, in commit order
+//! ## Sequences: gap-free, in commit order, numbered after commit
 //!
 //! A transaction's events wait in its overlay ([`PgTx`]'s pending writes) without sequences.
-//! The flush sends them LAST, in one statement ([`sql::INSERT_EVENTS`]): it adds their number to
-//! the one row of `event_counter` and inserts them numbered from the old value, so the counter's
-//! row lock is taken by that statement and held until COMMIT. A second transaction that writes
-//! events waits at its own last statement until the first has committed, then reads the counter
-//! the first left (PostgreSQL's READ COMMITTED re-reads a row updated under it; CockroachDB's
-//! SERIALIZABLE orders the two writes of the row or makes the later run again). Hence:
+//! The flush writes them, still unnumbered, into `event_inbox` ([`sql::INBOX_EVENTS`]) under a
+//! random key of the run, stamped with the database's clock, in the same commit as the change.
+//! A writer touches no shared row, so writers commit side by side and share WAL flushes.
 //!
-//! - sequences are gap-free: a run that fails or is run again rolls its counter update back with
-//!   its events, and the next run takes the numbers again;
-//! - transactions that write events commit in the order of their sequences, and the events of
-//!   one transaction are contiguous;
-//! - so the committed events are always exactly `1..=counter`: a transaction never commits
-//!   sequence N+1 while N is still uncommitted, since N's writer held the counter's lock until it
-//!   committed. A reader therefore needs no "visible up to" bound: any snapshot it reads (one
-//!   statement on PostgreSQL, one timestamp on CockroachDB) holds a prefix of the sequence.
+//! A **sequencer** ([`PgStore::number_events`]) numbers them: in one transaction it locks the
+//! one row of `event_counter` (a second sequencer, of this process or another, waits there),
+//! then one statement ([`sql::NUMBER_EVENTS`]) moves the oldest waiting events into `events`
+//! with the sequences after the counter, in the order they were written (ties by run key and
+//! place, so one transaction's events stay contiguous and in order), and sets the counter past
+//! them. Every reader of sequences runs it first: the delivery loop's fan-out (every
+//! `dispatch_interval_ms`), `GET /events`, the creation of an endpoint, export and verify; so a
+//! client that got its answer reads its events at once, and a poller meets no delay beyond its
+//! own request. Hence:
 //!
-//! Transactions that write no events never touch the counter. What the lock costs: event
-//! writers commit one after another, each holding the row from its last statement through its
-//! COMMIT (the commit's WAL flush included), so at most one of them commits per WAL flush; see the
-//! module doc of [`super`].
+//! - sequences are gap-free: a numbering that fails rolls back whole (counter, inbox, events),
+//!   and a writer that fails or runs again left nothing in the inbox;
+//! - the committed events are always exactly `1..=counter`: the counter and the events move in
+//!   one transaction, so any snapshot a reader takes (one statement on PostgreSQL, one timestamp
+//!   on CockroachDB) holds a prefix of the sequence, and a reader needs no "visible up to" bound;
+//! - in commit order: a sequencer numbers only what has committed, so an event committed after
+//!   another was numbered gets a later sequence; among what it finds, the order written is the
+//!   order committed wherever it matters (a transaction that waited on another's row lock
+//!   writes its events after that one committed); two transactions that touched nothing in
+//!   common are ordered by when they wrote their events, one of the orders they could have
+//!   committed in.
+//!
+//! Transactions that write no events touch neither table. The counter's lock is held by one
+//! sequencer for one statement, per batch of up to [`NUMBER_BATCH`] events, instead of by every
+//! writer from its last statement through its commit (which made event writers commit one per
+//! WAL flush: see the module doc of [`super`]).
 //!
 //! ## Deliveries across processes
 //!
@@ -39,6 +50,7 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::event::{Event, EventFilter, EventPage, EventType, NewEvent, Subjects};
 use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
 use crate::store::{storage_err, TxResult};
+use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -250,8 +262,27 @@ impl PgTx<'_> {
     }
 }
 
+/// Events one numbering transaction moves out of the inbox at most.
+const NUMBER_BATCH: i64 = 1_000;
+/// Numbering transactions run again at most this many times when they lose a conflict (on
+/// CockroachDB, two sequencers at once; PostgreSQL makes the second wait on the counter's lock).
+const NUMBER_RETRIES: u32 = 8;
+
 impl PgStore {
+    /// Numbers every event waiting in the inbox (see the module doc): the committed events of
+    /// other transactions, in the order they were written, a batch per transaction under the
+    /// counter's lock. Readers of sequences call it first, so a client reads its own events
+    /// as soon as the request that wrote them has answered.
+    pub fn number_events(&self) -> DomainResult<()> {
+        let client = self.client()?;
+        let prefix = self.event_prefix().to_string();
+        self.run(async move { number(&client, &prefix).await })
+            .map_err(|e| storage_err(format!("postgres: numbering events: {e}")))
+    }
+
+    /// The last numbered event's sequence, once every waiting event is numbered.
     pub fn last_event_sequence(&self) -> DomainResult<u64> {
+        self.number_events()?;
         self.read(|t| t.last_event_sequence())
     }
     pub fn fanout_cursor(&self) -> DomainResult<u64> {
@@ -267,9 +298,20 @@ impl PgStore {
         self.read(|t| t.delivery(webhook_id, sequence))
     }
 
+    /// The event numbered `sequence`; when there is none yet, the waiting events are numbered
+    /// and it is looked for once more.
     pub fn event(&self, sequence: u64) -> DomainResult<Option<Event>> {
-        let rows = self.rows(sql::EVENT, vec![Box::new(seq(sequence))])?;
-        rows.first().map(|r| event_at(r, 0)).transpose()
+        let read = || -> DomainResult<Option<Event>> {
+            let rows = self.rows(sql::EVENT, vec![Box::new(seq(sequence))])?;
+            rows.first().map(|r| event_at(r, 0)).transpose()
+        };
+        match read()? {
+            Some(e) => Ok(Some(e)),
+            None => {
+                self.number_events()?;
+                read()
+            }
+        }
     }
 
     /// Events after `after` that `filter` lets through, oldest first: at most `limit`, among the
@@ -288,6 +330,7 @@ impl PgStore {
         scan: usize,
         filter: &EventFilter,
     ) -> DomainResult<EventPage> {
+        self.number_events()?;
         let after_ = seq(after);
         let upto = seq(after.saturating_add(scan as u64));
         let mut params: Vec<Box<dyn ToSql + Sync + Send>> =
@@ -417,4 +460,58 @@ impl PgStore {
             .ok_or_else(|| storage_err("postgres: counting events answered no row"))?;
         Ok([0, 1, 2].map(|i| r.get::<_, i64>(i) as u64))
     }
+}
+
+/// [`PgStore::number_events`] on one connection: batches until the inbox is empty.
+async fn number(client: &Object, prefix: &str) -> Result<(), tokio_postgres::Error> {
+    let mut conflicts = 0;
+    loop {
+        let any = client.prepare_cached(sql::INBOX_ANY).await?;
+        if client.query_opt(&any, &[]).await?.is_none() {
+            return Ok(());
+        }
+        match number_batch(client, prefix).await {
+            Ok(n) if n < NUMBER_BATCH => return Ok(()),
+            Ok(_) => {}
+            Err(e) if lost_race(&e) && conflicts < NUMBER_RETRIES => {
+                conflicts += 1;
+                let ms = rand::random::<u64>() % (4 << conflicts);
+                tokio::time::sleep(std::time::Duration::from_millis(ms)).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// One numbering transaction: the counter locked (a second sequencer waits here, then finds
+/// the inbox as the first left it), the oldest waiting events moved into `events` after it.
+/// Answers how many it numbered.
+async fn number_batch(client: &Object, prefix: &str) -> Result<i64, tokio_postgres::Error> {
+    client.batch_execute("BEGIN").await?;
+    let run = async {
+        let lock = client.prepare_cached(sql::LOCK_COUNTER).await?;
+        let last: i64 = client.query_one(&lock, &[]).await?.get(0);
+        let number = client.prepare_cached(sql::NUMBER_EVENTS).await?;
+        let row = client
+            .query_opt(&number, &[&last, &prefix, &NUMBER_BATCH])
+            .await?;
+        Ok(row.map_or(0, |r| r.get::<_, i64>(0) - last))
+    }
+    .await;
+    match run {
+        Ok(n) => client.batch_execute("COMMIT").await.map(|()| n),
+        Err(e) => {
+            let _ = client.batch_execute("ROLLBACK").await;
+            Err(e)
+        }
+    }
+}
+
+/// A numbering transaction that lost to another (CockroachDB's serialization failures): run it
+/// again. Anything else (the counter's row missing, a row in the way) is the store's problem,
+/// answered as it is.
+fn lost_race(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    matches!(e.code(), Some(c) if *c == SqlState::T_R_SERIALIZATION_FAILURE
+        || *c == SqlState::T_R_DEADLOCK_DETECTED)
 }

@@ -28,6 +28,8 @@ type Key = Vec<Box<dyn ToSql + Sync + Send>>;
 
 impl PgStore {
     pub fn export(&self, f: &mut dyn FnMut(Record) -> DomainResult<()>) -> DomainResult<()> {
+        // Events still in the inbox get their sequences first: a copy holds numbered events.
+        self.number_events()?;
         self.read(|t| {
             t.batch_execute(sql::EXPORT_BEGIN)?;
             let out = export_all(t, f);

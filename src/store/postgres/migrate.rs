@@ -66,6 +66,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0003_events",
         sql: include_str!("migrations/0003_events.sql"),
     },
+    Migration {
+        version: 4,
+        name: "0004_event_inbox",
+        sql: include_str!("migrations/0004_event_inbox.sql"),
+    },
 ];
 
 /// The version a database has once [`migrate`] has run.

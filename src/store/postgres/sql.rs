@@ -234,28 +234,50 @@ pub const NEXT_DUE: &str = "SELECT min(GREATEST(next_attempt_ms, \
 pub const EVENT_COUNTS: &str = "SELECT (SELECT count(*) FROM events), \
      (SELECT count(*) FROM webhooks), (SELECT count(*) FROM deliveries)";
 
-/// A transaction's events, given the next sequences, as the LAST statement before COMMIT: the
-/// counter's row lock is taken here and held until COMMIT, so transactions that write events
-/// commit in the order of their sequences. `$1` is how many, `$2` the store's prefix, `$3` the
-/// time; the arrays are the events' fields, in order (`WITH ORDINALITY` numbers them from 1).
-/// Without the counter's row (a database no issuebox opened) `seq` is NULL and the statement
-/// fails (NOT NULL) rather than write nothing.
-pub const INSERT_EVENTS: &str = "WITH c AS ( \
-       UPDATE event_counter SET last = last + $1::bigint WHERE id = 1 RETURNING last) \
-     INSERT INTO events (seq, id, kind, occurred_at_ms, program, request_id, subject_user, \
+/// A transaction's events, unnumbered, into the inbox (see [`super::events`]): `$1` the run's
+/// random key, `$2` the time; the arrays (`$3`-`$11`) are the events' fields, in order
+/// (`WITH ORDINALITY` numbers them from 1). `written_at` is the database's clock when the
+/// statement began (one value for all its rows, and the processes' clocks need not agree): a
+/// transaction that waited for another's row lock writes its events after that one committed,
+/// so the sequencer numbers the two in the order they committed.
+pub const INBOX_EVENTS: &str = "INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, \
+       kind, program, request_id, subject_user, subject_account, subject_card, subject_wallet, \
+       subject_kit, data) \
+     SELECT $1::bytea, e.ord, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint, \
+       $2::bigint, e.kind, e.program, e.request_id, e.su, e.sa, e.sc, e.sw, e.sk, e.data \
+     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+       $9::text[], $10::text[], $11::bytea[]) \
+       WITH ORDINALITY AS e (kind, program, request_id, su, sa, sc, sw, sk, data, ord)";
+/// Whether any event waits to be numbered.
+pub const INBOX_ANY: &str = "SELECT 1 FROM event_inbox LIMIT 1";
+/// The sequencer's lock: one sequencer at a time, each seeing where the last one stopped.
+pub const LOCK_COUNTER: &str = "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE";
+/// Numbers the oldest `$3` waiting events after `$1` (the locked counter) with the store's prefix
+/// `$2`, in the order they were written, in one statement: moved from the inbox into `events`,
+/// the counter set past them. Answers the new counter (no row: nothing waited). (`d` runs
+/// though the main statement does not read it: a data-modifying `WITH` always runs to
+/// completion, on PostgreSQL and CockroachDB alike; `b`'s order is total, so a second
+/// evaluation of it would pick the same rows.)
+pub const NUMBER_EVENTS: &str = "WITH b AS ( \
+       SELECT txn, ord, written_at, occurred_at_ms, kind, program, request_id, subject_user, \
+         subject_account, subject_card, subject_wallet, subject_kit, data \
+       FROM event_inbox ORDER BY written_at, txn, ord LIMIT $3), \
+     n AS (SELECT b.*, $1::bigint + row_number() OVER (ORDER BY written_at, txn, ord) AS s \
+       FROM b), \
+     d AS (DELETE FROM event_inbox WHERE (txn, ord) IN (SELECT txn, ord FROM b) RETURNING 1), \
+     i AS (INSERT INTO events (seq, id, kind, occurred_at_ms, program, request_id, subject_user, \
        subject_account, subject_card, subject_wallet, subject_kit, data) \
-     SELECT c.last - $1::bigint + e.ord, \
-       'evt_' || $2::text || '_' || (c.last - $1::bigint + e.ord)::text, \
-       e.kind, $3::bigint, e.program, e.request_id, e.su, e.sa, e.sc, e.sw, e.sk, e.data \
-     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], \
-       $10::text[], $11::text[], $12::bytea[]) \
-       WITH ORDINALITY AS e (kind, program, request_id, su, sa, sc, sw, sk, data, ord) \
-       LEFT JOIN c ON true";
+       SELECT s, 'evt_' || $2::text || '_' || s::text, kind, occurred_at_ms, program, \
+         request_id, subject_user, subject_account, subject_card, subject_wallet, subject_kit, \
+         data FROM n RETURNING seq) \
+     UPDATE event_counter SET last = (SELECT max(seq) FROM i) \
+     WHERE id = 1 AND EXISTS (SELECT 1 FROM i) \
+     RETURNING last";
 /// Events of another store as they are (`issuebox copy`).
-pub const RESTORE_EVENTS: &str = "INSERT INTO events (seq, id, kind, occurred_at_ms, \
+pub const RESTORE_EVENTS: &str = "INSERT INTO events (seq, id, occurred_at_ms, kind, \
        program, request_id, subject_user, subject_account, subject_card, subject_wallet, \
        subject_kit, data) \
-     SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::bigint[], $5::text[], \
+     SELECT * FROM unnest($1::bigint[], $2::text[], $3::bigint[], $4::text[], $5::text[], \
        $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::bytea[])";
 /// The counter past restored events.
 pub const COUNTER_PAST: &str =

@@ -83,8 +83,6 @@ pub struct PgTx<'a> {
     client: &'a Object,
     /// Inside a transaction: every row read is locked (`FOR UPDATE`) until it ends.
     locking: bool,
-    /// The store's event id prefix (see [`crate::domain::event::event_id`]).
-    pub(super) event_prefix: &'a str,
     pub(super) pending: RefCell<Pending>,
     /// Set when a statement failed in a way that running the transaction again may fix.
     conflict: Cell<bool>,
@@ -92,11 +90,10 @@ pub struct PgTx<'a> {
 
 impl<'a> PgTx<'a> {
     /// A transaction's reads and writes (`locking`), or plain reads outside one.
-    pub(super) fn new(client: &'a Object, locking: bool, event_prefix: &'a str) -> PgTx<'a> {
+    pub(super) fn new(client: &'a Object, locking: bool) -> PgTx<'a> {
         PgTx {
             client,
             locking,
-            event_prefix,
             pending: RefCell::default(),
             conflict: Cell::new(false),
         }

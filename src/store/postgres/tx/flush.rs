@@ -1,10 +1,10 @@
 //! Sending a transaction's pending writes: one statement per write, in the order the foreign
 //! keys need (parents before children), pipelined in one round trip. A transaction's events go
-//! last, in one statement that takes the event counter's row lock (see [`super::super::events`]).
+//! last, unnumbered, into the inbox (see [`super::super::events`]), and COMMIT with them.
 
 use super::super::sql;
 use super::PgTx;
-use crate::domain::event::{Event, NewEvent};
+use crate::domain::event::{EventType, Subjects};
 use crate::domain::model::*;
 use crate::store::{codec, TxResult};
 use futures_executor::block_on;
@@ -13,9 +13,8 @@ use tokio_postgres::types::ToSql;
 impl PgTx<'_> {
     /// Sends every pending write, parents before children, in one pipelined round trip. When
     /// the run wrote events, their statement goes last and COMMIT right after it, in the same
-    /// round trip: the counter's row lock is then held for the database's own work (the
-    /// statement and the commit's WAL flush), never across a round trip to this process and
-    /// back. Answers whether it committed (else the caller commits).
+    /// round trip (one round trip less for every request that changes something). Answers
+    /// whether it committed (else the caller commits).
     pub(in crate::store::postgres) fn flush(&self) -> TxResult<bool> {
         let mut statements = self.statements();
         let events = self.events_statement();
@@ -255,63 +254,83 @@ impl PgTx<'_> {
         }
         if let Some(last) = p.restored_events.iter().map(|e| e.sequence).max() {
             let e = &p.restored_events;
-            let col = |f: &dyn Fn(&Event) -> Option<String>| -> Box<dyn ToSql + Sync + Send> {
-                Box::new(e.iter().map(f).collect::<Vec<Option<String>>>())
-            };
-            out.push((
-                sql::RESTORE_EVENTS,
-                vec![
-                    b(e.iter().map(|e| e.sequence as i64).collect::<Vec<i64>>()),
-                    b(e.iter().map(|e| e.id.clone()).collect::<Vec<String>>()),
-                    b(e.iter()
-                        .map(|e| e.kind.as_str().to_string())
-                        .collect::<Vec<String>>()),
-                    b(e.iter().map(|e| e.occurred_at_ms).collect::<Vec<i64>>()),
-                    b(e.iter().map(|e| e.program.clone()).collect::<Vec<String>>()),
-                    col(&|e| e.request_id.clone()),
-                    col(&|e| e.subjects.user.clone()),
-                    col(&|e| e.subjects.account.clone()),
-                    col(&|e| e.subjects.card.clone()),
-                    col(&|e| e.subjects.wallet.clone()),
-                    col(&|e| e.subjects.kit.clone()),
-                    b(e.iter().map(|e| e.data.clone()).collect::<Vec<Vec<u8>>>()),
-                ],
-            ));
+            let mut params = vec![
+                b(e.iter().map(|e| e.sequence as i64).collect::<Vec<i64>>()),
+                b(e.iter().map(|e| e.id.clone()).collect::<Vec<String>>()),
+                b(e.iter().map(|e| e.occurred_at_ms).collect::<Vec<i64>>()),
+            ];
+            params.extend(shared_event_columns(e.iter().map(|e| EventColumns {
+                kind: e.kind,
+                program: &e.program,
+                request_id: &e.request_id,
+                subjects: &e.subjects,
+                data: &e.data,
+            })));
+            out.push((sql::RESTORE_EVENTS, params));
             out.push((sql::COUNTER_PAST, vec![b(last as i64)]));
         }
         out
     }
 
-    /// The statement that gives this run's events their sequences and ids and writes them: sent
-    /// last, so that the counter's row lock it takes is held only until COMMIT. None when the
-    /// run wrote no events (the counter is not touched).
+    /// The statement that writes this run's events into the inbox, unnumbered, under a random
+    /// key of this run. None when the run wrote no events.
     fn events_statement(&self) -> Option<(&'static str, Vec<Box<dyn ToSql + Sync + Send>>)> {
         let p = self.pending.borrow();
         let e = &p.events;
         if e.is_empty() {
             return None;
         }
-        let col = |f: &dyn Fn(&NewEvent) -> Option<String>| -> Box<dyn ToSql + Sync + Send> {
-            Box::new(e.iter().map(f).collect::<Vec<Option<String>>>())
-        };
-        let params = vec![
-            b(e.len() as i64),
-            b(self.event_prefix.to_string()),
-            b(crate::domain::event::now_ms()),
-            b(e.iter()
-                .map(|e| e.kind.as_str().to_string())
-                .collect::<Vec<String>>()),
-            b(e.iter().map(|e| e.program.clone()).collect::<Vec<String>>()),
-            col(&|e| e.request_id.clone()),
-            col(&|e| e.subjects.user.clone()),
-            col(&|e| e.subjects.account.clone()),
-            col(&|e| e.subjects.card.clone()),
-            col(&|e| e.subjects.wallet.clone()),
-            col(&|e| e.subjects.kit.clone()),
-            b(e.iter().map(|e| e.data.clone()).collect::<Vec<Vec<u8>>>()),
-        ];
-        Some((sql::INSERT_EVENTS, params))
+        let txn: [u8; 16] = rand::random();
+        let mut params = vec![b(txn.to_vec()), b(crate::domain::event::now_ms())];
+        params.extend(shared_event_columns(e.iter().map(|e| EventColumns {
+            kind: e.kind,
+            program: &e.program,
+            request_id: &e.request_id,
+            subjects: &e.subjects,
+            data: &e.data,
+        })));
+        Some((sql::INBOX_EVENTS, params))
     }
+}
+
+/// What a new event and a restored one write alike.
+struct EventColumns<'a> {
+    kind: EventType,
+    program: &'a str,
+    request_id: &'a Option<String>,
+    subjects: &'a Subjects,
+    data: &'a [u8],
+}
+
+/// The nine columns both event statements take (`$3`-`$11` of the inbox's, `$4`-`$12` of the
+/// restore's), one array each: type, program, request id, the five subjects, data.
+fn shared_event_columns<'a>(
+    rows: impl Iterator<Item = EventColumns<'a>>,
+) -> Vec<Box<dyn ToSql + Sync + Send>> {
+    let rows: Vec<EventColumns> = rows.collect();
+    let text = |f: &dyn Fn(&EventColumns) -> Option<String>| -> Box<dyn ToSql + Sync + Send> {
+        b(rows.iter().map(f).collect::<Vec<Option<String>>>())
+    };
+    vec![
+        b(rows
+            .iter()
+            .map(|r| r.kind.as_str().to_string())
+            .collect::<Vec<String>>()),
+        b(rows
+            .iter()
+            .map(|r| r.program.to_string())
+            .collect::<Vec<String>>()),
+        text(&|r| r.request_id.clone()),
+        text(&|r| r.subjects.user.clone()),
+        text(&|r| r.subjects.account.clone()),
+        text(&|r| r.subjects.card.clone()),
+        text(&|r| r.subjects.wallet.clone()),
+        text(&|r| r.subjects.kit.clone()),
+        b(rows
+            .iter()
+            .map(|r| r.data.to_vec())
+            .collect::<Vec<Vec<u8>>>()),
+    ]
 }
 
 /// Unix nanoseconds, the order of a client's tokens.
