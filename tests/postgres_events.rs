@@ -511,6 +511,46 @@ fn two_fan_outs_at_once_take_turns_on_the_cursor() {
     assert_eq!(s.fanout_cursor().unwrap(), 20);
 }
 
+/// A request's claim (its requestId, its SSN) is given back by the transaction that commits
+/// its writes, not by a second one after it: the keys are free the moment it commits. A run
+/// that does not commit leaves the claim held until it is dropped.
+#[test]
+fn a_claim_given_back_by_the_committing_transaction_is_free_at_once() {
+    let Some((url, s)) = store() else { return };
+    let keys = || vec![b"rid-1".to_vec(), b"ssn-1".to_vec()];
+    let claim = s.claim(keys()).unwrap().expect("free");
+    assert!(s.claim(vec![b"rid-1".to_vec()]).unwrap().is_none(), "held");
+    let refused = s.transact(|tx| -> issuebox::store::TxResult<()> {
+        tx.release_claim(&claim)?;
+        Err(issuebox::domain::error::DomainError::Storage("refused".into()).into())
+    });
+    assert!(refused.is_err());
+    assert_eq!(
+        psql(&url, "SELECT count(*) FROM claims"),
+        "2",
+        "not committed"
+    );
+    s.transact(|tx| {
+        tx.release_claim(&claim)?;
+        token(tx, 1)
+    })
+    .unwrap();
+    assert_eq!(
+        psql(&url, "SELECT count(*) FROM claims"),
+        "0",
+        "gone with the commit"
+    );
+    claim.released_by_commit();
+    let next = s.claim(keys()).unwrap().expect("free at once");
+    drop(claim);
+    assert!(
+        s.claim(keys()).unwrap().is_none(),
+        "the next holder keeps it"
+    );
+    drop(next);
+    assert!(s.claim(keys()).unwrap().is_some(), "free again");
+}
+
 /// A task of another tokio runtime (the delivery loop's, an actix worker's) may call the store
 /// back to back without yielding: each call waits for the engine's runtime without spending the
 /// task's cooperative budget. When it did, the 129th call found the budget spent and its wait

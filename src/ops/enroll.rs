@@ -14,6 +14,7 @@ use crate::domain::event::EventType;
 use crate::domain::ids::{digits, new_id, user_id_for};
 use crate::domain::model::*;
 use crate::domain::rules;
+use crate::store::claims::Claim;
 use crate::store::{Reader, Tx, TxResult};
 use crate::vault::SealedPan;
 use crate::wire::baas_view::{account_view_of, Outcome};
@@ -46,7 +47,7 @@ pub async fn enroll(
     let key = ResponseKey::new(&client.id, program_code, request_id);
     // The SSN's fingerprint serves the in-flight claim and, for a new enrollment, the store.
     let ssn_fp = req.ssn().map(|s| ctx.vault.fingerprint(b"ssn", s));
-    let _claim = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref())?;
+    let claim = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref())?;
     let upgrade_account = req
         .is_upgrade()
         .then(|| req.account_identifier.clone().unwrap_or_default());
@@ -65,10 +66,13 @@ pub async fn enroll(
         account_id: None,
         created_at: now(),
     };
-    match enrollment_check::validate(&req, |code| program.product_rules(code))? {
-        Enrollment::New(e) => enroll_new(ctx, program, &key, stored, &e, ssn_fp).await,
-        Enrollment::Upgrade(u) => upgrade(ctx, program, &key, stored, &u).await,
-    }
+    let reply = match enrollment_check::validate(&req, |code| program.product_rules(code))? {
+        Enrollment::New(e) => enroll_new(ctx, program, &key, &claim, stored, &e, ssn_fp).await,
+        Enrollment::Upgrade(u) => upgrade(ctx, program, &key, &claim, stored, &u).await,
+    }?;
+    // The transaction that answered also gave the claim back (see `Tx::release_claim`).
+    claim.released_by_commit();
+    Ok(reply)
 }
 
 /// The screening outcome of a person, as the enrollment applies it.
@@ -108,6 +112,7 @@ async fn enroll_new(
     ctx: &Ctx,
     program: &Program,
     key: &ResponseKey,
+    claim: &Claim,
     stored: StoredResponse,
     e: &NewEnrollment,
     ssn_fp: Option<[u8; 32]>,
@@ -135,6 +140,7 @@ async fn enroll_new(
     let outcome = ctx
         .store
         .commit(|tx| {
+            tx.release_claim(claim)?;
             new_in_tx(
                 ctx,
                 tx,
@@ -500,6 +506,7 @@ async fn upgrade(
     ctx: &Ctx,
     program: &Program,
     key: &ResponseKey,
+    claim: &Claim,
     stored: StoredResponse,
     u: &Upgrade,
 ) -> DomainResult<Reply> {
@@ -514,6 +521,7 @@ async fn upgrade(
     let provider_down = ctx.faults.get().upgrade_provider;
     ctx.store
         .commit(|tx| {
+            tx.release_claim(claim)?;
             let mut acc = tx
                 .account(&u.account_id)?
                 .filter(|a| a.program == program.code)

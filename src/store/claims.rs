@@ -4,6 +4,7 @@
 //! engine keeps them as rows every process sees ([`PgClaim`]).
 
 use super::postgres::PgClaim;
+use super::{Tx, TxEngine, TxResult};
 use parking_lot::Mutex;
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -17,6 +18,32 @@ pub struct InFlight {
 pub enum Claim {
     Memory(Held),
     Postgres(PgClaim),
+}
+
+impl Claim {
+    /// Says that the transaction that released it ([`Tx::release_claim`]) committed.
+    pub fn released_by_commit(&self) {
+        if let Claim::Postgres(c) = self {
+            c.released_by_commit();
+        }
+    }
+}
+
+impl Tx<'_> {
+    /// Gives `claim` back when this transaction commits. The SQL engine deletes its rows in the
+    /// transaction (one commit for the request's writes and its claim); the embedded engine
+    /// holds claims in memory and lets go of them when the claim is dropped, after the commit.
+    /// After the commit, the caller says so with [`Claim::released_by_commit`]; when the
+    /// transaction does not commit, dropping the claim gives it back as before.
+    pub fn release_claim(&self, claim: &Claim) -> TxResult<()> {
+        match (&self.engine, claim) {
+            (TxEngine::Postgres(t), Claim::Postgres(c)) => {
+                let (keys, holder) = c.keys_and_holder();
+                t.release_claim(keys, holder)
+            }
+            _ => Ok(()),
+        }
+    }
 }
 
 /// Keys held in this process's memory until dropped.

@@ -413,6 +413,7 @@ impl PgStore {
                 store: self.clone(),
                 keys,
                 holder,
+                released: Default::default(),
             }
         }))
     }
@@ -455,6 +456,22 @@ pub struct PgClaim {
     store: PgStore,
     keys: Vec<Vec<u8>>,
     holder: String,
+    /// Set once a committed transaction deleted the claim's rows ([`PgTx::release_claim`]):
+    /// dropping it then asks nothing of the database.
+    released: std::sync::atomic::AtomicBool,
+}
+
+impl PgClaim {
+    /// The keys and their holder, for [`PgTx::release_claim`].
+    pub fn keys_and_holder(&self) -> (&[Vec<u8>], &str) {
+        (&self.keys, &self.holder)
+    }
+
+    /// Says that a committed transaction released the claim.
+    pub fn released_by_commit(&self) {
+        self.released
+            .store(true, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 impl Drop for PgClaim {
@@ -464,6 +481,9 @@ impl Drop for PgClaim {
     /// it is; the claim is no longer renewed, so at worst it goes stale.
     fn drop(&mut self) {
         self.store.inner.held.lock().remove(&self.holder);
+        if self.released.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
         let pool = self.store.inner.pool.clone();
         let (keys, holder) = (std::mem::take(&mut self.keys), self.holder.clone());
         self.store.run(async move {

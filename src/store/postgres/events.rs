@@ -192,7 +192,18 @@ impl PgTx<'_> {
         self.body(sql::DELIVERY, &[&webhook_id, &seq(sequence)])
     }
 
-    /// Keeps `events` for the flush, which numbers them (see the module doc).
+    /// Gives back the request's claim (`keys` held by `holder`) in this transaction: one
+    /// commit, instead of a second transaction after it, ends both the request's writes and its
+    /// claim.
+    pub fn release_claim(&self, keys: &[Vec<u8>], holder: &str) -> TxResult<()> {
+        self.pending
+            .borrow_mut()
+            .claim_releases
+            .push((keys.to_vec(), holder.to_string()));
+        Ok(())
+    }
+
+    /// Keeps `events` for the flush, which writes them into the inbox (see the module doc).
     pub fn put_events(&self, events: &[NewEvent]) -> TxResult<()> {
         self.pending
             .borrow_mut()

@@ -252,6 +252,16 @@ impl PgTx<'_> {
         if let Some(c) = p.fanout {
             out.push((sql::SET_FANOUT_CURSOR, vec![b(c as i64)]));
         }
+        for (keys, holder) in &p.claim_releases {
+            out.push((
+                sql::RELEASE,
+                vec![
+                    b("inflight".to_string()),
+                    b(keys.clone()),
+                    b(holder.clone()),
+                ],
+            ));
+        }
         if let Some(last) = p.restored_events.iter().map(|e| e.sequence).max() {
             let e = &p.restored_events;
             let mut params = vec![
