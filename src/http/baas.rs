@@ -186,18 +186,19 @@ fn not_found(e: E) -> BaasError {
     }
 }
 
+/// The busiest routes first (see [`super::configure`]); no two of these match one path.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route(
         "/programs/{programCode}/enrollments",
         web::post().to(post_enrollment),
     )
     .route(
-        "/programs/{programCode}/enrollments/{requestId}",
-        web::get().to(get_enrollment),
-    )
-    .route(
         "/programs/{programCode}/accounts/{accountIdentifier}",
         web::get().to(get_account),
+    )
+    .route(
+        "/programs/{programCode}/enrollments/{requestId}",
+        web::get().to(get_enrollment),
     )
     .route(
         "/programs/{programCode}/users/{userIdentifier}",
