@@ -105,8 +105,10 @@ pub async fn get_account(
 ) -> Result<HttpResponse, BaasError> {
     request_id(&req)?;
     let (program, id) = path.into_inner();
-    let read = baas_reads::account(&ctx, &caller.client, &program, &id).map_err(not_found)?;
-    Ok(HttpResponse::Ok().json(read))
+    let body = baas_reads::account(&ctx, &caller.client, &program, &id).map_err(not_found)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .body(web::Bytes::copy_from_slice(&body)))
 }
 
 /// A user and the identifiers of their accounts. Unknown in this program: 404 / 20.

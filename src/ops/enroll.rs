@@ -61,10 +61,7 @@ pub async fn enroll(
     // The same body as the stored answer's: it was deserialised and validated when first
     // answered, so the replay needs neither again.
     if let Some(s) = stored.as_ref().filter(|s| s.request_digest == digest) {
-        return Ok(Reply {
-            body: Outcome::render_stored(&s.body)?,
-            replayed: true,
-        });
+        return super::baas_reads::replay(ctx, &key, s);
     }
     let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
     let upgrade_account = req
