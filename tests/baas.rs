@@ -932,3 +932,53 @@ fn verify_is_clean_on_a_filled_store_and_finds_damage() {
     assert!(out.contains("card-number index entry"), "{out}");
     assert!(out.contains("store is damaged"), "{out}");
 }
+
+/// A read's body is rendered again only when what it shows changed (`ops::render_memo`): a
+/// change between two reads shows at once, in an account read and in a replay.
+#[test]
+fn reads_show_a_change_at_once() {
+    let b = Baas::start();
+    let r = b.enroll(&body());
+    assert_row(&r, 200, 0, 0, Some("Success"));
+    let acc = r.body["account"]["accountIdentifier"].as_str().unwrap();
+    let card = r.body["account"]["accountHolders"][0]["paymentInstruments"][0]
+        ["paymentInstrumentIdentifier"]
+        .as_str()
+        .unwrap();
+    let path = format!("/programs/SANDBOX/accounts/{acc}");
+    let before = b.get(&path);
+    assert_eq!(before.status, 200);
+    assert_eq!(
+        b.get(&path).text,
+        before.text,
+        "an unchanged account reads alike"
+    );
+    let blocked = b.sandbox(
+        "PUT",
+        &format!("/sandbox/devices/{card}/status"),
+        &json!({"status": "BLOCKED"}),
+    );
+    assert_eq!(blocked.status, 200, "{}", blocked.text);
+    let after = b.get(&path);
+    assert_eq!(after.status, 200);
+    assert_ne!(
+        after.body["account"]["accountHolders"][0]["paymentInstruments"][0]["status"],
+        before.body["account"]["accountHolders"][0]["paymentInstruments"][0]["status"],
+        "{}",
+        after.text
+    );
+    // A replay while the enrollment waits for review, then once it is cleared.
+    let rid = uuid();
+    let req = named(body(), "Gilberto", None, "Rodriguez Orejuela");
+    let pending = b.post("SANDBOX", &rid, &req);
+    assert_row(&pending, 200, 1, 31, None);
+    let replay = b.post("SANDBOX", &rid, &req);
+    assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+    assert_eq!(replay.text, pending.text);
+    assert_eq!(b.decide(&user_of(&pending), "clear").status, 200);
+    let cleared = b.post("SANDBOX", &rid, &req);
+    assert_row(&cleared, 200, 0, 0, Some("Success"));
+    assert_eq!(cleared.header("idempotent-replayed"), Some("true"));
+    let by_id = b.get(&format!("/programs/SANDBOX/enrollments/{rid}"));
+    assert_eq!(by_id.text, cleared.text);
+}

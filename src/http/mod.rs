@@ -84,11 +84,14 @@ pub fn configure(ctx: Ctx, metrics: Arc<Metrics>) -> impl FnOnce(&mut web::Servi
             .service(
                 web::scope("")
                     .wrap(middleware::from_fn(observe))
+                    // actix tries the routes in this order, each dynamic one by a regex: the hot
+                    // paths (the device and BaaS dialects) come first. No two real routes match
+                    // one path, so the order changes nothing else; the catch-alls stay last.
                     .configure(operations::routes)
-                    .configure(auth::routes)
-                    .configure(baas::routes)
-                    .configure(sandbox::routes)
                     .configure(device::routes)
+                    .configure(baas::routes)
+                    .configure(auth::routes)
+                    .configure(sandbox::routes)
                     .configure(sandbox_cards::routes)
                     .configure(events::routes)
                     .configure(webhooks::routes)

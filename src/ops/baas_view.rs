@@ -5,7 +5,7 @@
 
 use crate::config::Config;
 use crate::domain::error::DomainResult;
-use crate::domain::model::Account;
+use crate::domain::model::{Account, Card, User};
 use crate::store::Reader;
 use crate::wire::baas_view::{account_view_of, AccountView, Outcome};
 
@@ -17,21 +17,40 @@ pub fn product_name<'a>(config: &'a Config, a: &Account) -> &'a str {
         .map_or("", |p| p.name.as_str())
 }
 
-/// The account as the BaaS dialect shows it, reading its user and cards through `r`.
-pub fn account_view<R: Reader>(r: &R, config: &Config, a: &Account) -> Result<AccountView, R::Err> {
-    let user = r.user(&a.user_id)?;
-    let mut cards = Vec::new();
-    for id in &a.card_ids {
-        if let Some(d) = r.card(id)? {
-            cards.push(d);
+/// The records the BaaS view of an account is built from: the account, its user and its cards.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccountParts {
+    pub account: Account,
+    pub user: Option<User>,
+    pub cards: Vec<Card>,
+}
+
+impl AccountParts {
+    /// Reads the account's user and cards through `r` (a card no longer there is left out).
+    pub fn read<R: Reader>(r: &R, account: Account) -> Result<AccountParts, R::Err> {
+        let user = r.user(&account.user_id)?;
+        let mut cards = Vec::new();
+        for id in &account.card_ids {
+            if let Some(d) = r.card(id)? {
+                cards.push(d);
+            }
         }
+        Ok(AccountParts {
+            account,
+            user,
+            cards,
+        })
     }
-    Ok(account_view_of(
-        product_name(config, a),
-        a,
-        user.as_ref(),
-        &cards,
-    ))
+
+    /// The account as the BaaS dialect shows it.
+    pub fn view(&self, config: &Config) -> AccountView {
+        account_view_of(
+            product_name(config, &self.account),
+            &self.account,
+            self.user.as_ref(),
+            &self.cards,
+        )
+    }
 }
 
 /// An [`Outcome`] in its stored form: the store's compact codec (about half the size of its

@@ -43,20 +43,34 @@ pub async fn enroll(
     ctx.store.refuse_if_busy()?;
     let value = crate::domain::json::parse_value(body)?;
     let digest = idempotency::digest(&value);
-    let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
     let key = ResponseKey::new(&client.id, program_code, request_id);
     // The SSN's fingerprint serves the in-flight claim and, for a new enrollment, the store.
-    let ssn_fp = req.ssn().map(|s| ctx.vault.fingerprint(b"ssn", s));
-    let claim = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref())?;
+    // Read from the parsed value, so that a replay is answered without deserialising the body
+    // into a request: for any body that deserialises, it is the request's `ssn()`.
+    let ssn_fp = idempotency::ssn_of(&value).map(|s| ctx.vault.fingerprint(b"ssn", s));
+    let claimed = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref());
+    // A malformed body answers its 400 before a 4091 (or a store error), as when the body was
+    // deserialised before the claim.
+    let claim = match claimed {
+        Ok(c) => c,
+        Err(e) => {
+            crate::domain::json::from_value::<EnrollmentRequest>(value)?;
+            return Err(e);
+        }
+    };
+    let stored = idempotency::stored(ctx, &key)?;
+    // The same body as the stored answer's: it was deserialised and validated when first
+    // answered, so the replay needs neither again.
+    if let Some(s) = stored.as_ref().filter(|s| s.request_digest == digest) {
+        return super::baas_reads::replay(ctx, &key, s);
+    }
+    let req: EnrollmentRequest = crate::domain::json::from_value(value)?;
     let upgrade_account = req
         .is_upgrade()
         .then(|| req.account_identifier.clone().unwrap_or_default());
-    if let Some(stored) = idempotency::stored(ctx, &key)? {
+    if let Some(stored) = stored {
+        // Another body under this requestId: a reuse (4092, or 4505).
         idempotency::check_stored(&stored, &digest, upgrade_account.as_deref())?;
-        return Ok(Reply {
-            body: Outcome::render_stored(&stored.body)?,
-            replayed: true,
-        });
     }
     let stored = StoredResponse {
         request_digest: digest,

@@ -25,6 +25,13 @@ pub fn digest(v: &Value) -> [u8; 32] {
     h.finalize().into()
 }
 
+/// The SSN of an enrollment body as parsed (`userData.identifyingData.ssn`, when a string):
+/// what [`EnrollmentRequest::ssn`](crate::wire::enrollment::EnrollmentRequest::ssn) answers
+/// once the same value is deserialised (a value of another type does not deserialise).
+pub fn ssn_of(body: &Value) -> Option<&str> {
+    body.pointer("/userData/identifyingData/ssn")?.as_str()
+}
+
 /// Claims the request's requestId and (when given) the SSN, by its fingerprint, in the program.
 pub fn claim(
     ctx: &Ctx,

@@ -19,6 +19,7 @@ pub mod idempotency;
 pub mod kits;
 pub mod ofac_review;
 pub mod outbox;
+pub mod render_memo;
 pub mod sandbox_cards;
 pub mod startup;
 pub mod store_figures;
@@ -41,6 +42,8 @@ pub struct Ctx {
     pub sdn: Arc<SdnList>,
     /// Bearer-token grants already read from the store.
     pub tokens: Arc<auth::TokenCache>,
+    /// Response bodies of reads, rendered once per version of what they show.
+    pub renders: Arc<render_memo::Renders>,
     /// The HTTP client of webhook deliveries (pooled; cheap to clone).
     pub sender: crate::webhooks::Sender,
 }
@@ -70,6 +73,7 @@ impl Ctx {
             faults,
             sdn: Arc::new(sdn),
             tokens: Arc::default(),
+            renders: Arc::default(),
         })
     }
 }
