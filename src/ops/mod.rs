@@ -23,6 +23,7 @@ pub mod render_memo;
 pub mod sandbox_cards;
 pub mod startup;
 pub mod store_figures;
+mod upgrade;
 pub mod webhooks;
 
 use crate::config::Config;
