@@ -400,9 +400,12 @@ impl PgStore {
                 let taken: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
                 if !taken.is_empty() {
                     let release = client.prepare_cached(sql::RELEASE).await?;
-                    client
-                        .execute(&release, &[&"inflight", &taken, &holder2])
-                        .await?;
+                    let runs = taken.iter().map(|key| async {
+                        client
+                            .execute(&release, &[&"inflight", key, &holder2])
+                            .await
+                    });
+                    futures_util::future::try_join_all(runs).await?;
                 }
                 Ok::<_, tokio_postgres::Error>(false)
             })
@@ -445,10 +448,11 @@ async fn release(pool: &Pool, keys: &[Vec<u8>], holder: &str) -> bool {
     let Ok(stmt) = client.prepare_cached(sql::RELEASE).await else {
         return false;
     };
-    client
-        .execute(&stmt, &[&"inflight", &keys, &holder])
-        .await
-        .is_ok()
+    // One statement per key, pipelined (see `sql::RELEASE`).
+    let runs = keys
+        .iter()
+        .map(|key| async { client.execute(&stmt, &[&"inflight", key, &holder]).await });
+    futures_util::future::try_join_all(runs).await.is_ok()
 }
 
 /// Keys held by one request until dropped.

@@ -61,7 +61,9 @@ mod engine;
 mod events;
 mod export;
 pub mod migrate;
-mod sql;
+// Public for the plan tests (`tests/postgres_plans.rs`); not an API.
+#[doc(hidden)]
+pub mod sql;
 mod tx;
 pub mod verify;
 

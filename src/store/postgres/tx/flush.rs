@@ -253,14 +253,12 @@ impl PgTx<'_> {
             out.push((sql::SET_FANOUT_CURSOR, vec![b(c as i64)]));
         }
         for (keys, holder) in &p.claim_releases {
-            out.push((
-                sql::RELEASE,
-                vec![
-                    b("inflight".to_string()),
-                    b(keys.clone()),
-                    b(holder.clone()),
-                ],
-            ));
+            for key in keys {
+                out.push((
+                    sql::RELEASE,
+                    vec![b("inflight".to_string()), b(key.clone()), b(holder.clone())],
+                ));
+            }
         }
         if let Some(last) = p.restored_events.iter().map(|e| e.sequence).max() {
             let e = &p.restored_events;
