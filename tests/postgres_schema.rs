@@ -52,7 +52,7 @@ fn all_versions() -> Vec<i64> {
     MIGRATIONS.iter().map(|m| m.version).collect()
 }
 
-const TABLES: [&str; 20] = [
+const TABLES: [&str; 21] = [
     "users",
     "accounts",
     "cards",
@@ -73,6 +73,7 @@ const TABLES: [&str; 20] = [
     "deliveries",
     "fanout_cursor",
     "event_inbox",
+    "event_batches",
 ];
 
 async fn tables(c: &Client) -> Vec<String> {
@@ -533,25 +534,56 @@ async fn a_cluster_cut_like_a_crash_comes_back_with_what_it_committed() {
     assert_eq!(versions(&c).await, all_versions());
 }
 
-/// The event tables: one-row tables hold one row, a sequence is positive and once, an event
-/// waits in the inbox once per run and place, a delivery's
+/// One transaction's events waiting in the inbox (`event_batches`), with `kinds` as given and
+/// every other array of the same length.
+fn batch(txn: &str, kinds: &str) -> String {
+    format!(
+        "INSERT INTO event_batches (txn, written_at, occurred_at_ms, kinds, programs, \
+           request_ids, subject_users, subject_accounts, subject_cards, subject_wallets, \
+           subject_kits, datas) \
+         SELECT {txn}, 0, 0, k, array_fill('P'::text, ARRAY[n]), \
+           array_fill(NULL::text, ARRAY[n]), array_fill(NULL::text, ARRAY[n]), \
+           array_fill(NULL::text, ARRAY[n]), array_fill(NULL::text, ARRAY[n]), \
+           array_fill(NULL::text, ARRAY[n]), array_fill(NULL::text, ARRAY[n]), \
+           array_fill('\\x00'::bytea, ARRAY[n]) \
+         FROM (SELECT {kinds} AS k) a, LATERAL (SELECT cardinality(a.k) AS n) c"
+    )
+}
+
+/// The event tables: one-row tables hold one row, a sequence is positive and once, a
+/// transaction's events wait in the inbox once and never as none, a delivery's
 /// status is one of four; nothing ties a delivery to its endpoint (it outlives it).
 #[tokio::test]
 async fn the_event_tables_hold_their_rules() {
     let Some(c) = migrated().await else { return };
-    c.batch_execute(
+    c.batch_execute(&format!(
         "INSERT INTO event_counter (id, last) VALUES (1, 0); \
          INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, kind, program, data) \
-         VALUES ('\\x01', 1, 0, 0, 'user.created', 'P', '\\x00')",
-    )
+         VALUES ('\\x01', 1, 0, 0, 'user.created', 'P', '\\x00'); {}",
+        batch("'\\x01'", "ARRAY['user.created']")
+    ))
     .await
     .unwrap();
+    let (again, empty) = (
+        batch("'\\x01'", "ARRAY['user.created']"),
+        batch("'\\x02'", "ARRAY[]::text[]"),
+    );
     for (sql, code, constraint) in [
         (
             "INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, kind, program, data) \
              VALUES ('\\x01', 1, 5, 5, 'user.created', 'P', '\\x00')",
             SqlState::UNIQUE_VIOLATION,
             "event_inbox_pkey",
+        ),
+        (
+            again.as_str(),
+            SqlState::UNIQUE_VIOLATION,
+            "event_batches_pkey",
+        ),
+        (
+            empty.as_str(),
+            SqlState::CHECK_VIOLATION,
+            "event_batches_not_empty",
         ),
         (
             "INSERT INTO event_counter (id, last) VALUES (2, 0)",
@@ -594,4 +626,72 @@ async fn the_event_tables_hold_their_rules() {
     )
     .await
     .unwrap();
+}
+
+/// One row of `event_batches`: txn, written_at, occurred_at_ms, kinds, subject_users, datas.
+type InboxRow = (
+    Vec<u8>,
+    i64,
+    i64,
+    Vec<String>,
+    Vec<Option<String>>,
+    Vec<Vec<u8>>,
+);
+
+/// Events that waited in the old inbox (one row per event) when the database is migrated move
+/// into `event_batches`, one row per transaction, in their order: none is lost or reordered.
+#[tokio::test]
+async fn events_waiting_in_the_old_inbox_move_over_in_their_order() {
+    let Some(url) = fresh_database() else { return };
+    let mut c = connect(&url).await;
+    migrate_to(&mut c, &MIGRATIONS[..4])
+        .await
+        .expect("migrate to 4");
+    c.batch_execute(
+        "INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, kind, program, \
+           subject_user, data) VALUES \
+         ('\\x0a', 2, 10, 7, 'account.created', 'P', 'U1', '\\x02'), \
+         ('\\x0a', 1, 10, 7, 'user.created', 'P', 'U1', '\\x01'), \
+         ('\\x0b', 1, 20, 8, 'kit.loaded', 'Q', NULL, '\\x03')",
+    )
+    .await
+    .unwrap();
+    migrate(&mut c).await.expect("migrate");
+    let rows = c
+        .query(
+            "SELECT txn, written_at, occurred_at_ms, kinds, subject_users, datas \
+             FROM event_batches ORDER BY written_at",
+            &[],
+        )
+        .await
+        .unwrap();
+    let got: Vec<InboxRow> = rows
+        .iter()
+        .map(|r| (r.get(0), r.get(1), r.get(2), r.get(3), r.get(4), r.get(5)))
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            (
+                vec![0x0a],
+                10,
+                7,
+                vec!["user.created".to_string(), "account.created".to_string()],
+                vec![Some("U1".to_string()), Some("U1".to_string())],
+                vec![vec![1], vec![2]],
+            ),
+            (
+                vec![0x0b],
+                20,
+                8,
+                vec!["kit.loaded".to_string()],
+                vec![None],
+                vec![vec![3]],
+            ),
+        ]
+    );
+    assert_eq!(
+        column::<i64>(&c, "SELECT count(*) FROM event_inbox").await,
+        [0]
+    );
 }

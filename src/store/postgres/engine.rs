@@ -226,10 +226,7 @@ impl PgStore {
     }
 
     fn attempt<T>(&self, client: &Object, f: &impl Fn(&PgTx) -> TxResult<T>) -> Attempt<T> {
-        if let Err(e) = block_on(client.batch_execute("BEGIN")) {
-            return Attempt::Failed(storage_err(format!("postgres: {e}")));
-        }
-        let tx = PgTx::new(client, true);
+        let tx = PgTx::begin(client);
         let out = f(&tx).and_then(|v| tx.flush().map(|committed| (v, committed)));
         let stats = &self.inner.stats;
         match out {
@@ -238,6 +235,14 @@ impl PgStore {
                 use std::sync::atomic::Ordering::Relaxed;
                 stats.batches.fetch_add(1, Relaxed);
                 stats.requests.fetch_add(1, Relaxed);
+                Attempt::Done(v)
+            }
+            // A run that sent no statement began no transaction: nothing to commit.
+            Ok((v, false)) if !tx.begun() => {
+                self.inner
+                    .stats
+                    .requests
+                    .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Attempt::Done(v)
             }
             Ok((v, false)) => match block_on(client.batch_execute("COMMIT")) {
@@ -251,7 +256,9 @@ impl PgStore {
                 Err(e) => Attempt::Failed(storage_err(format!("postgres commit: {e}"))),
             },
             Err(e) => {
-                let _ = block_on(client.batch_execute("ROLLBACK"));
+                if tx.begun() {
+                    let _ = block_on(client.batch_execute("ROLLBACK"));
+                }
                 if tx.conflicted() {
                     Attempt::Retry
                 } else {

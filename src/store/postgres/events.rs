@@ -1,11 +1,12 @@
-//! The SQL engine's events, webhook endpoints and deliveries (schema: `migrations/0003_events.sql`
-//! and `0004_event_inbox.sql`).
+//! The SQL engine's events, webhook endpoints and deliveries (schema: `migrations/0003_events.sql`,
+//! `0004_event_inbox.sql` and `0005_event_batches.sql`).
 //!
 //! ## Sequences: gap-free, in commit order, numbered after commit
 //!
 //! A transaction's events wait in its overlay ([`PgTx`]'s pending writes) without sequences.
-//! The flush writes them, still unnumbered, into `event_inbox` ([`sql::INBOX_EVENTS`]) under a
-//! random key of the run, stamped with the database's clock, in the same commit as the change.
+//! The flush writes them, still unnumbered, into the inbox `event_batches` as one row (their
+//! fields as arrays, in order; [`sql::INBOX_EVENTS`]) under a random key of the run, stamped
+//! with the database's clock, in the same commit as the change.
 //! A writer touches no shared row, so writers commit side by side and share WAL flushes.
 //!
 //! A **sequencer** ([`PgStore::number_events`]) numbers them: in one transaction it locks the
@@ -31,7 +32,7 @@
 //!   committed in.
 //!
 //! Transactions that write no events touch neither table. The counter's lock is held by one
-//! sequencer for one statement, per batch of up to [`NUMBER_BATCH`] events, instead of by every
+//! sequencer for one statement, per batch of up to [`NUMBER_BATCH`] transactions, instead of by every
 //! writer from its last statement through its commit (which made event writers commit one per
 //! WAL flush: see the module doc of [`super`]).
 //!
@@ -273,8 +274,10 @@ impl PgTx<'_> {
     }
 }
 
-/// Events one numbering transaction moves out of the inbox at most.
-const NUMBER_BATCH: i64 = 1_000;
+/// Writing transactions whose events one numbering transaction moves out of the inbox at most.
+/// Each wrote at least one event, so a numbering that moved fewer events than this emptied the
+/// inbox of all it could see.
+const NUMBER_BATCH: i64 = 500;
 /// Numbering transactions run again at most this many times when they lose a conflict (on
 /// CockroachDB, two sequencers at once; PostgreSQL makes the second wait on the counter's lock).
 const NUMBER_RETRIES: u32 = 8;

@@ -71,6 +71,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0004_event_inbox",
         sql: include_str!("migrations/0004_event_inbox.sql"),
     },
+    Migration {
+        version: 5,
+        name: "0005_event_batches",
+        sql: include_str!("migrations/0005_event_batches.sql"),
+    },
 ];
 
 /// The version a database has once [`migrate`] has run.

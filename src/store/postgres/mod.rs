@@ -31,6 +31,7 @@
 //! | partial indexes (`CREATE INDEX … WHERE col IS NOT NULL`, `WHERE status = 'pending'`) | yes, since v20.2 | yes |
 //! | a data-modifying CTE (`WITH c AS (UPDATE … RETURNING …) INSERT … SELECT … FROM c`) | yes (CTEs with `INSERT`/`UPDATE`/`DELETE`/`UPSERT`; materialized when they write) | yes |
 //! | `unnest(a, b, …)` of several arrays `WITH ORDINALITY` in `FROM` (one statement inserts a transaction's events) | yes (the variadic `unnest` generator, "Returns the input arrays as a set of rows"; `WITH ORDINALITY` on any table expression) | yes (PostgreSQL's) |
+//! | array columns (`text[]`, `bytea[]`), `cardinality` in a CHECK, `array_agg(… ORDER BY …)`, and `FROM t, unnest(t.a, t.b, …) WITH ORDINALITY` over a row's own arrays (the event inbox: one row per transaction) | yes (`ARRAY` of any non-array type; `cardinality` since v21.2, cockroach#68263; correlated set-returning functions in `FROM` as lateral joins) | yes (PostgreSQL's) |
 //! | `= ANY($1::text[])`, `GREATEST`, `COALESCE`, `LEFT JOIN (subquery) ON true`, `::text` of a bigint | yes | yes |
 //! | `SELECT … FOR UPDATE SKIP LOCKED` (claiming due deliveries) | yes since v22.2 (the v21.2 docs still list it as unsupported; cockroach#85720); under READ COMMITTED fixed later (cockroach#115057), issuebox runs at the default SERIALIZABLE | yes (also under REPEATABLE READ) |
 //!
@@ -46,7 +47,8 @@
 //! must be gap-free and in commit order (contract section 8), and a reader must never see
 //! sequence N+1 committed while N is not; sequences and `SERIAL` give neither (a rolled-back
 //! transaction leaves a gap, and numbers are taken in statement order, not commit order). So
-//! events are numbered after they commit: writers put them unnumbered into `event_inbox`, and a
+//! events are numbered after they commit: writers put them unnumbered into `event_batches` (one
+//! row per transaction), and a
 //! sequencer, one at a time under the counter row's lock, moves them into `events` with their
 //! sequences (see [`events`]).
 //!

@@ -237,42 +237,43 @@ pub const NEXT_DUE: &str = "SELECT min(GREATEST(next_attempt_ms, \
 pub const EVENT_COUNTS: &str = "SELECT (SELECT count(*) FROM events), \
      (SELECT count(*) FROM webhooks), (SELECT count(*) FROM deliveries)";
 
-/// A transaction's events, unnumbered, into the inbox (see [`super::events`]): `$1` the run's
-/// random key, `$2` the time; the arrays (`$3`-`$11`) are the events' fields, in order
-/// (`WITH ORDINALITY` numbers them from 1). `written_at` is the database's clock when the
-/// statement began (one value for all its rows, and the processes' clocks need not agree): a
-/// transaction that waited for another's row lock writes its events after that one committed,
-/// so the sequencer numbers the two in the order they committed.
-pub const INBOX_EVENTS: &str = "INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, \
-       kind, program, request_id, subject_user, subject_account, subject_card, subject_wallet, \
-       subject_kit, data) \
-     SELECT $1::bytea, e.ord, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint, \
-       $2::bigint, e.kind, e.program, e.request_id, e.su, e.sa, e.sc, e.sw, e.sk, e.data \
-     FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
-       $9::text[], $10::text[], $11::bytea[]) \
-       WITH ORDINALITY AS e (kind, program, request_id, su, sa, sc, sw, sk, data, ord)";
+/// A transaction's events, unnumbered, into the inbox as one row (see [`super::events`]): `$1`
+/// the run's random key, `$2` the time; the arrays (`$3`-`$11`) are the events' fields, in
+/// order. `written_at` is the database's clock when the statement began (the processes' clocks
+/// need not agree): a transaction that waited for another's row lock writes its events after
+/// that one committed, so the sequencer numbers the two in the order they committed.
+pub const INBOX_EVENTS: &str = "INSERT INTO event_batches (txn, written_at, occurred_at_ms, \
+       kinds, programs, request_ids, subject_users, subject_accounts, subject_cards, \
+       subject_wallets, subject_kits, datas) \
+     VALUES ($1::bytea, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint, \
+       $2::bigint, $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
+       $9::text[], $10::text[], $11::bytea[])";
 /// Whether any event waits to be numbered.
-pub const INBOX_ANY: &str = "SELECT 1 FROM event_inbox LIMIT 1";
+pub const INBOX_ANY: &str = "SELECT 1 FROM event_batches LIMIT 1";
 /// The sequencer's lock: one sequencer at a time, each seeing where the last one stopped.
 pub const LOCK_COUNTER: &str = "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE";
-/// Numbers the oldest `$3` waiting events after `$1` (the locked counter) with the store's prefix
-/// `$2`, in the order they were written, in one statement: moved from the inbox into `events`,
-/// the counter set past them. Answers the new counter (no row: nothing waited). (`d` runs
-/// though the main statement does not read it: a data-modifying `WITH` always runs to
-/// completion, on PostgreSQL and CockroachDB alike; `b`'s order is total, so a second
-/// evaluation of it would pick the same rows.)
+/// Numbers the events of the oldest `$3` waiting transactions after `$1` (the locked counter)
+/// with the store's prefix `$2`, in the order they were written, in one statement: moved from
+/// the inbox into `events` (a transaction's arrays unnested in their order), the counter set
+/// past them. Answers the new counter (no row: nothing waited). (`d` runs though the main
+/// statement does not read it: a data-modifying `WITH` always runs to completion, on
+/// PostgreSQL and CockroachDB alike; `b`'s order is total, so a second evaluation of it would
+/// pick the same rows.)
 pub const NUMBER_EVENTS: &str = "WITH b AS ( \
-       SELECT txn, ord, written_at, occurred_at_ms, kind, program, request_id, subject_user, \
-         subject_account, subject_card, subject_wallet, subject_kit, data \
-       FROM event_inbox ORDER BY written_at, txn, ord LIMIT $3), \
-     n AS (SELECT b.*, $1::bigint + row_number() OVER (ORDER BY written_at, txn, ord) AS s \
-       FROM b), \
-     d AS (DELETE FROM event_inbox WHERE (txn, ord) IN (SELECT txn, ord FROM b) RETURNING 1), \
+       SELECT txn, written_at, occurred_at_ms, kinds, programs, request_ids, subject_users, \
+         subject_accounts, subject_cards, subject_wallets, subject_kits, datas \
+       FROM event_batches ORDER BY written_at, txn LIMIT $3), \
+     e AS (SELECT b.txn, b.written_at, b.occurred_at_ms, u.* \
+       FROM b, unnest(b.kinds, b.programs, b.request_ids, b.subject_users, b.subject_accounts, \
+         b.subject_cards, b.subject_wallets, b.subject_kits, b.datas) WITH ORDINALITY \
+         AS u (kind, program, request_id, su, sa, sc, sw, sk, data, ord)), \
+     n AS (SELECT e.*, $1::bigint + row_number() OVER (ORDER BY written_at, txn, ord) AS s \
+       FROM e), \
+     d AS (DELETE FROM event_batches WHERE txn IN (SELECT txn FROM b) RETURNING 1), \
      i AS (INSERT INTO events (seq, id, kind, occurred_at_ms, program, request_id, subject_user, \
        subject_account, subject_card, subject_wallet, subject_kit, data) \
        SELECT s, 'evt_' || $2::text || '_' || s::text, kind, occurred_at_ms, program, \
-         request_id, subject_user, subject_account, subject_card, subject_wallet, subject_kit, \
-         data FROM n RETURNING seq) \
+         request_id, su, sa, sc, sw, sk, data FROM n RETURNING seq) \
      UPDATE event_counter SET last = (SELECT max(seq) FROM i) \
      WHERE id = 1 AND EXISTS (SELECT 1 FROM i) \
      RETURNING last";

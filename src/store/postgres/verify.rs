@@ -203,10 +203,19 @@ fn check_events(store: &PgStore, p: &mut Vec<String>) -> DomainResult<Vec<(&'sta
         _ => {}
     }
     // Events committed and not numbered yet (a sequencer numbers them) must be of known types.
-    for r in store.rows_of("SELECT DISTINCT kind FROM event_inbox")? {
-        let kind: String = r.get(0);
-        if EventType::parse(&kind).is_none() {
-            p.push(format!("event_inbox: an event of unknown type {kind:?}"));
+    // (`event_inbox` is where a process of the previous version still writes them.)
+    for (table, sql) in [
+        (
+            "event_batches",
+            "SELECT DISTINCT k FROM event_batches, unnest(kinds) AS k",
+        ),
+        ("event_inbox", "SELECT DISTINCT kind FROM event_inbox"),
+    ] {
+        for r in store.rows_of(sql)? {
+            let kind: String = r.get(0);
+            if EventType::parse(&kind).is_none() {
+                p.push(format!("{table}: an event of unknown type {kind:?}"));
+            }
         }
     }
     if one("SELECT count(*) FROM event_prefix")? != Some(1) {

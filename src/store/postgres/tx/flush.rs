@@ -7,7 +7,6 @@ use super::PgTx;
 use crate::domain::event::{EventType, Subjects};
 use crate::domain::model::*;
 use crate::store::{codec, TxResult};
-use futures_executor::block_on;
 use tokio_postgres::types::ToSql;
 
 impl PgTx<'_> {
@@ -23,7 +22,7 @@ impl PgTx<'_> {
         if statements.is_empty() {
             return Ok(false);
         }
-        block_on(async {
+        self.wait(async {
             let mut prepared = Vec::with_capacity(statements.len());
             for (sql, _) in &statements {
                 prepared.push(self.client.prepare_cached(sql).await?);
