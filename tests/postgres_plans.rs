@@ -46,7 +46,8 @@ fn index_conds(plan: &serde_json::Value, out: &mut Vec<(String, String)>) {
 }
 
 /// The generic plan (the one a prepared statement settles on after five runs) of `statement`
-/// with parameter types `types`, run once with `args` (SQL literals): its index conditions
+/// with parameter types `types` (`(t1, …)`, or empty), run once with `args` (`(SQL literals)`, or
+/// empty): its index conditions
 /// and the shared buffers it touched.
 async fn generic_plan(
     c: &Client,
@@ -56,13 +57,13 @@ async fn generic_plan(
 ) -> (Vec<(String, String)>, i64) {
     c.batch_execute(&format!(
         "SET plan_cache_mode = force_generic_plan; DEALLOCATE ALL; \
-         PREPARE s ({types}) AS {statement}"
+         PREPARE s {types} AS {statement}"
     ))
     .await
     .unwrap_or_else(|e| panic!("preparing {statement}: {e}"));
     let rows = c
         .simple_query(&format!(
-            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE s ({args})"
+            "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE s {args}"
         ))
         .await
         .unwrap_or_else(|e| panic!("explaining {statement}: {e}"));
@@ -116,8 +117,8 @@ async fn giving_back_a_claim_looks_up_its_whole_key_however_churned_the_table() 
     let (conds, blocks) = generic_plan(
         &c,
         sql::RELEASE,
-        "text, bytea, text",
-        "'inflight', sha256(int8send(5001::bigint)), 'live'",
+        "(text, bytea, text)",
+        "('inflight', sha256(int8send(5001::bigint)), 'live')",
     )
     .await;
     assert!(
@@ -134,4 +135,48 @@ async fn giving_back_a_claim_looks_up_its_whole_key_however_churned_the_table() 
         .unwrap()
         .get(0);
     assert_eq!(left, 3, "exactly the one claim was given back");
+}
+
+#[tokio::test]
+async fn asking_whether_events_wait_reads_the_queue_through_its_index() {
+    let Some(c) = migrated().await else { return };
+    // What a load leaves in the inbox: statistics taken while it was nearly empty, then
+    // thousands of transactions' events written and numbered (deleted) one by one, none waiting.
+    c.batch_execute("VACUUM ANALYZE event_batches")
+        .await
+        .unwrap();
+    let write = c
+        .prepare(
+            "INSERT INTO event_batches (txn, written_at, occurred_at_ms, kinds, programs, \
+               request_ids, subject_users, subject_accounts, subject_cards, subject_wallets, \
+               subject_kits, datas) \
+             VALUES (int8send($1::bigint), $1, 0, ARRAY['user.created'], ARRAY['P'], \
+               ARRAY[NULL::text], ARRAY['U'], ARRAY[NULL::text], ARRAY[NULL::text], \
+               ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[repeat('x', 600)::bytea])",
+        )
+        .await
+        .unwrap();
+    let number = c
+        .prepare("DELETE FROM event_batches WHERE txn = int8send($1::bigint)")
+        .await
+        .unwrap();
+    for chunk in (1..=3000i64).collect::<Vec<_>>().chunks(500) {
+        let runs = chunk.iter().map(|g| {
+            let (write, number, c) = (&write, &number, &c);
+            async move {
+                c.execute(write, &[g]).await?;
+                c.execute(number, &[g]).await
+            }
+        });
+        futures_util::future::try_join_all(runs).await.unwrap();
+    }
+    // The first look meets the dead rows (and an index scan marks their entries dead); from the
+    // second on, an index scan steps over the entries, a hundred and more to a page, while a
+    // plain scan reads every heap page again until a vacuum.
+    generic_plan(&c, sql::INBOX_ANY, "", "").await;
+    let (_, blocks) = generic_plan(&c, sql::INBOX_ANY, "", "").await;
+    assert!(
+        blocks <= 40,
+        "asking whether events wait touched {blocks} blocks"
+    );
 }

@@ -248,8 +248,10 @@ pub const INBOX_EVENTS: &str = "INSERT INTO event_batches (txn, written_at, occu
      VALUES ($1::bytea, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint, \
        $2::bigint, $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
        $9::text[], $10::text[], $11::bytea[])";
-/// Whether any event waits to be numbered.
-pub const INBOX_ANY: &str = "SELECT 1 FROM event_batches LIMIT 1";
+/// Whether any event waits to be numbered. Through the index: the inbox is a queue whose heap
+/// holds the dead rows of numbered transactions until a vacuum, and a plain `LIMIT 1` scan read
+/// them all (over a thousand pages a call under enrollment load; `tests/postgres_plans.rs`).
+pub const INBOX_ANY: &str = "SELECT 1 FROM event_batches ORDER BY written_at, txn LIMIT 1";
 /// The sequencer's lock: one sequencer at a time, each seeing where the last one stopped.
 pub const LOCK_COUNTER: &str = "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE";
 /// Numbers the events of the oldest `$3` waiting transactions after `$1` (the locked counter)
