@@ -133,13 +133,18 @@ impl PgStore {
         Ok(store)
     }
 
-    /// Runs `fut` on the engine's runtime and waits for it here, from any thread.
+    /// Runs `fut` here, from any thread, in the engine runtime's context: what it opens or
+    /// spawns (a new connection and its I/O task, a timer of the pool's wait) belongs to that
+    /// runtime and is driven by its threads, while the future itself is polled on this thread,
+    /// as a transaction's statements are ([`PgTx::wait`]). (It was spawned onto the runtime and
+    /// joined: two thread hand-offs for every connection taken from the pool, about a tenth of
+    /// the process's CPU under enrollment load.)
     ///
     /// The wait is outside tokio's cooperative budget: the caller may be a task of another
-    /// runtime (an actix worker, the delivery loop) whose budget a join handle would otherwise
-    /// spend; once spent, the handle answers "not yet" until that task yields, which a task
-    /// blocked here never does: the thread spun for good (the delivery loop, which runs store
-    /// calls back to back while events wait, did so under load and at every stop).
+    /// runtime (an actix worker, the delivery loop) whose budget tokio's resources polled here
+    /// would otherwise spend; once spent, they answer "not yet" until that task yields, which a
+    /// task blocked here never does: the thread spun for good (the delivery loop, which runs
+    /// store calls back to back while events wait, did so under load and at every stop).
     pub(super) fn run<F>(&self, fut: F) -> F::Output
     where
         F: Future + Send + 'static,
@@ -150,7 +155,8 @@ impl PgStore {
             .rt
             .as_ref()
             .expect("the runtime lives as long as the store");
-        block_on(tokio::task::unconstrained(rt.spawn(fut))).expect("a store task does not panic")
+        let _context = rt.enter();
+        block_on(tokio::task::unconstrained(fut))
     }
 
     /// A connection from the pool (connecting, on the engine's runtime, if none is idle).
