@@ -759,3 +759,73 @@ fn measure_event_commits() {
     }
     assert_clean(&s);
 }
+
+/// Event data is kept compressed (`store::event_data`) in the inbox and in `events`, and read
+/// back as the JSON it was; a row written before, with its JSON as it was, reads as it is.
+#[test]
+fn event_data_is_kept_compressed_and_read_back_as_it_was() {
+    let Some((url, s)) = store() else { return };
+    let json = r#"{"accountIdentifier":"xCzxFBASVstAitJpRWQsEg","programCode":"SANDBOX","productCode":"GPR100","productName":"Prepaid GPR card","accountType":"gpr","status":"normal","statusReasons":["healthy"],"accountHolders":[{"user":{"userIdentifier":"1Zi5Xwa7x0qMFStYNJuSpB","firstName":"Jordan","lastName":"Okafor","status":"active"}}]}"#;
+    let mut e = event(EventType::AccountCreated, "P", "a", user("U1"));
+    e.data = json.as_bytes().to_vec();
+    s.transact(|tx| tx.put_events(std::slice::from_ref(&e)))
+        .unwrap();
+    let waiting = psql(
+        &url,
+        "SELECT get_byte(datas[1], 0) || ' ' || octet_length(datas[1]) FROM event_batches",
+    );
+    let (marker, stored) = waiting.split_once(' ').unwrap();
+    assert_eq!(marker, "1", "the inbox holds the compressed form");
+    assert!(
+        stored.parse::<usize>().unwrap() * 2 < json.len(),
+        "{stored} bytes"
+    );
+    assert_eq!(all_events(&s)[0].data, json.as_bytes());
+    assert_eq!(
+        psql(&url, "SELECT get_byte(data, 0) FROM events WHERE seq = 1"),
+        "1",
+        "so does `events`"
+    );
+    psql(
+        &url,
+        "INSERT INTO events (seq, id, kind, occurred_at_ms, program, data) \
+         VALUES (2, 'evt_x_2', 'user.created', 0, 'P', convert_to('{\"before\":true}', 'UTF8')); \
+         UPDATE event_counter SET last = 2",
+    );
+    assert_eq!(all_events(&s)[1].data, br#"{"before":true}"#);
+}
+
+/// Events a process of the previous version committed into its own inbox (`event_inbox`, one row
+/// per event) are numbered too, each once, in the order they were written and in their places,
+/// after what was numbered before them.
+#[test]
+fn events_left_in_the_previous_versions_inbox_are_numbered_in_their_order() {
+    let Some((url, s)) = store() else { return };
+    s.transact(|tx| tx.put_events(&[event(EventType::UserCreated, "P", "a", user("U1"))]))
+        .unwrap();
+    assert_eq!(s.last_event_sequence().unwrap(), 1);
+    psql(
+        &url,
+        "INSERT INTO event_inbox (txn, ord, written_at, occurred_at_ms, kind, program, \
+           request_id, subject_user, data) VALUES \
+         ('\\x0a', 2, 10, 7, 'account.created', 'P', 'b', 'U1', '\\x7b7d'), \
+         ('\\x0a', 1, 10, 7, 'user.created', 'P', 'b', 'U1', '\\x7b7d'), \
+         ('\\x0b', 1, 20, 8, 'kit.loaded', 'P', 'c', NULL, '\\x7b7d')",
+    );
+    assert_eq!(s.last_event_sequence().unwrap(), 4);
+    let got: Vec<(u64, EventType, String, i64)> = all_events(&s)
+        .into_iter()
+        .map(|e| (e.sequence, e.kind, e.request_id.unwrap(), e.occurred_at_ms))
+        .collect();
+    assert_eq!(
+        got[1..],
+        [
+            (2, EventType::UserCreated, "b".to_string(), 7),
+            (3, EventType::AccountCreated, "b".to_string(), 7),
+            (4, EventType::KitLoaded, "c".to_string(), 8),
+        ]
+    );
+    assert_eq!(psql(&url, "SELECT count(*) FROM event_inbox"), "0");
+    assert_eq!(psql(&url, WAITING), "0");
+    assert_clean(&s);
+}

@@ -21,6 +21,7 @@ pub mod claims;
 pub mod codec;
 pub mod copy;
 pub mod embedded;
+pub mod event_data;
 #[cfg(test)]
 mod golden;
 pub mod postgres;

@@ -446,3 +446,32 @@ fn token_lists_stay_in_step_and_verify_checks_them() {
     );
     assert!(problems[1].contains("names missing token"), "{problems:?}");
 }
+
+/// Event data is kept compressed in the events tree (`store::event_data`) and read back as the
+/// JSON it was.
+#[test]
+fn event_data_is_kept_compressed_and_read_back_as_it_was() {
+    use crate::domain::event::{EventType, NewEvent, Subjects};
+    let (_dir, store) = temp_store();
+    let json = br#"{"accountIdentifier":"xCzxFBASVstAitJpRWQsEg","programCode":"SANDBOX","productCode":"GPR100","productName":"Prepaid GPR card","accountType":"gpr","status":"normal","statusReasons":["healthy"],"accountHolders":[{"user":{"userIdentifier":"1Zi5Xwa7x0qMFStYNJuSpB","firstName":"Jordan","lastName":"Okafor","status":"active"}}]}"#;
+    let e = NewEvent {
+        kind: EventType::AccountCreated,
+        program: "SANDBOX".into(),
+        request_id: None,
+        subjects: Subjects::default(),
+        data: json.to_vec(),
+    };
+    store
+        .transact(|tx| tx.put_events(std::slice::from_ref(&e)))
+        .unwrap();
+    store.flush().unwrap();
+    let (_, raw) = store.tree(TreeId::Events).iter().next().unwrap().unwrap();
+    assert!(
+        raw.len() * 2 < json.len(),
+        "{} bytes stored for {} bytes of data",
+        raw.len(),
+        json.len()
+    );
+    assert!(!raw.windows(16).any(|w| w == b"Prepaid GPR card"));
+    assert_eq!(store.event(1).unwrap().unwrap().data, json.to_vec());
+}

@@ -99,7 +99,8 @@ fn event_at(row: &Row, at: usize) -> Result<Event, DomainError> {
             wallet: row.get(at + 9),
             kit: row.get(at + 10),
         },
-        data: row.get(at + 11),
+        data: crate::store::event_data::unpack(row.get::<_, &[u8]>(at + 11))
+            .map_err(|e| storage_err(format!("events {sequence}: {e}")))?,
     })
 }
 
@@ -505,6 +506,11 @@ async fn number_batch(client: &Object, prefix: &str) -> Result<i64, tokio_postgr
     let run = async {
         let lock = client.prepare_cached(sql::LOCK_COUNTER).await?;
         let last: i64 = client.query_one(&lock, &[]).await?.get(0);
+        let legacy = client.prepare_cached(sql::LEGACY_INBOX_ANY).await?;
+        if client.query_opt(&legacy, &[]).await?.is_some() {
+            let adopt = client.prepare_cached(sql::ADOPT_LEGACY_INBOX).await?;
+            client.execute(&adopt, &[]).await?;
+        }
         let number = client.prepare_cached(sql::NUMBER_EVENTS).await?;
         let row = client
             .query_opt(&number, &[&last, &prefix, &NUMBER_BATCH])

@@ -248,10 +248,28 @@ pub const INBOX_EVENTS: &str = "INSERT INTO event_batches (txn, written_at, occu
      VALUES ($1::bytea, (extract(epoch FROM statement_timestamp()) * 1000000)::bigint, \
        $2::bigint, $3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], \
        $9::text[], $10::text[], $11::bytea[])";
-/// Whether any event waits to be numbered. Through the index: the inbox is a queue whose heap
-/// holds the dead rows of numbered transactions until a vacuum, and a plain `LIMIT 1` scan read
-/// them all (over a thousand pages a call under enrollment load; `tests/postgres_plans.rs`).
-pub const INBOX_ANY: &str = "SELECT 1 FROM event_batches ORDER BY written_at, txn LIMIT 1";
+/// Whether any event waits to be numbered, in the inbox or in the previous version's
+/// (`event_inbox`). The inbox through its index: it is a queue whose heap holds the dead rows of
+/// numbered transactions until a vacuum, and a plain `LIMIT 1` scan read them all (over a
+/// thousand pages a call under enrollment load; `tests/postgres_plans.rs`). Not `EXISTS`, which
+/// would drop the `ORDER BY` that makes the index scan.
+pub const INBOX_ANY: &str = "SELECT 1 FROM \
+     (SELECT 1 FROM event_batches ORDER BY written_at, txn LIMIT 1) AS waiting \
+     UNION ALL SELECT 1 FROM (SELECT 1 FROM event_inbox LIMIT 1) AS legacy LIMIT 1";
+/// Whether events wait in the previous version's inbox (`event_inbox`, one row per event).
+pub const LEGACY_INBOX_ANY: &str = "SELECT 1 FROM event_inbox LIMIT 1";
+/// Moves the events waiting in the previous version's inbox into `event_batches`, one row per
+/// transaction, in their order; run under the counter's lock, which that version's sequencer
+/// takes too, so an event is numbered once, by one of them.
+pub const ADOPT_LEGACY_INBOX: &str = "WITH moved AS (DELETE FROM event_inbox RETURNING *) \
+     INSERT INTO event_batches (txn, written_at, occurred_at_ms, kinds, programs, request_ids, \
+       subject_users, subject_accounts, subject_cards, subject_wallets, subject_kits, datas) \
+     SELECT txn, min(written_at), min(occurred_at_ms), array_agg(kind ORDER BY ord), \
+       array_agg(program ORDER BY ord), array_agg(request_id ORDER BY ord), \
+       array_agg(subject_user ORDER BY ord), array_agg(subject_account ORDER BY ord), \
+       array_agg(subject_card ORDER BY ord), array_agg(subject_wallet ORDER BY ord), \
+       array_agg(subject_kit ORDER BY ord), array_agg(data ORDER BY ord) \
+     FROM moved GROUP BY txn";
 /// The sequencer's lock: one sequencer at a time, each seeing where the last one stopped.
 pub const LOCK_COUNTER: &str = "SELECT last FROM event_counter WHERE id = 1 FOR UPDATE";
 /// Numbers the events of the oldest `$3` waiting transactions after `$1` (the locked counter)

@@ -25,18 +25,6 @@ CREATE TABLE IF NOT EXISTS event_batches (
 );
 CREATE INDEX IF NOT EXISTS event_batches_order ON event_batches (written_at, txn);
 
--- Events that waited in the old inbox move over, one row per transaction, in their order. The
--- old table stays (CockroachDB refuses DDL after a write in one transaction): a process of the
--- previous version still running writes there, and its own sequencer numbers what it writes
--- under the same counter lock, so sequences stay gap-free while both run.
-INSERT INTO event_batches (txn, written_at, occurred_at_ms, kinds, programs, request_ids,
-    subject_users, subject_accounts, subject_cards, subject_wallets, subject_kits, datas)
-SELECT txn, min(written_at), min(occurred_at_ms),
-    array_agg(kind ORDER BY ord), array_agg(program ORDER BY ord),
-    array_agg(request_id ORDER BY ord), array_agg(subject_user ORDER BY ord),
-    array_agg(subject_account ORDER BY ord), array_agg(subject_card ORDER BY ord),
-    array_agg(subject_wallet ORDER BY ord), array_agg(subject_kit ORDER BY ord),
-    array_agg(data ORDER BY ord)
-FROM event_inbox GROUP BY txn
-ON CONFLICT (txn) DO NOTHING;
-DELETE FROM event_inbox;
+-- `event_inbox` stays: the sequencer moves what waits there (events committed by this version's
+-- predecessor, before the upgrade or by a process of it still running) into this table under the
+-- counter's lock, before it numbers (src/store/postgres/events.rs, `sql::ADOPT_LEGACY_INBOX`).

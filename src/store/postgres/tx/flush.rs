@@ -333,9 +333,10 @@ fn shared_event_columns<'a>(
         text(&|r| r.subjects.card.clone()),
         text(&|r| r.subjects.wallet.clone()),
         text(&|r| r.subjects.kit.clone()),
+        // Kept compressed (see `store::event_data`); `event_at` gives the JSON back.
         b(rows
             .iter()
-            .map(|r| r.data.to_vec())
+            .map(|r| crate::store::event_data::pack(r.data))
             .collect::<Vec<Vec<u8>>>()),
     ]
 }
