@@ -83,6 +83,24 @@ async fn generic_plan(
     (conds, hit)
 }
 
+/// Rows `1..=n` written by `write` and removed by `remove` (each taking the row's number as
+/// `$1`), one by one, each statement its own transaction, as a load churns a table: dead rows and
+/// index entries that no vacuum has removed yet.
+async fn churn(c: &Client, write: &str, remove: &str, n: i64) {
+    let write = c.prepare(write).await.unwrap();
+    let remove = c.prepare(remove).await.unwrap();
+    for chunk in (1..=n).collect::<Vec<_>>().chunks(500) {
+        let runs = chunk.iter().map(|g| {
+            let (write, remove) = (&write, &remove);
+            async move {
+                c.execute(write, &[g]).await?;
+                c.execute(remove, &[g]).await
+            }
+        });
+        futures_util::future::try_join_all(runs).await.unwrap();
+    }
+}
+
 #[tokio::test]
 async fn giving_back_a_claim_looks_up_its_whole_key_however_churned_the_table() {
     let Some(c) = migrated().await else { return };
@@ -96,24 +114,14 @@ async fn giving_back_a_claim_looks_up_its_whole_key_however_churned_the_table() 
     .await
     .unwrap();
     c.batch_execute("VACUUM ANALYZE claims").await.unwrap();
-    let take = c
-        .prepare("INSERT INTO claims (kind, claim_key, holder, claimed_at) VALUES ('inflight', sha256(int8send($1::bigint)), 'old', 0)")
-        .await
-        .unwrap();
-    let give = c
-        .prepare("DELETE FROM claims WHERE kind = 'inflight' AND claim_key = sha256(int8send($1::bigint))")
-        .await
-        .unwrap();
-    for chunk in (1..=4000i64).collect::<Vec<_>>().chunks(500) {
-        let runs = chunk.iter().map(|g| {
-            let (take, give, c) = (&take, &give, &c);
-            async move {
-                c.execute(take, &[g]).await?;
-                c.execute(give, &[g]).await
-            }
-        });
-        futures_util::future::try_join_all(runs).await.unwrap();
-    }
+    churn(
+        &c,
+        "INSERT INTO claims (kind, claim_key, holder, claimed_at) \
+         VALUES ('inflight', sha256(int8send($1::bigint)), 'old', 0)",
+        "DELETE FROM claims WHERE kind = 'inflight' AND claim_key = sha256(int8send($1::bigint))",
+        4000,
+    )
+    .await;
     let (conds, blocks) = generic_plan(
         &c,
         sql::RELEASE,
@@ -145,31 +153,18 @@ async fn asking_whether_events_wait_reads_the_queue_through_its_index() {
     c.batch_execute("VACUUM ANALYZE event_batches")
         .await
         .unwrap();
-    let write = c
-        .prepare(
-            "INSERT INTO event_batches (txn, written_at, occurred_at_ms, kinds, programs, \
-               request_ids, subject_users, subject_accounts, subject_cards, subject_wallets, \
-               subject_kits, datas) \
-             VALUES (int8send($1::bigint), $1, 0, ARRAY['user.created'], ARRAY['P'], \
-               ARRAY[NULL::text], ARRAY['U'], ARRAY[NULL::text], ARRAY[NULL::text], \
-               ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[repeat('x', 600)::bytea])",
-        )
-        .await
-        .unwrap();
-    let number = c
-        .prepare("DELETE FROM event_batches WHERE txn = int8send($1::bigint)")
-        .await
-        .unwrap();
-    for chunk in (1..=3000i64).collect::<Vec<_>>().chunks(500) {
-        let runs = chunk.iter().map(|g| {
-            let (write, number, c) = (&write, &number, &c);
-            async move {
-                c.execute(write, &[g]).await?;
-                c.execute(number, &[g]).await
-            }
-        });
-        futures_util::future::try_join_all(runs).await.unwrap();
-    }
+    churn(
+        &c,
+        "INSERT INTO event_batches (txn, written_at, occurred_at_ms, kinds, programs, \
+           request_ids, subject_users, subject_accounts, subject_cards, subject_wallets, \
+           subject_kits, datas) \
+         VALUES (int8send($1::bigint), $1, 0, ARRAY['user.created'], ARRAY['P'], \
+           ARRAY[NULL::text], ARRAY['U'], ARRAY[NULL::text], ARRAY[NULL::text], \
+           ARRAY[NULL::text], ARRAY[NULL::text], ARRAY[repeat('x', 600)::bytea])",
+        "DELETE FROM event_batches WHERE txn = int8send($1::bigint)",
+        3000,
+    )
+    .await;
     // The first look meets the dead rows (and an index scan marks their entries dead); from the
     // second on, an index scan steps over the entries, a hundred and more to a page, while a
     // plain scan reads every heap page again until a vacuum.
