@@ -157,8 +157,6 @@ pub struct Event {
     pub program: String,
     pub request_id: Option<String>,
     pub subjects: Subjects,
-    /// Kept compressed at rest (see `store::event_data`); JSON here.
-    #[serde(with = "crate::store::event_data::serde_packed")]
     pub data: Vec<u8>,
 }
 

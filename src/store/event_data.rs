@@ -6,14 +6,16 @@
 //! Stored form: `[1] ++ zstd frame` made with the raw-content dictionary `event_dict_v1.txt`
 //! (a fast level, no checksum: the stores check their own pages, and a frame says its size). Anything
 //! else is the JSON as it was stored before (it starts with `{`), read as it is; data that would
-//! not shrink is kept that way too. Both engines store this form (sled inside the codec's event
-//! record, through [`serde_packed`]; PostgreSQL in the `data` columns), and every read gives the
-//! JSON back, so nothing above the store sees the difference. The dictionary never changes: a
+//! not shrink is kept that way too. Both engines store this form (sled in its event groups,
+//! [`StoredEvents`]; PostgreSQL in the `data` columns), and every read gives the JSON back, so
+//! nothing above the store (the domain's `Event` included) sees the difference. The dictionary never changes: a
 //! better one is another file under another marker byte, and both stay readable.
 //!
 //! Each thread keeps one compression and one decompression context (making one costs more than
 //! compressing an event).
 
+use crate::domain::event::{Event, EventType, Subjects};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::cell::RefCell;
 use std::sync::LazyLock;
 use zstd::bulk::{Compressor, Decompressor};
@@ -88,18 +90,71 @@ pub fn unpack(stored: &[u8]) -> Result<Vec<u8>, String> {
     })
 }
 
-/// `#[serde(with = …)]` for a stored event's `data`: the stored form on the wire, the JSON in
-/// memory. Encoded as the `Vec<u8>` it replaces, so records written before read as they are.
-pub mod serde_packed {
-    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+/// One event as the embedded engine's events tree keeps it: the domain's `Event`, field for
+/// field in its order, with `data` in its stored form. Encoded exactly as an `Event` was, so
+/// events written before (their data as JSON) read as they are.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct StoredEvent {
+    sequence: u64,
+    id: String,
+    kind: EventType,
+    occurred_at_ms: i64,
+    program: String,
+    request_id: Option<String>,
+    subjects: Subjects,
+    data: Vec<u8>,
+}
 
-    pub fn serialize<S: Serializer>(data: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        super::pack(data).serialize(s)
+impl From<&Event> for StoredEvent {
+    fn from(e: &Event) -> StoredEvent {
+        StoredEvent {
+            sequence: e.sequence,
+            id: e.id.clone(),
+            kind: e.kind,
+            occurred_at_ms: e.occurred_at_ms,
+            program: e.program.clone(),
+            request_id: e.request_id.clone(),
+            subjects: e.subjects.clone(),
+            data: pack(&e.data),
+        }
     }
+}
 
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        let stored = Vec::<u8>::deserialize(d)?;
-        super::unpack(&stored).map_err(serde::de::Error::custom)
+impl TryFrom<StoredEvent> for Event {
+    type Error = String;
+
+    fn try_from(s: StoredEvent) -> Result<Event, String> {
+        Ok(Event {
+            data: unpack(&s.data)?,
+            sequence: s.sequence,
+            id: s.id,
+            kind: s.kind,
+            occurred_at_ms: s.occurred_at_ms,
+            program: s.program,
+            request_id: s.request_id,
+            subjects: s.subjects,
+        })
+    }
+}
+
+/// A group of events (one transaction's) as the events tree keeps it: a sequence of
+/// [`StoredEvent`], encoded as the `Vec<Event>` it replaces.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct StoredEvents(pub Vec<Event>);
+
+impl Serialize for StoredEvents {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(StoredEvent::from))
+    }
+}
+
+impl<'de> Deserialize<'de> for StoredEvents {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<StoredEvents, D::Error> {
+        Vec::<StoredEvent>::deserialize(d)?
+            .into_iter()
+            .map(|e| Event::try_from(e).map_err(serde::de::Error::custom))
+            .collect::<Result<_, _>>()
+            .map(StoredEvents)
     }
 }
 

@@ -12,6 +12,7 @@ use super::{merge, SledStore, SledTx, TreeId};
 use crate::domain::error::DomainResult;
 use crate::domain::event::{now_ms, Event, EventFilter, EventPage, NewEvent};
 use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
+use crate::store::event_data::StoredEvents;
 use crate::store::{codec, storage_err, TxResult};
 use sled::IVec;
 
@@ -101,7 +102,11 @@ impl SledTx<'_> {
             .zip(last + 1..)
             .map(|(e, seq)| Event::from_new(e, self.store().event_prefix(), seq, at))
             .collect();
-        self.put(TreeId::Events, &(last + 1).to_be_bytes(), &group)?;
+        self.put(
+            TreeId::Events,
+            &(last + 1).to_be_bytes(),
+            &StoredEvents(group),
+        )?;
         let end = last + events.len() as u64;
         self.put_raw(TreeId::Meta, EVENT_SEQ_KEY, end.to_be_bytes().to_vec())
     }
@@ -115,7 +120,7 @@ impl SledTx<'_> {
         self.put(
             TreeId::Events,
             &first.sequence.to_be_bytes(),
-            &events.to_vec(),
+            &StoredEvents(events.to_vec()),
         )?;
         if end.sequence > self.last_event_sequence()? {
             self.put_raw(
@@ -134,7 +139,7 @@ impl SledTx<'_> {
         let last = self.last_event_sequence()?;
         let mut next = after + 1;
         while next <= last && out.len() < limit {
-            let group: Vec<Event> = self
+            let StoredEvents(group) = self
                 .get(TreeId::Events, &next.to_be_bytes())?
                 .ok_or_else(|| storage_err(format!("events: no event group starts at {next}")))?;
             next += group.len().max(1) as u64;
@@ -225,7 +230,7 @@ impl SledStore {
         let Some(key) = self.group_key_of(sequence)? else {
             return Ok(None);
         };
-        let group: Vec<Event> = self.get(TreeId::Events, &key)?.unwrap_or_default();
+        let StoredEvents(group) = self.get(TreeId::Events, &key)?.unwrap_or_default();
         Ok(group.into_iter().find(|e| e.sequence == sequence))
     }
 
@@ -248,7 +253,7 @@ impl SledStore {
         let mut seen = 0usize;
         'groups: for r in self.scan_raw_from(TreeId::Events, &start) {
             let (_, v) = r?;
-            let group: Vec<Event> = codec::decode(&v).map_err(storage_err)?;
+            let StoredEvents(group) = codec::decode(&v).map_err(storage_err)?;
             for e in group.into_iter().filter(|e| e.sequence > after) {
                 if page.events.len() >= limit || seen >= scan {
                     page.more = true;
@@ -346,7 +351,7 @@ impl SledStore {
     pub fn event_counts(&self) -> DomainResult<[u64; 3]> {
         let mut events = 0;
         for r in self.scan_raw_from(TreeId::Events, &[]) {
-            let group: Vec<Event> = codec::decode(&r?.1).map_err(storage_err)?;
+            let StoredEvents(group) = codec::decode(&r?.1).map_err(storage_err)?;
             events += group.len() as u64;
         }
         let keys = |t| -> DomainResult<u64> {

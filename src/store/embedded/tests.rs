@@ -465,7 +465,15 @@ fn event_data_is_kept_compressed_and_read_back_as_it_was() {
         .transact(|tx| tx.put_events(std::slice::from_ref(&e)))
         .unwrap();
     store.flush().unwrap();
-    let (_, raw) = store.tree(TreeId::Events).iter().next().unwrap().unwrap();
+    // The applier writes the journaled batch into the trees soon after it is on disk.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let raw = loop {
+        if let Some(r) = store.tree(TreeId::Events).iter().next() {
+            break r.unwrap().1;
+        }
+        assert!(std::time::Instant::now() < deadline, "no event group in the tree");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     assert!(
         raw.len() * 2 < json.len(),
         "{} bytes stored for {} bytes of data",

@@ -9,6 +9,7 @@
 use super::{kit_key, Reads, SledStore, TreeId};
 use crate::domain::error::DomainResult;
 use crate::domain::model::*;
+use crate::store::event_data::StoredEvents;
 use crate::store::verify::Report;
 use crate::store::{Counted, IndexedToken, Owner};
 use std::collections::{HashMap, HashSet};
@@ -388,12 +389,12 @@ fn check_tokens(
 fn check_events(store: &SledStore, p: &mut Vec<String>) -> DomainResult<Vec<(&'static str, u64)>> {
     use super::events::{delivery_key, parse_delivery_key};
     use super::EventReads;
-    use crate::domain::event::{sequence_of_id, Event};
+    use crate::domain::event::sequence_of_id;
     use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
 
     let mut next: Option<u64> = None;
     let mut events = 0u64;
-    for (k, group) in all::<Vec<Event>>(store, TreeId::Events, p) {
+    for (k, StoredEvents(group)) in all::<StoredEvents>(store, TreeId::Events, p) {
         let key = <[u8; 8]>::try_from(k.as_slice()).map(u64::from_be_bytes);
         if key.ok() != group.first().map(|e| e.sequence) {
             p.push(format!(
