@@ -471,7 +471,10 @@ fn event_data_is_kept_compressed_and_read_back_as_it_was() {
         if let Some(r) = store.tree(TreeId::Events).iter().next() {
             break r.unwrap().1;
         }
-        assert!(std::time::Instant::now() < deadline, "no event group in the tree");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no event group in the tree"
+        );
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
     assert!(
