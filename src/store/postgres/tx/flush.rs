@@ -4,7 +4,7 @@
 
 use super::super::sql;
 use super::PgTx;
-use crate::domain::event::{EventType, Subjects};
+use crate::domain::event::{Event, EventType, NewEvent, Subjects};
 use crate::domain::model::*;
 use crate::store::{codec, TxResult};
 use tokio_postgres::types::ToSql;
@@ -266,13 +266,7 @@ impl PgTx<'_> {
                 b(e.iter().map(|e| e.id.clone()).collect::<Vec<String>>()),
                 b(e.iter().map(|e| e.occurred_at_ms).collect::<Vec<i64>>()),
             ];
-            params.extend(shared_event_columns(e.iter().map(|e| EventColumns {
-                kind: e.kind,
-                program: &e.program,
-                request_id: &e.request_id,
-                subjects: &e.subjects,
-                data: &e.data,
-            })));
+            params.extend(shared_event_columns(e.iter().map(EventColumns::from)));
             out.push((sql::RESTORE_EVENTS, params));
             out.push((sql::COUNTER_PAST, vec![b(last as i64)]));
         }
@@ -289,13 +283,7 @@ impl PgTx<'_> {
         }
         let txn: [u8; 16] = rand::random();
         let mut params = vec![b(txn.to_vec()), b(crate::domain::event::now_ms())];
-        params.extend(shared_event_columns(e.iter().map(|e| EventColumns {
-            kind: e.kind,
-            program: &e.program,
-            request_id: &e.request_id,
-            subjects: &e.subjects,
-            data: &e.data,
-        })));
+        params.extend(shared_event_columns(e.iter().map(EventColumns::from)));
         Some((sql::INBOX_EVENTS, params))
     }
 }
@@ -307,6 +295,30 @@ struct EventColumns<'a> {
     request_id: &'a Option<String>,
     subjects: &'a Subjects,
     data: &'a [u8],
+}
+
+impl<'a> From<&'a NewEvent> for EventColumns<'a> {
+    fn from(e: &'a NewEvent) -> Self {
+        EventColumns {
+            kind: e.kind,
+            program: &e.program,
+            request_id: &e.request_id,
+            subjects: &e.subjects,
+            data: &e.data,
+        }
+    }
+}
+
+impl<'a> From<&'a Event> for EventColumns<'a> {
+    fn from(e: &'a Event) -> Self {
+        EventColumns {
+            kind: e.kind,
+            program: &e.program,
+            request_id: &e.request_id,
+            subjects: &e.subjects,
+            data: &e.data,
+        }
+    }
 }
 
 /// The nine columns both event statements take (`$3`-`$11` of the inbox's, `$4`-`$12` of the
