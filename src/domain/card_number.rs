@@ -10,6 +10,7 @@ pub type Fingerprint = [u8; 32];
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SealedPan {
     pub nonce: [u8; 12],
+    #[serde(with = "serde_bytes")]
     pub ciphertext: Vec<u8>,
     pub fingerprint: Fingerprint,
     /// The BIN digits (6-8), shown in masked forms.

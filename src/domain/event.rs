@@ -157,6 +157,7 @@ pub struct Event {
     pub program: String,
     pub request_id: Option<String>,
     pub subjects: Subjects,
+    #[serde(with = "serde_bytes")]
     pub data: Vec<u8>,
 }
 

@@ -429,6 +429,7 @@ pub struct StoredResponse {
     pub status: u16,
     /// The outcome in its compact stored form (`wire::baas_view::Outcome`, stored by
     /// `ops::baas_view::StoredOutcome`), rendered to the same JSON bytes on every replay.
+    #[serde(with = "serde_bytes")]
     pub body: Vec<u8>,
     /// Account created or changed, so the stored body can be rebuilt when a pending one settles.
     pub account_id: Option<String>,

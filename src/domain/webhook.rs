@@ -27,6 +27,7 @@ impl WebhookStatus {
 /// out signs beside its successor for a while).
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct WebhookSecret {
+    #[serde(with = "serde_bytes")]
     pub key: Vec<u8>,
     /// Unix seconds after which it no longer signs; `None` for the current secret.
     pub expires_at: Option<i64>,

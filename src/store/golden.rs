@@ -123,6 +123,29 @@ fn events_keep_their_encoding() {
     check("event_v2", &stored);
 }
 
+/// A transaction's events as the events tree keeps them: one zstd frame of the group
+/// (`event_data::encode_group`). zstd's own bytes, like `event_v2`: re-bless `event_group`
+/// only for a zstd upgrade that compresses differently.
+#[test]
+fn event_groups_keep_their_encoding() {
+    use super::event_data::{decode_group, encode_group};
+    let fixtures: Vec<crate::domain::event::Event> = events().into_iter().map(|(_, e)| e).collect();
+    let groups = [
+        ("every_fixture", fixtures.clone()),
+        ("one", fixtures[..1].to_vec()),
+    ];
+    let encoded: Vec<(String, Vec<u8>)> = groups
+        .iter()
+        .map(|(l, g)| (l.to_string(), encode_group(g)))
+        .collect();
+    let golden = check_bytes("event_group", &encoded);
+    for ((label, group), bytes) in groups.iter().zip(golden) {
+        let back = decode_group(&bytes)
+            .unwrap_or_else(|e| panic!("event group `{label}`: golden bytes do not decode: {e}"));
+        assert_eq!(&back, group, "event group `{label}`");
+    }
+}
+
 /// Events as written before their data was kept compressed: still read, never written again.
 #[test]
 fn legacy_events_still_decode() {

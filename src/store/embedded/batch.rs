@@ -53,8 +53,10 @@ use std::sync::Arc;
 use std::time::Instant;
 use tokio::sync::watch;
 
-/// A write set: `(tree index, key)` to the new value, or `None` for a removal.
-pub(super) type Overlay = HashMap<(u8, Vec<u8>), Option<IVec>>;
+/// A write set: `(tree index, key)` to the new value, or `None` for a removal. Hashed with
+/// rustc's Fx hash, not std's SipHash (a tenth of the hashing time, which callgrind put at
+/// 13,000 instructions per enrollment): a set holds one batch's keys, most of them derived ids.
+pub(super) type Overlay = rustc_hash::FxHashMap<(u8, Vec<u8>), Option<IVec>>;
 
 /// A batch taken from the gatherer; visible to readers until it is all in the trees.
 pub(super) struct Sealed {
@@ -222,7 +224,7 @@ impl Batcher {
         let b = Arc::new(Batcher {
             stats: CommitStats::default(),
             state: Mutex::new(State {
-                gathering: Overlay::new(),
+                gathering: Overlay::default(),
                 gathered: 0,
                 generation: 1,
                 stop: false,

@@ -12,7 +12,7 @@ use super::{merge, SledStore, SledTx, TreeId};
 use crate::domain::error::DomainResult;
 use crate::domain::event::{now_ms, Event, EventFilter, EventPage, NewEvent};
 use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
-use crate::store::event_data::StoredEvents;
+use crate::store::event_data::{decode_group, encode_group};
 use crate::store::{codec, storage_err, TxResult};
 use sled::IVec;
 
@@ -20,6 +20,11 @@ const EVENT_SEQ_KEY: &[u8] = b"event_seq";
 const EVENT_PREFIX_KEY: &[u8] = b"event_prefix";
 const FANOUT_KEY: &[u8] = b"fanout";
 const WEBHOOK_IDS_KEY: &[u8] = b"webhook_ids";
+
+/// The events of one value of the `events` tree.
+pub(super) fn group(stored: &[u8]) -> Result<Vec<Event>, crate::domain::error::DomainError> {
+    decode_group(stored).map_err(|e| storage_err(format!("events: {e}")))
+}
 
 /// The store's event id prefix, drawn and made durable the first time the store opens.
 pub(super) fn event_prefix(
@@ -102,10 +107,10 @@ impl SledTx<'_> {
             .zip(last + 1..)
             .map(|(e, seq)| Event::from_new(e, self.store().event_prefix(), seq, at))
             .collect();
-        self.put(
+        self.put_raw(
             TreeId::Events,
             &(last + 1).to_be_bytes(),
-            &StoredEvents(group),
+            encode_group(&group),
         )?;
         let end = last + events.len() as u64;
         self.put_raw(TreeId::Meta, EVENT_SEQ_KEY, end.to_be_bytes().to_vec())
@@ -117,10 +122,10 @@ impl SledTx<'_> {
         let (Some(first), Some(end)) = (events.first(), events.last()) else {
             return Ok(());
         };
-        self.put(
+        self.put_raw(
             TreeId::Events,
             &first.sequence.to_be_bytes(),
-            &StoredEvents(events.to_vec()),
+            encode_group(events),
         )?;
         if end.sequence > self.last_event_sequence()? {
             self.put_raw(
@@ -139,9 +144,10 @@ impl SledTx<'_> {
         let last = self.last_event_sequence()?;
         let mut next = after + 1;
         while next <= last && out.len() < limit {
-            let StoredEvents(group) = self
-                .get(TreeId::Events, &next.to_be_bytes())?
+            let stored = self
+                .raw(TreeId::Events, &next.to_be_bytes())?
                 .ok_or_else(|| storage_err(format!("events: no event group starts at {next}")))?;
+            let group = group(&stored)?;
             next += group.len().max(1) as u64;
             out.extend(group);
         }
@@ -230,7 +236,10 @@ impl SledStore {
         let Some(key) = self.group_key_of(sequence)? else {
             return Ok(None);
         };
-        let StoredEvents(group) = self.get(TreeId::Events, &key)?.unwrap_or_default();
+        let group = match self.raw(TreeId::Events, &key)? {
+            Some(stored) => group(&stored)?,
+            None => Vec::new(),
+        };
         Ok(group.into_iter().find(|e| e.sequence == sequence))
     }
 
@@ -253,7 +262,7 @@ impl SledStore {
         let mut seen = 0usize;
         'groups: for r in self.scan_raw_from(TreeId::Events, &start) {
             let (_, v) = r?;
-            let StoredEvents(group) = codec::decode(&v).map_err(storage_err)?;
+            let group = group(&v)?;
             for e in group.into_iter().filter(|e| e.sequence > after) {
                 if page.events.len() >= limit || seen >= scan {
                     page.more = true;
@@ -351,7 +360,7 @@ impl SledStore {
     pub fn event_counts(&self) -> DomainResult<[u64; 3]> {
         let mut events = 0;
         for r in self.scan_raw_from(TreeId::Events, &[]) {
-            let StoredEvents(group) = codec::decode(&r?.1).map_err(storage_err)?;
+            let group = group(&r?.1)?;
             events += group.len() as u64;
         }
         let keys = |t| -> DomainResult<u64> {

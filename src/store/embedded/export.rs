@@ -82,8 +82,8 @@ impl SledStore {
         }
         // Events as stored: one record per transaction's group, in sequence order, so the
         // target keeps the groups (and the fan-out cursor, which ends one).
-        for r in self.scan::<crate::store::event_data::StoredEvents>(TreeId::Events) {
-            f(Record::Events(r?.1 .0))?;
+        for r in self.scan_raw(TreeId::Events) {
+            f(Record::Events(super::events::group(&r?.1)?))?;
         }
         for w in self.webhooks()? {
             f(Record::Webhook(Box::new(w)))?;

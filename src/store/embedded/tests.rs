@@ -484,5 +484,9 @@ fn event_data_is_kept_compressed_and_read_back_as_it_was() {
         json.len()
     );
     assert!(!raw.windows(16).any(|w| w == b"Prepaid GPR card"));
+    assert_eq!(
+        raw[0], 2,
+        "the group is one zstd frame (event_data::encode_group)"
+    );
     assert_eq!(store.event(1).unwrap().unwrap().data, json.to_vec());
 }

@@ -161,7 +161,7 @@ impl<'a> SledTx<'a> {
             store,
             gathering,
             sealed,
-            own: RefCell::new(Overlay::new()),
+            own: RefCell::new(Overlay::default()),
         }
     }
 

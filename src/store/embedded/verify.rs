@@ -9,7 +9,6 @@
 use super::{kit_key, Reads, SledStore, TreeId};
 use crate::domain::error::DomainResult;
 use crate::domain::model::*;
-use crate::store::event_data::StoredEvents;
 use crate::store::verify::Report;
 use crate::store::{Counted, IndexedToken, Owner};
 use std::collections::{HashMap, HashSet};
@@ -394,7 +393,14 @@ fn check_events(store: &SledStore, p: &mut Vec<String>) -> DomainResult<Vec<(&'s
 
     let mut next: Option<u64> = None;
     let mut events = 0u64;
-    for (k, StoredEvents(group)) in all::<StoredEvents>(store, TreeId::Events, p) {
+    let mut groups = Vec::new();
+    for r in store.scan_raw(TreeId::Events) {
+        match r.and_then(|(k, v)| Ok((k, super::events::group(&v)?))) {
+            Ok(kv) => groups.push(kv),
+            Err(e) => p.push(format!("events: undecodable record: {e}")),
+        }
+    }
+    for (k, group) in groups {
         let key = <[u8; 8]>::try_from(k.as_slice()).map(u64::from_be_bytes);
         if key.ok() != group.first().map(|e| e.sequence) {
             p.push(format!(
