@@ -153,7 +153,7 @@ async fn enroll_new(
         id: new_id(),
         reference_number: digits(12),
     };
-    let outcome = ctx
+    let body = ctx
         .store
         .commit(|tx| {
             tx.release_claim(claim)?;
@@ -172,9 +172,8 @@ async fn enroll_new(
             )
         })
         .await?;
-    // Rendered once the closure has let go of the store.
     Ok(Reply {
-        body: outcome.json(),
+        body,
         replayed: false,
     })
 }
@@ -199,7 +198,7 @@ fn new_in_tx(
     screen: &Screen,
     ids: &AccountIds,
     numbers: &mut Numbers,
-) -> TxResult<Outcome> {
+) -> TxResult<Vec<u8>> {
     // Store-dependent 400 rows, in the contract's order.
     let kit = match &e.kit {
         None => None,
@@ -237,28 +236,40 @@ fn new_in_tx(
         None => screen,
     };
     let mut out = Outbox::new(&program.code, Some(&key.request_id));
+    // Stores the outcome, writes the events; answers the response body (`body`, the outcome's
+    // JSON as its enrollment event carries it: rendered once for both).
+    let finish = |outcome: Outcome,
+                  body: Vec<u8>,
+                  account_id: Option<String>,
+                  out: &Outbox|
+     -> TxResult<Vec<u8>> {
+        let mut s = stored.clone();
+        s.body = outcome.stored();
+        s.account_id = account_id;
+        tx.put_response(key, &s, true)?;
+        out.write(tx)?;
+        Ok(body)
+    };
     // Business outcomes (answered 200 like a success): under-age, then OFAC.
-    let finish =
-        |outcome: Outcome, account_id: Option<String>, out: &Outbox| -> TxResult<Outcome> {
-            let mut s = stored.clone();
-            s.body = outcome.stored();
-            s.account_id = account_id;
-            tx.put_response(key, &s, true)?;
-            out.write(tx)?;
-            Ok(outcome)
-        };
-    let declined = |outcome: Outcome, out: &mut Outbox| {
+    let declined = |outcome: Outcome, mut out: Outbox| {
         let user = existing_user.as_ref().map(|u| u.id.as_str());
-        out.enrollment(EventType::EnrollmentDeclined, &outcome, user, None, None);
-        outcome
+        let body = outcome.json();
+        out.enrollment_rendered(
+            EventType::EnrollmentDeclined,
+            body.clone(),
+            user,
+            None,
+            None,
+        );
+        finish(outcome, body, None, &out)
     };
     if under_age {
         let outcome = Outcome::new(2, 40, "User birthdate under-age required for KYC", None);
-        return finish(declined(outcome, &mut out), None, &out);
+        return declined(outcome, out);
     }
     if let Screen::Decline = screen {
         let outcome = Outcome::new(2, 32, "OFAC Hard Decline", None);
-        return finish(declined(outcome, &mut out), None, &out);
+        return declined(outcome, out);
     }
     let at = now();
     let pending = matches!(screen, Screen::Review(_));
@@ -340,7 +351,14 @@ fn new_in_tx(
     if new_user {
         out.user(EventType::UserCreated, &user);
     }
-    out.account(EventType::AccountCreated, &view, &user.id);
+    // The view is rendered once: the account's event, then inside the outcome's JSON.
+    let view_json = serde_json::to_vec(&view).expect("views serialise");
+    out.account_rendered(
+        EventType::AccountCreated,
+        &account_id,
+        view_json.clone(),
+        &user.id,
+    );
     cards_issued(&mut out, &issued, &user.id);
     if let Some(k) = &reserved_kit {
         out.kit(EventType::KitReserved, k, Some(&account_id));
@@ -359,14 +377,15 @@ fn new_in_tx(
         (0, 0, "Success", EventType::EnrollmentCompleted)
     };
     let outcome = Outcome::new(code, sub, desc, Some(view));
-    out.enrollment(
+    let body = outcome.json_with_rendered_account(&view_json);
+    out.enrollment_rendered(
         kind,
-        &outcome,
+        body.clone(),
         Some(&user.id),
         Some(&account_id),
         e.kit.as_deref(),
     );
-    finish(outcome, Some(account_id), &out)
+    finish(outcome, body, Some(account_id), &out)
 }
 
 /// `card.issued` for each new card, then `kit.assigned` for the kit one was issued from.

@@ -53,13 +53,25 @@ impl Outbox {
         account: Option<&str>,
         kit: Option<&str>,
     ) {
+        self.enrollment_rendered(kind, outcome.json(), user, account, kit);
+    }
+
+    /// [`enrollment`](Self::enrollment) with the answer rendered already (`Outcome::json`).
+    pub fn enrollment_rendered(
+        &mut self,
+        kind: EventType,
+        outcome_json: Vec<u8>,
+        user: Option<&str>,
+        account: Option<&str>,
+        kit: Option<&str>,
+    ) {
         let subjects = Subjects {
             user: user.map(str::to_string),
             account: account.map(str::to_string),
             kit: kit.map(str::to_string),
             ..Subjects::default()
         };
-        self.push(kind, subjects, outcome.json());
+        self.push(kind, subjects, outcome_json);
     }
 
     /// Like [`enrollment`](Self::enrollment), under the request id of the enrollment it
@@ -87,12 +99,23 @@ impl Outbox {
     }
 
     pub fn account(&mut self, kind: EventType, view: &AccountView, user: &str) {
+        self.account_rendered(kind, &view.account_identifier, json(view), user);
+    }
+
+    /// [`account`](Self::account) with the view rendered already (`view_json`).
+    pub fn account_rendered(
+        &mut self,
+        kind: EventType,
+        account_id: &str,
+        view_json: Vec<u8>,
+        user: &str,
+    ) {
         let subjects = Subjects {
             user: Some(user.to_string()),
-            account: Some(view.account_identifier.clone()),
+            account: Some(account_id.to_string()),
             ..Subjects::default()
         };
-        self.push(kind, subjects, json(view));
+        self.push(kind, subjects, view_json);
     }
 
     /// A card event; `user` is its holder when the use case knows it.

@@ -246,11 +246,46 @@ impl Outcome {
         })
         .expect("views serialise")
     }
+
+    /// [`json`](Self::json) of an outcome with an account whose view is rendered already
+    /// (`account_json`: the JSON of `self.account`, as an event carries it): the same bytes,
+    /// without rendering the view a second time.
+    pub fn json_with_rendered_account(&self, account_json: &[u8]) -> Vec<u8> {
+        let head = serde_json::to_vec(&AccountEnvelopeRef {
+            response_details: detail(self.code, self.sub_code, &self.description),
+            account: None,
+        })
+        .expect("views serialise");
+        // `{"responseDetails":[…]}` becomes `{"responseDetails":[…],"account":…}`: the
+        // envelope's fields in their order, as serde_json writes them (compact).
+        let mut out = Vec::with_capacity(head.len() + 12 + account_json.len());
+        out.extend_from_slice(&head[..head.len() - 1]);
+        out.extend_from_slice(b",\"account\":");
+        out.extend_from_slice(account_json);
+        out.push(b'}');
+        out
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_outcome_around_its_rendered_account_is_the_outcome_rendered_whole() {
+        let account: AccountView = serde_json::from_str(
+            r#"{"accountIdentifier":"xCzxFBASVstAitJpRWQsEg","accountReferenceNumber":"189229479983","programCode":"SANDBOX","productCode":"GPR100","productName":"Prepaid \"GPR\" card","accountType":"gpr","status":"normal","statusReasons":["healthy"],"accountStatusChangedDateTime":"2026-11-30T11:37:44Z","directDeposit":null,"accountHolders":[{"user":{"userIdentifier":"1Zi5Xwa7x0qMFStYNJuSpB","firstName":"Jordan","lastName":"O'Kafor","status":"active","isPrimaryAccountHolder":true,"identityType":"ssn","last4Identity":"4321","kycStateData":{"ofacStatus":"passed","kycStatus":"passed","kycPendingGate":"healthy"}},"paymentInstruments":[]}]}"#,
+        )
+        .unwrap();
+        let rendered = serde_json::to_vec(&account).unwrap();
+        for (code, sub, desc) in [(0, 0, "Success"), (1, 31, "OFAC \"Partial\" Match")] {
+            let outcome = Outcome::new(code, sub, desc, Some(account.clone()));
+            assert_eq!(
+                String::from_utf8(outcome.json_with_rendered_account(&rendered)).unwrap(),
+                String::from_utf8(outcome.json()).unwrap()
+            );
+        }
+    }
 
     /// Contract section 4, "Device model": every device status and its BaaS status.
     #[test]
