@@ -33,6 +33,7 @@
 //! | `unnest(a, b, …)` of several arrays `WITH ORDINALITY` in `FROM` (one statement inserts a transaction's events) | yes (the variadic `unnest` generator, "Returns the input arrays as a set of rows"; `WITH ORDINALITY` on any table expression) | yes (PostgreSQL's) |
 //! | array columns (`text[]`, `bytea[]`), `cardinality` in a CHECK, `array_agg(… ORDER BY …)`, and `FROM t, unnest(t.a, t.b, …) WITH ORDINALITY` over a row's own arrays (the event inbox: one row per transaction) | yes (`ARRAY` of any non-array type; `cardinality` since v21.2, cockroach#68263; correlated set-returning functions in `FROM` as lateral joins) | yes (PostgreSQL's) |
 //! | `= ANY($1::text[])`, `GREATEST`, `COALESCE`, `LEFT JOIN (subquery) ON true`, `::text` of a bigint | yes | yes |
+//! | `ALTER TABLE claims SET UNLOGGED` (migration 0006: claims of requests in flight write no WAL; a no-op when already unlogged) | accepted as a no-op since v25.2 (cockroach#109951, PR #142572 and its fix #145080; `CREATE UNLOGGED TABLE` since v20.2); older versions refuse the migration | accepted as a no-op since 2024.2 (yugabyte#23895, #24183) |
 //! | `SELECT … FOR UPDATE SKIP LOCKED` (claiming due deliveries) | yes since v22.2 (the v21.2 docs still list it as unsupported; cockroach#85720); under READ COMMITTED fixed later (cockroach#115057), issuebox runs at the default SERIALIZABLE | yes (also under REPEATABLE READ) |
 //!
 //! Not used: advisory locks (none in CockroachDB), sequences and `SERIAL` (CockroachDB's differ
