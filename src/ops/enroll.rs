@@ -352,13 +352,9 @@ fn new_in_tx(
         out.user(EventType::UserCreated, &user);
     }
     // The view is rendered once: the account's event, then inside the outcome's JSON.
-    let view_json = serde_json::to_vec(&view).expect("views serialise");
-    out.account_rendered(
-        EventType::AccountCreated,
-        &account_id,
-        view_json.clone(),
-        &user.id,
-    );
+    let view_json = out
+        .account(EventType::AccountCreated, &view, &user.id)
+        .to_vec();
     cards_issued(&mut out, &issued, &user.id);
     if let Some(k) = &reserved_kit {
         out.kit(EventType::KitReserved, k, Some(&account_id));

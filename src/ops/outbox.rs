@@ -98,24 +98,16 @@ impl Outbox {
         self.push(kind, subjects, json(&user_view(u)));
     }
 
-    pub fn account(&mut self, kind: EventType, view: &AccountView, user: &str) {
-        self.account_rendered(kind, &view.account_identifier, json(view), user);
-    }
-
-    /// [`account`](Self::account) with the view rendered already (`view_json`).
-    pub fn account_rendered(
-        &mut self,
-        kind: EventType,
-        account_id: &str,
-        view_json: Vec<u8>,
-        user: &str,
-    ) {
+    /// An account event; answers the view's JSON it carries (for a caller that shows the same
+    /// view again, rendered once).
+    pub fn account(&mut self, kind: EventType, view: &AccountView, user: &str) -> &[u8] {
         let subjects = Subjects {
             user: Some(user.to_string()),
-            account: Some(account_id.to_string()),
+            account: Some(view.account_identifier.clone()),
             ..Subjects::default()
         };
-        self.push(kind, subjects, view_json);
+        self.push(kind, subjects, json(view));
+        &self.events.last().expect("pushed above").data
     }
 
     /// A card event; `user` is its holder when the use case knows it.
