@@ -521,8 +521,13 @@ fn two_fan_outs_at_once_take_turns_on_the_cursor() {
 fn a_claim_given_back_by_the_committing_transaction_is_free_at_once() {
     let Some((url, s)) = store() else { return };
     let keys = || vec![b"rid-1".to_vec(), b"ssn-1".to_vec()];
-    let claim = s.claim(keys()).unwrap().expect("free");
-    assert!(s.claim(vec![b"rid-1".to_vec()]).unwrap().is_none(), "held");
+    let rk = issuebox::domain::model::ResponseKey::new("client", "PROGRAM", "rid-1");
+    let (claim, stored) = s.claim(keys(), &rk).unwrap().expect("free");
+    assert!(stored.is_none(), "nothing stored under the requestId");
+    assert!(
+        s.claim(vec![b"rid-1".to_vec()], &rk).unwrap().is_none(),
+        "held"
+    );
     let refused = s.transact(|tx| -> issuebox::store::TxResult<()> {
         tx.release_claim(&claim)?;
         Err(issuebox::domain::error::DomainError::Storage("refused".into()).into())
@@ -544,14 +549,14 @@ fn a_claim_given_back_by_the_committing_transaction_is_free_at_once() {
         "gone with the commit"
     );
     claim.released_by_commit();
-    let next = s.claim(keys()).unwrap().expect("free at once");
+    let (next, _) = s.claim(keys(), &rk).unwrap().expect("free at once");
     drop(claim);
     assert!(
-        s.claim(keys()).unwrap().is_none(),
+        s.claim(keys(), &rk).unwrap().is_none(),
         "the next holder keeps it"
     );
     drop(next);
-    assert!(s.claim(keys()).unwrap().is_some(), "free again");
+    assert!(s.claim(keys(), &rk).unwrap().is_some(), "free again");
 }
 
 /// A task of another tokio runtime (the delivery loop's, an actix worker's) may call the store

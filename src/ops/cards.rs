@@ -49,6 +49,11 @@ impl<'p> Premint<'p> {
         }
     }
 
+    /// The fingerprints of the candidates sealed ahead: the numbers a run asks about first.
+    pub fn fingerprints(&self) -> Vec<[u8; 32]> {
+        self.sealed.iter().map(|(_, s)| s.fingerprint).collect()
+    }
+
     /// One run's walk through the candidates, from the first.
     pub fn numbers(&self) -> Numbers<'_, 'p> {
         Numbers {

@@ -51,14 +51,13 @@ pub async fn enroll(
     let claimed = idempotency::claim(ctx, &key, program_code, ssn_fp.as_ref());
     // A malformed body answers its 400 before a 4091 (or a store error), as when the body was
     // deserialised before the claim.
-    let claim = match claimed {
+    let (claim, stored) = match claimed {
         Ok(c) => c,
         Err(e) => {
             crate::domain::json::from_value::<EnrollmentRequest>(value)?;
             return Err(e);
         }
     };
-    let stored = idempotency::stored(ctx, &key)?;
     // The same body as the stored answer's: it was deserialised and validated when first
     // answered, so the replay needs neither again.
     if let Some(s) = stored.as_ref().filter(|s| s.request_digest == digest) {
@@ -153,10 +152,12 @@ async fn enroll_new(
         id: new_id(),
         reference_number: digits(12),
     };
+    let candidates = premint.fingerprints();
     let body = ctx
         .store
         .commit(|tx| {
             tx.release_claim(claim)?;
+            tx.will_read_number_owners(&candidates);
             new_in_tx(
                 ctx,
                 tx,

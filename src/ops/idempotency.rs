@@ -10,7 +10,6 @@ use super::Ctx;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::{ResponseKey, StoredResponse};
 use crate::store::claims::Claim;
-use crate::store::Reader;
 use serde_json::Value;
 
 /// SHA-256 of the canonical JSON of a body (object keys sorted at every depth, no insignificant
@@ -32,18 +31,19 @@ pub fn ssn_of(body: &Value) -> Option<&str> {
     body.pointer("/userData/identifyingData/ssn")?.as_str()
 }
 
-/// Claims the request's requestId and (when given) the SSN, by its fingerprint, in the program.
+/// Claims the request's requestId and (when given) the SSN, by its fingerprint, in the program;
+/// then reads the response stored under the requestId, if any (see [`check_stored`]).
 pub fn claim(
     ctx: &Ctx,
     key: &ResponseKey,
     program: &str,
     ssn_fingerprint: Option<&[u8; 32]>,
-) -> DomainResult<Claim> {
+) -> DomainResult<(Claim, Option<StoredResponse>)> {
     let mut keys = vec![[b"req:".as_slice(), &key.to_bytes()].concat()];
     if let Some(fp) = ssn_fingerprint {
         keys.push([b"ssn:".as_slice(), program.as_bytes(), b"\0", fp].concat());
     }
-    ctx.store.claim(keys)?.ok_or(DomainError::Locked)
+    ctx.store.claim(keys, key)?.ok_or(DomainError::Locked)
 }
 
 /// What to do with a request whose key already has a stored response.
@@ -59,11 +59,6 @@ pub fn check_stored(
         (Some(now), Some(first)) if now != first => Err(DomainError::AccountNotMatched),
         _ => Err(DomainError::RequestIdReused),
     }
-}
-
-/// The stored response under `key`, if any.
-pub fn stored(ctx: &Ctx, key: &ResponseKey) -> DomainResult<Option<StoredResponse>> {
-    ctx.store.response(key)
 }
 
 #[cfg(test)]

@@ -268,6 +268,17 @@ pub enum Record {
     FanoutCursor(u64),
 }
 
+impl Tx<'_> {
+    /// Says that the run will ask who holds these card numbers (by fingerprint): the SQL engine
+    /// sends those reads with the run's next statement, in one round trip, instead of one
+    /// round trip each when asked. Changes no answer; the embedded engine ignores it.
+    pub fn will_read_number_owners(&self, fingerprints: &[[u8; 32]]) {
+        if let TxEngine::Postgres(t) = &self.engine {
+            t.will_read_number_owners(fingerprints);
+        }
+    }
+}
+
 /// Typed writes. Every write keeps its index entries and counters in step, so a caller cannot
 /// store an entity without its indexes.
 impl Tx<'_> {
@@ -455,11 +466,24 @@ impl Store {
 
     /// Claims every key (a requestId, an SSN) for one request, or none when another request
     /// holds any of them: in this process for the embedded engine, across every process for
-    /// the SQL engine.
-    pub fn claim(&self, keys: Vec<Vec<u8>>) -> DomainResult<Option<claims::Claim>> {
+    /// the SQL engine. Once claimed, reads the stored response under `key` (what the request's
+    /// idempotency rules decide on): the SQL engine sends both in one round trip.
+    pub fn claim(
+        &self,
+        keys: Vec<Vec<u8>>,
+        key: &ResponseKey,
+    ) -> DomainResult<Option<(claims::Claim, Option<StoredResponse>)>> {
         match &self.engine {
-            Engine::Sled(_) => Ok(self.inflight.claim(keys).map(claims::Claim::Memory)),
-            Engine::Postgres(p) => Ok(p.claim(keys)?.map(claims::Claim::Postgres)),
+            Engine::Sled(_) => match self.inflight.claim(keys) {
+                None => Ok(None),
+                Some(held) => {
+                    let claim = claims::Claim::Memory(held);
+                    Ok(Some((claim, self.response(key)?)))
+                }
+            },
+            Engine::Postgres(p) => Ok(p
+                .claim(keys, Some(key))?
+                .map(|(c, stored)| (claims::Claim::Postgres(c), stored))),
         }
     }
 

@@ -1,28 +1,28 @@
-//! The SQL engine's store: a pool of connections on a runtime of its own, a use case run as one
+//! The SQL engine's store: a pool of connections (see [`super::conn`]), a use case run as one
 //! transaction that locks what it reads (see [`super::tx`]) and runs again (bounded, with
 //! jitter) when it loses a conflict, and
 //! the store-wide reads of `/metrics`, the sweeper and start-up.
 //!
 //! Why the request's thread blocks on its transaction: a use case's closure is synchronous (the
 //! embedded engine runs it under a mutex in microseconds), so on this engine each read inside it
-//! waits for its answer. The connections' I/O runs on this engine's runtime, never on the
-//! caller's, so a blocked caller stalls nothing else; the server runs more workers under this
-//! engine (`server.workers`, see the README's "Scaling out") so that blocked ones do not starve
-//! the listener.
+//! waits for its answer. The thread drives its connection's I/O itself while it waits (no other
+//! thread wakes it per round trip); the server runs more workers under this engine
+//! (`server.workers`, see the README's "Scaling out") so that blocked ones do not starve the
+//! listener. The engine's own small runtime keeps the timers (the pool's wait, a retry's
+//! pause) and the claims' renewal.
 
+use super::conn::{Connector, Object, Pool};
 use super::sql;
-use super::tx::{retryable, PgTx};
+use super::tx::{retryable, unstorable, PgTx};
 use crate::config::Durability;
 use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::model::*;
 use crate::store::{codec, storage_err, CommitStats, Counted, TxFail, TxResult};
-use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod};
 use futures_executor::block_on;
 use rand::Rng;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio_postgres::NoTls;
 
 /// Runs of one transaction before the request answers 503 (`StoreBusy`).
 /// The longest wait for a free connection of the pool.
@@ -78,46 +78,38 @@ impl PgStore {
         let config: tokio_postgres::Config = url
             .parse()
             .map_err(|e| storage_err(format!("storage.postgres_url: {e}")))?;
+        // Timers (the pool's wait, a retry's pause) and the claims' renewal run here; each
+        // connection's I/O runs on the thread that waits on it (see `super::conn`).
         let rt = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(2)
+            .worker_threads(1)
             .thread_name("issuebox-pg")
             .enable_all()
             .build()
             .map_err(storage_err)?;
-        let manager = Manager::from_config(
-            config,
-            NoTls,
-            ManagerConfig {
-                recycling_method: RecyclingMethod::Fast,
-            },
-        );
         // A request that finds every connection busy for POOL_WAIT answers 503 with
         // Retry-After rather than waiting without end (the delivery loop tries again later).
-        let pool = Pool::builder(manager)
+        let pool = Pool::builder(Connector::new(config, rt.handle().clone()))
             .max_size(pool_size)
             .wait_timeout(Some(POOL_WAIT))
-            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .runtime(deadpool::Runtime::Tokio1)
             .build()
             .map_err(storage_err)?;
         // The schema first, then the rows of its one-row tables (the event counter, the fan-out
         // cursor and the event id prefix: see `events::seed`), before any request runs.
-        let migrating = pool.clone();
-        let event_prefix = block_on(rt.spawn(async move {
-            let mut client = migrating
-                .get()
-                .await
-                .map_err(|e| storage_err(format!("postgres: {e}")))?;
-            let applied = super::migrate::migrate(&mut client)
-                .await
-                .map_err(|e| storage_err(format!("postgres migration: {e}")))?;
-            if applied > 0 {
-                log::info!("applied {applied} schema migration(s) to the database");
-            }
-            super::events::seed(&client)
-                .await
-                .map_err(|e| storage_err(format!("postgres: seeding the event tables: {e}")))
-        }))
-        .expect("a store task does not panic")?;
+        let mut client = {
+            let _context = rt.enter();
+            block_on(pool.get()).map_err(|e| storage_err(format!("postgres: {e}")))?
+        };
+        let applied = client
+            .drive_mut(super::migrate::migrate)
+            .map_err(|e| storage_err(format!("postgres migration: {e}")))?;
+        if applied > 0 {
+            log::info!("applied {applied} schema migration(s) to the database");
+        }
+        let event_prefix = client
+            .drive(super::events::seed(&client))
+            .map_err(|e| storage_err(format!("postgres: seeding the event tables: {e}")))?;
+        drop(client);
         let held = Held::default();
         rt.spawn(renew_claims(pool.clone(), held.clone()));
         let store = PgStore {
@@ -133,12 +125,12 @@ impl PgStore {
         Ok(store)
     }
 
-    /// Runs `fut` here, from any thread, in the engine runtime's context: what it opens or
-    /// spawns (a new connection and its I/O task, a timer of the pool's wait) belongs to that
-    /// runtime and is driven by its threads, while the future itself is polled on this thread,
-    /// as a transaction's statements are ([`PgTx::wait`]). (It was spawned onto the runtime and
-    /// joined: two thread hand-offs for every connection taken from the pool, about a tenth of
-    /// the process's CPU under enrollment load.)
+    /// Runs `fut` (taking a connection from the pool, a claim's release) here, from any thread,
+    /// in the engine runtime's context: what it spawns or waits for (a timer of the pool's wait)
+    /// belongs to that runtime and is driven by its threads, while the future itself is polled
+    /// on this thread. Statements on a connection taken are driven by [`super::conn::Conn::drive`].
+    /// (It was spawned onto the runtime and joined: two thread hand-offs for every connection
+    /// taken from the pool, about a tenth of the process's CPU under enrollment load.)
     ///
     /// The wait is outside tokio's cooperative budget: the caller may be a task of another
     /// runtime (an actix worker, the delivery loop) whose budget tokio's resources polled here
@@ -251,7 +243,7 @@ impl PgStore {
                     .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                 Attempt::Done(v)
             }
-            Ok((v, false)) => match block_on(client.batch_execute("COMMIT")) {
+            Ok((v, false)) => match client.drive(client.batch_execute("COMMIT")) {
                 Ok(()) => {
                     use std::sync::atomic::Ordering::Relaxed;
                     stats.batches.fetch_add(1, Relaxed);
@@ -263,7 +255,7 @@ impl PgStore {
             },
             Err(e) => {
                 if tx.begun() {
-                    let _ = block_on(client.batch_execute("ROLLBACK"));
+                    let _ = client.drive(client.batch_execute("ROLLBACK"));
                 }
                 if tx.conflicted() {
                     Attempt::Retry
@@ -290,15 +282,16 @@ impl PgStore {
         params: Vec<Box<dyn tokio_postgres::types::ToSql + Sync + Send>>,
     ) -> DomainResult<Vec<tokio_postgres::Row>> {
         let client = self.client()?;
-        self.run(async move {
-            let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
-                .iter()
-                .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
-                .collect();
-            let stmt = client.prepare_cached(sql.as_ref()).await?;
-            client.query(&stmt, &refs).await
-        })
-        .map_err(|e| storage_err(format!("postgres: {e}")))
+        client
+            .drive(async {
+                let refs: Vec<&(dyn tokio_postgres::types::ToSql + Sync)> = params
+                    .iter()
+                    .map(|p| p.as_ref() as &(dyn tokio_postgres::types::ToSql + Sync))
+                    .collect();
+                let stmt = client.prepare_cached(sql.as_ref()).await?;
+                client.query(&stmt, &refs).await
+            })
+            .map_err(|e| storage_err(format!("postgres: {e}")))
     }
 
     /// Every row of a query without parameters (for `verify`).
@@ -385,8 +378,14 @@ impl PgStore {
         Ok(())
     }
 
-    /// Claims every key for this request across all processes, or none when any is held.
-    pub fn claim(&self, keys: Vec<Vec<u8>>) -> DomainResult<Option<PgClaim>> {
+    /// Claims every key for this request across all processes, or none when any is held; with
+    /// `then_read`, reads that stored response once the claim is taken, in the same round trip
+    /// (the read is sent behind the claim's statement and runs after it, as if sent after it).
+    pub fn claim(
+        &self,
+        keys: Vec<Vec<u8>>,
+        then_read: Option<&ResponseKey>,
+    ) -> DomainResult<Option<(PgClaim, Option<StoredResponse>)>> {
         let holder: String = {
             let mut rng = rand::thread_rng();
             (0..16)
@@ -398,40 +397,55 @@ impl PgStore {
         let mut sorted = keys.clone();
         sorted.sort();
         sorted.dedup();
-        let holder2 = holder.clone();
-        let got = self
-            .run(async move {
+        let read = then_read.filter(|k| !unstorable(&[&k.client, &k.program, &k.request_id]));
+        let got = client
+            .drive(async {
                 let stale = now - STALE_CLAIM_SECONDS;
                 let claim = client.prepare_cached(sql::CLAIM).await?;
-                let rows = client
-                    .query(&claim, &[&"inflight", &sorted, &holder2, &now, &stale])
-                    .await?;
+                let params: [&(dyn tokio_postgres::types::ToSql + Sync); 5] =
+                    [&"inflight", &sorted, &holder, &now, &stale];
+                let claimed = client.query(&claim, &params);
+                let (rows, stored) = match read {
+                    None => (claimed.await?, None),
+                    Some(k) => {
+                        let response = client.prepare_cached(sql::RESPONSE).await?;
+                        let params: [&(dyn tokio_postgres::types::ToSql + Sync); 3] =
+                            [&k.client, &k.program, &k.request_id];
+                        let stored = client.query_opt(&response, &params);
+                        let (rows, row) = futures_util::future::try_join(claimed, stored).await?;
+                        (rows, row)
+                    }
+                };
                 if rows.len() == sorted.len() {
-                    return Ok(true);
+                    return Ok(Some(stored));
                 }
                 // Some key is held: give back the ones this statement took.
                 let taken: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
                 if !taken.is_empty() {
                     let release = client.prepare_cached(sql::RELEASE).await?;
                     let runs = taken.iter().map(|key| async {
-                        client
-                            .execute(&release, &[&"inflight", key, &holder2])
-                            .await
+                        client.execute(&release, &[&"inflight", key, &holder]).await
                     });
                     futures_util::future::try_join_all(runs).await?;
                 }
-                Ok::<_, tokio_postgres::Error>(false)
+                Ok::<_, tokio_postgres::Error>(None)
             })
             .map_err(|e| storage_err(format!("postgres claim: {e}")))?;
-        Ok(got.then(|| {
-            self.inner.held.lock().insert(holder.clone());
-            PgClaim {
-                store: self.clone(),
-                keys,
-                holder,
-                released: Default::default(),
-            }
-        }))
+        let Some(row) = got else {
+            return Ok(None);
+        };
+        let stored = match row {
+            Some(r) => Some(codec::decode(r.get::<_, &[u8]>(0)).map_err(storage_err)?),
+            None => None,
+        };
+        self.inner.held.lock().insert(holder.clone());
+        let claim = PgClaim {
+            store: self.clone(),
+            keys,
+            holder,
+            released: Default::default(),
+        };
+        Ok(Some((claim, stored)))
     }
 }
 
@@ -448,24 +462,28 @@ async fn renew_claims(pool: Pool, held: Held) {
             continue;
         }
         if let Ok(client) = pool.get().await {
-            let _ = client.execute(RENEW_CLAIMS, &[&now(), &holders]).await;
+            // Off the runtime's thread: a statement blocks its thread while it waits (see
+            // `super::conn`), and this runtime's thread keeps the pool's timers.
+            let _ = tokio::task::spawn_blocking(move || {
+                client.drive(client.execute(RENEW_CLAIMS, &[&now(), &holders]))
+            })
+            .await;
         }
     }
 }
 
-/// Deletes a request's claims; false when the database could not be reached.
-async fn release(pool: &Pool, keys: &[Vec<u8>], holder: &str) -> bool {
-    let Ok(client) = pool.get().await else {
-        return false;
-    };
-    let Ok(stmt) = client.prepare_cached(sql::RELEASE).await else {
-        return false;
-    };
-    // One statement per key, pipelined (see `sql::RELEASE`).
-    let runs = keys
-        .iter()
-        .map(|key| async { client.execute(&stmt, &[&"inflight", key, &holder]).await });
-    futures_util::future::try_join_all(runs).await.is_ok()
+/// Deletes a request's claims on `client`; false when the database could not be reached.
+fn release(client: &Object, keys: &[Vec<u8>], holder: &str) -> bool {
+    client.drive(async {
+        let Ok(stmt) = client.prepare_cached(sql::RELEASE).await else {
+            return false;
+        };
+        // One statement per key, pipelined (see `sql::RELEASE`).
+        let runs = keys
+            .iter()
+            .map(|key| async { client.execute(&stmt, &[&"inflight", key, &holder]).await });
+        futures_util::future::try_join_all(runs).await.is_ok()
+    })
 }
 
 /// Keys held by one request until dropped.
@@ -501,23 +519,33 @@ impl Drop for PgClaim {
         if self.released.load(std::sync::atomic::Ordering::Relaxed) {
             return;
         }
-        let pool = self.store.inner.pool.clone();
         let (keys, holder) = (std::mem::take(&mut self.keys), self.holder.clone());
-        self.store.run(async move {
-            if release(&pool, &keys, &holder).await {
+        if let Ok(client) = self.store.client() {
+            if release(&client, &keys, &holder) {
                 return;
             }
-            tokio::spawn(async move {
+        }
+        let pool = self.store.inner.pool.clone();
+        let rt = self.store.inner.rt.as_ref();
+        rt.expect("the runtime lives as long as the store")
+            .spawn(async move {
                 let give_up = tokio::time::Instant::now()
                     + Duration::from_secs(2 * STALE_CLAIM_SECONDS as u64);
+                let keys = Arc::new(keys);
                 while tokio::time::Instant::now() < give_up {
                     tokio::time::sleep(Duration::from_millis(250)).await;
-                    if release(&pool, &keys, &holder).await {
+                    let Ok(client) = pool.get().await else {
+                        continue;
+                    };
+                    // Off the runtime's thread, as the renewal (see `renew_claims`).
+                    let (keys, holder) = (keys.clone(), holder.clone());
+                    let done =
+                        tokio::task::spawn_blocking(move || release(&client, &keys, &holder));
+                    if done.await.unwrap_or(false) {
                         return;
                     }
                 }
             });
-        });
     }
 }
 

@@ -44,6 +44,7 @@
 //! lease. The fan-out cursor is one row, locked by [`PgTx::fanout_cursor`] inside a transaction,
 //! so fan-outs of several processes take turns and each sees where the last one stopped.
 
+use super::conn::Object;
 use super::sql::{self, event_columns};
 use super::tx::{decode, unstorable};
 use super::{PgStore, PgTx};
@@ -51,7 +52,6 @@ use crate::domain::error::{DomainError, DomainResult};
 use crate::domain::event::{Event, EventFilter, EventPage, EventType, NewEvent, Subjects};
 use crate::domain::webhook::{Delivery, DeliveryStatus, Webhook};
 use crate::store::{storage_err, TxResult};
-use deadpool_postgres::Object;
 use tokio_postgres::types::ToSql;
 use tokio_postgres::Row;
 
@@ -291,7 +291,8 @@ impl PgStore {
     pub fn number_events(&self) -> DomainResult<()> {
         let client = self.client()?;
         let prefix = self.event_prefix().to_string();
-        self.run(async move { number(&client, &prefix).await })
+        client
+            .drive(number(&client, &prefix))
             .map_err(|e| storage_err(format!("postgres: numbering events: {e}")))
     }
 

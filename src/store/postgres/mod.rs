@@ -60,6 +60,7 @@
 //! enrollment load 10-19 backends waiting on `Lock/transactionid`).
 
 mod browse;
+mod conn;
 mod engine;
 mod events;
 mod export;

@@ -3,8 +3,8 @@
 //! succeeded, then sent together, parents before children (foreign keys are checked per
 //! statement: CockroachDB has no deferrable constraints), in one pipelined round trip.
 //!
-//! The closure runs on the request's thread and blocks on each query (`futures_executor`): the
-//! connection's I/O runs on the engine's own runtime, so nothing waits on the blocked thread.
+//! The closure runs on the request's thread and blocks on each query, driving the connection's
+//! I/O itself while it waits ([`super::conn`]).
 //!
 //! Isolation: the transaction runs at the engine's default level (READ COMMITTED on
 //! PostgreSQL and YugabyteDB, SERIALIZABLE on CockroachDB) and locks every row it reads
@@ -14,14 +14,13 @@
 //! instead of failing each other as SERIALIZABLE would make them: 24 wallet attaches to one card
 //! at once take turns, where SERIALIZABLE made most of them lose and run again many times.
 
+use super::conn::Object;
 use super::sql;
 use crate::domain::error::DomainError;
 use crate::domain::event::{Event, NewEvent};
 use crate::domain::model::*;
 use crate::domain::webhook::{Delivery, Webhook};
 use crate::store::{codec, storage_err, IndexedToken, Owner, TxFail, TxResult};
-use deadpool_postgres::Object;
-use futures_executor::block_on;
 use serde::de::DeserializeOwned;
 use std::cell::{Cell, RefCell};
 use tokio_postgres::error::SqlState;
@@ -91,6 +90,11 @@ pub struct PgTx<'a> {
     /// A transaction whose BEGIN is not sent yet: it goes with the run's first statement, in
     /// the same round trip (one round trip less per transaction).
     unbegun: Cell<bool>,
+    /// Card numbers (fingerprints) whose holders the run will ask for, not yet read: read with
+    /// the run's next statement ([`Self::will_read_number_owners`]).
+    owners_ahead: RefCell<Vec<[u8; 32]>>,
+    /// Holders of card numbers read so far in this run.
+    owners_read: RefCell<Vec<([u8; 32], Option<Owner>)>>,
 }
 
 impl<'a> PgTx<'a> {
@@ -102,6 +106,8 @@ impl<'a> PgTx<'a> {
             pending: RefCell::default(),
             conflict: Cell::new(false),
             unbegun: Cell::new(false),
+            owners_ahead: RefCell::default(),
+            owners_read: RefCell::default(),
         }
     }
 
@@ -118,18 +124,62 @@ impl<'a> PgTx<'a> {
     }
 
     /// Waits for `fut`, the run's next statements, from this thread; when the transaction has not
-    /// begun, BEGIN is sent first, pipelined with them (a future sends its messages when first
-    /// polled, and `try_join` polls in order).
+    /// begun, BEGIN is sent first, and the reads announced ahead
+    /// ([`will_read_number_owners`](Self::will_read_number_owners)) next, all pipelined with
+    /// them (a future sends its messages when first polled, and `try_join` polls in order).
     pub(super) fn wait<T>(
         &self,
         fut: impl std::future::Future<Output = Result<T, tokio_postgres::Error>>,
     ) -> Result<T, tokio_postgres::Error> {
-        if self.unbegun.replace(false) {
-            let begin = self.client.batch_execute("BEGIN");
-            block_on(futures_util::future::try_join(begin, fut)).map(|((), v)| v)
-        } else {
-            block_on(fut)
+        let begin = self.unbegun.replace(false);
+        let ahead = std::mem::take(&mut *self.owners_ahead.borrow_mut());
+        let (owners, v) = self.client.drive(async {
+            let begin = async {
+                if begin {
+                    self.client.batch_execute("BEGIN").await?;
+                }
+                Ok(())
+            };
+            let owners = async {
+                if ahead.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let sql = self.locked(sql::NUMBER_OWNER);
+                let stmt = self.client.prepare_cached(&sql).await?;
+                let reads = ahead.iter().map(|fp| {
+                    let stmt = &stmt;
+                    async move {
+                        let fp: &[u8] = fp;
+                        self.client.query(stmt, &[&fp]).await
+                    }
+                });
+                futures_util::future::try_join_all(reads).await
+            };
+            futures_util::future::try_join3(begin, owners, fut)
+                .await
+                .map(|((), owners, v)| (owners, v))
+        })?;
+        let mut read = self.owners_read.borrow_mut();
+        for (fp, rows) in ahead.into_iter().zip(owners) {
+            read.push((fp, rows.first().map(owner_of_number)));
         }
+        Ok(v)
+    }
+
+    /// `sql` as this transaction sends its reads: locking the rows it reads, inside one.
+    fn locked<'s>(&self, sql: &'s str) -> std::borrow::Cow<'s, str> {
+        if self.locking {
+            format!("{sql} FOR UPDATE").into()
+        } else {
+            sql.into()
+        }
+    }
+
+    /// See [`crate::store::Tx::will_read_number_owners`].
+    pub fn will_read_number_owners(&self, fingerprints: &[[u8; 32]]) {
+        self.owners_ahead
+            .borrow_mut()
+            .extend_from_slice(fingerprints);
     }
 
     /// Whether a statement lost a conflict: the engine runs the closure again.
@@ -145,15 +195,9 @@ impl<'a> PgTx<'a> {
     }
 
     pub(super) fn query(&self, sql: &str, params: &[&(dyn ToSql + Sync)]) -> TxResult<Vec<Row>> {
-        let locked;
-        let sql = if self.locking {
-            locked = format!("{sql} FOR UPDATE");
-            locked.as_str()
-        } else {
-            sql
-        };
+        let sql = self.locked(sql);
         self.wait(async {
-            let stmt = self.client.prepare_cached(sql).await?;
+            let stmt = self.client.prepare_cached(&sql).await?;
             self.client.query(&stmt, params).await
         })
         .map_err(|e| self.fail(e))
@@ -412,11 +456,14 @@ impl<'a> PgTx<'a> {
             return Ok(Some(kit_or_its_card(k)));
         }
         drop(pending);
+        if let Some((_, owner)) = self.owners_read.borrow().iter().find(|(f, _)| f == fp) {
+            return Ok(owner.clone());
+        }
+        self.owners_ahead.borrow_mut().retain(|f| f != fp);
         let rows = self.query(sql::NUMBER_OWNER, &[&fp.as_slice()])?;
-        Ok(rows.first().map(|row| {
-            let program: Option<String> = row.get(2);
-            owner_of(row, program.as_deref().unwrap_or_default())
-        }))
+        let owner = rows.first().map(owner_of_number);
+        self.owners_read.borrow_mut().push((*fp, owner.clone()));
+        Ok(owner)
     }
 
     pub fn wallet_ids(&self, card_id: &str) -> TxResult<Vec<String>> {
@@ -582,6 +629,12 @@ fn kit_or_its_card(k: &Kit) -> Owner {
             mapping_id: k.mapping_id.clone(),
         },
     }
+}
+
+/// The owner in a row of [`sql::NUMBER_OWNER`]: `(card_id, kit_mapping_id, kit_program)`.
+fn owner_of_number(row: &Row) -> Owner {
+    let program: Option<String> = row.get(2);
+    owner_of(row, program.as_deref().unwrap_or_default())
 }
 
 /// The owner in a row of `(card_id, kit_mapping_id, …)`.
