@@ -151,7 +151,7 @@ impl PgStore {
         block_on(tokio::task::unconstrained(fut))
     }
 
-    /// A connection from the pool (connecting, on the engine's runtime, if none is idle).
+    /// A connection from the pool (connecting, on this thread, if none is idle).
     pub(super) fn client(&self) -> DomainResult<Object> {
         let pool = self.inner.pool.clone();
         self.run(async move { pool.get().await }).map_err(|e| {
