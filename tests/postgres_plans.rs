@@ -5,6 +5,7 @@
 //! Why: `DELETE FROM claims WHERE kind = $1 AND claim_key = ANY($2) …` got a generic plan that
 //! scanned every index entry of the kind (dead ones included) and filtered the keys: under
 //! enrollment load it took more of the database's time than the rest of an enrollment together.
+//! A request's claims are now given back by their holder (`sql::RELEASE_HOLDER`, migration 0007).
 //!
 //! Without PostgreSQL these tests skip with a message, except under `CI=true`, where they fail.
 
@@ -102,14 +103,16 @@ async fn churn(c: &Client, write: &str, remove: &str, n: i64) {
 }
 
 #[tokio::test]
-async fn giving_back_a_claim_looks_up_its_whole_key_however_churned_the_table() {
+async fn giving_back_a_request_s_claims_looks_up_its_holder_however_churned_the_table() {
     let Some(c) = migrated().await else { return };
     // What a load leaves: statistics taken while the table held a handful of claims, then
-    // thousands of claims taken and given back one by one, each in its own transaction (dead
-    // index entries of kind 'inflight' that no vacuum has removed yet), and a few live ones.
+    // thousands of claims taken and given back one by one, each in its own transaction and under
+    // a holder of its own (dead entries that no vacuum has removed yet), and a few live ones: two
+    // requests of two keys each.
     c.batch_execute(
         "INSERT INTO claims (kind, claim_key, holder, claimed_at) \
-           SELECT 'inflight', sha256(int8send(g)), 'live', 0 FROM generate_series(5001, 5004) g",
+           SELECT 'inflight', sha256(int8send(g)), CASE WHEN g < 5003 THEN 'live' ELSE 'other' END, 0 \
+           FROM generate_series(5001, 5004) g",
     )
     .await
     .unwrap();
@@ -117,32 +120,41 @@ async fn giving_back_a_claim_looks_up_its_whole_key_however_churned_the_table() 
     churn(
         &c,
         "INSERT INTO claims (kind, claim_key, holder, claimed_at) \
-         VALUES ('inflight', sha256(int8send($1::bigint)), 'old', 0)",
-        "DELETE FROM claims WHERE kind = 'inflight' AND claim_key = sha256(int8send($1::bigint))",
+         VALUES ('inflight', sha256(int8send($1::bigint)), 'h' || ($1::bigint)::text, 0)",
+        "DELETE FROM claims WHERE kind = 'inflight' AND holder = 'h' || ($1::bigint)::text",
         4000,
     )
     .await;
     let (conds, blocks) = generic_plan(
         &c,
-        sql::RELEASE,
-        "(text, bytea, text)",
-        "('inflight', sha256(int8send(5001::bigint)), 'live')",
+        sql::RELEASE_HOLDER,
+        "(text, text)",
+        "('inflight', 'live')",
     )
     .await;
     assert!(
         conds
             .iter()
-            .any(|(index, cond)| index == "claims_pkey" && cond.contains("claim_key")),
-        "the claim's key is not the index condition: {conds:?}"
+            .any(|(index, cond)| index == "claims_by_holder" && cond.contains("holder")),
+        "the holder is not the index condition: {conds:?}"
     );
-    // A lookup by the whole key: the index's levels and one heap page, not 4,000 dead entries.
-    assert!(blocks <= 8, "giving back one claim touched {blocks} blocks");
-    let left: i64 = c
-        .query_one("SELECT count(*) FROM claims", &[])
+    // A lookup by the holder: the index's levels and a heap page or two, not 4,000 dead entries.
+    assert!(
+        blocks <= 10,
+        "giving back a request's claims touched {blocks} blocks"
+    );
+    let left: Vec<String> = c
+        .query("SELECT holder FROM claims ORDER BY holder", &[])
         .await
         .unwrap()
-        .get(0);
-    assert_eq!(left, 3, "exactly the one claim was given back");
+        .iter()
+        .map(|r| r.get(0))
+        .collect();
+    assert_eq!(
+        left,
+        ["other", "other"],
+        "exactly the holder's claims were given back"
+    );
 }
 
 #[tokio::test]

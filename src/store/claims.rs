@@ -37,10 +37,7 @@ impl Tx<'_> {
     /// transaction does not commit, dropping the claim gives it back as before.
     pub fn release_claim(&self, claim: &Claim) -> TxResult<()> {
         match (&self.engine, claim) {
-            (TxEngine::Postgres(t), Claim::Postgres(c)) => {
-                let (keys, holder) = c.keys_and_holder();
-                t.release_claim(keys, holder)
-            }
+            (TxEngine::Postgres(t), Claim::Postgres(c)) => t.release_claim(c.holder()),
             _ => Ok(()),
         }
     }

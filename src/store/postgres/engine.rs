@@ -394,7 +394,7 @@ impl PgStore {
         };
         let now = now();
         let client = self.client()?;
-        let mut sorted = keys.clone();
+        let mut sorted = keys;
         sorted.sort();
         sorted.dedup();
         let read = then_read.filter(|k| !unstorable(&[&k.client, &k.program, &k.request_id]));
@@ -420,13 +420,9 @@ impl PgStore {
                     return Ok(Some(stored));
                 }
                 // Some key is held: give back the ones this statement took.
-                let taken: Vec<Vec<u8>> = rows.iter().map(|r| r.get(0)).collect();
-                if !taken.is_empty() {
-                    let release = client.prepare_cached(sql::RELEASE).await?;
-                    let runs = taken.iter().map(|key| async {
-                        client.execute(&release, &[&"inflight", key, &holder]).await
-                    });
-                    futures_util::future::try_join_all(runs).await?;
+                if !rows.is_empty() {
+                    let release = client.prepare_cached(sql::RELEASE_HOLDER).await?;
+                    client.execute(&release, &[&"inflight", &holder]).await?;
                 }
                 Ok::<_, tokio_postgres::Error>(None)
             })
@@ -441,7 +437,6 @@ impl PgStore {
         self.inner.held.lock().insert(holder.clone());
         let claim = PgClaim {
             store: self.clone(),
-            keys,
             holder,
             released: Default::default(),
         };
@@ -473,23 +468,18 @@ async fn renew_claims(pool: Pool, held: Held) {
 }
 
 /// Deletes a request's claims on `client`; false when the database could not be reached.
-fn release(client: &Object, keys: &[Vec<u8>], holder: &str) -> bool {
-    client.drive(async {
-        let Ok(stmt) = client.prepare_cached(sql::RELEASE).await else {
-            return false;
-        };
-        // One statement per key, pipelined (see `sql::RELEASE`).
-        let runs = keys
-            .iter()
-            .map(|key| async { client.execute(&stmt, &[&"inflight", key, &holder]).await });
-        futures_util::future::try_join_all(runs).await.is_ok()
-    })
+fn release(client: &Object, holder: &str) -> bool {
+    client
+        .drive(async {
+            let stmt = client.prepare_cached(sql::RELEASE_HOLDER).await?;
+            client.execute(&stmt, &[&"inflight", &holder]).await
+        })
+        .is_ok()
 }
 
 /// Keys held by one request until dropped.
 pub struct PgClaim {
     store: PgStore,
-    keys: Vec<Vec<u8>>,
     holder: String,
     /// Set once a committed transaction deleted the claim's rows ([`PgTx::release_claim`]):
     /// dropping it then asks nothing of the database.
@@ -497,9 +487,9 @@ pub struct PgClaim {
 }
 
 impl PgClaim {
-    /// The keys and their holder, for [`PgTx::release_claim`].
-    pub fn keys_and_holder(&self) -> (&[Vec<u8>], &str) {
-        (&self.keys, &self.holder)
+    /// Who holds the claim's keys, for [`PgTx::release_claim`].
+    pub fn holder(&self) -> &str {
+        &self.holder
     }
 
     /// Says that a committed transaction released the claim.
@@ -519,9 +509,9 @@ impl Drop for PgClaim {
         if self.released.load(std::sync::atomic::Ordering::Relaxed) {
             return;
         }
-        let (keys, holder) = (std::mem::take(&mut self.keys), self.holder.clone());
+        let holder = self.holder.clone();
         if let Ok(client) = self.store.client() {
-            if release(&client, &keys, &holder) {
+            if release(&client, &holder) {
                 return;
             }
         }
@@ -531,16 +521,14 @@ impl Drop for PgClaim {
             .spawn(async move {
                 let give_up = tokio::time::Instant::now()
                     + Duration::from_secs(2 * STALE_CLAIM_SECONDS as u64);
-                let keys = Arc::new(keys);
                 while tokio::time::Instant::now() < give_up {
                     tokio::time::sleep(Duration::from_millis(250)).await;
                     let Ok(client) = pool.get().await else {
                         continue;
                     };
                     // Off the runtime's thread, as the renewal (see `renew_claims`).
-                    let (keys, holder) = (keys.clone(), holder.clone());
-                    let done =
-                        tokio::task::spawn_blocking(move || release(&client, &keys, &holder));
+                    let holder = holder.clone();
+                    let done = tokio::task::spawn_blocking(move || release(&client, &holder));
                     if done.await.unwrap_or(false) {
                         return;
                     }

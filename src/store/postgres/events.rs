@@ -194,14 +194,14 @@ impl PgTx<'_> {
         self.body(sql::DELIVERY, &[&webhook_id, &seq(sequence)])
     }
 
-    /// Gives back the request's claim (`keys` held by `holder`) in this transaction: one
+    /// Gives back the request's claim (every key held by `holder`) in this transaction: one
     /// commit, instead of a second transaction after it, ends both the request's writes and its
     /// claim.
-    pub fn release_claim(&self, keys: &[Vec<u8>], holder: &str) -> TxResult<()> {
+    pub fn release_claim(&self, holder: &str) -> TxResult<()> {
         self.pending
             .borrow_mut()
             .claim_releases
-            .push((keys.to_vec(), holder.to_string()));
+            .push(holder.to_string());
         Ok(())
     }
 

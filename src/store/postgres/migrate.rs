@@ -81,6 +81,11 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "0006_unlogged_claims",
         sql: include_str!("migrations/0006_unlogged_claims.sql"),
     },
+    Migration {
+        version: 7,
+        name: "0007_claims_by_holder",
+        sql: include_str!("migrations/0007_claims_by_holder.sql"),
+    },
 ];
 
 /// The version a database has once [`migrate`] has run.

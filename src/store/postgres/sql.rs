@@ -99,12 +99,13 @@ pub const CLAIM: &str = "INSERT INTO claims (kind, claim_key, holder, claimed_at
      ON CONFLICT (kind, claim_key) DO UPDATE \
      SET holder = excluded.holder, claimed_at = excluded.claimed_at \
      WHERE claims.claimed_at < $5 RETURNING claim_key";
-/// Deletes the claim of holder `$3` on key `$2`: one statement per key, so that the whole key
-/// is the index condition. (`claim_key = ANY($2)` was not: PostgreSQL's generic plan, believing
+/// Deletes every claim of holder `$2` (a request's one or two keys), found by the holder's index
+/// (migration 0007): one statement, its whole condition the index's. (Before, one statement per
+/// key: `claim_key = ANY($2)` was not the index condition: PostgreSQL's generic plan, believing
 /// the churned table nearly empty, scanned every index entry of the kind, dead ones included,
 /// and this one statement took more of the database's time than all the rest of an enrollment;
-/// `tests/postgres_plans.rs`.)
-pub const RELEASE: &str = "DELETE FROM claims WHERE kind = $1 AND claim_key = $2 AND holder = $3";
+/// `tests/postgres_plans.rs` checks the plan of this one on a churned table.)
+pub const RELEASE_HOLDER: &str = "DELETE FROM claims WHERE kind = $1 AND holder = $2";
 
 // --- `issuebox copy`: the store's records in export order, a page at a time ---
 

@@ -61,8 +61,8 @@ pub(super) struct Pending {
     /// Events of this run, in order: the flush writes them into the inbox, unnumbered (see
     /// [`super::events`]), so a run that fails or is run again leaves none.
     pub(super) events: Vec<NewEvent>,
-    /// Claims this run gives back when it commits: (keys, holder).
-    pub(super) claim_releases: Vec<(Vec<Vec<u8>>, String)>,
+    /// Claims this run gives back when it commits, by holder.
+    pub(super) claim_releases: Vec<String>,
     /// Events of another store (`issuebox copy`), with their sequences and ids.
     pub(super) restored_events: Vec<Event>,
     /// Webhook endpoints by id (`None`: removed), and whether each is new.

@@ -251,13 +251,11 @@ impl PgTx<'_> {
         if let Some(c) = p.fanout {
             out.push((sql::SET_FANOUT_CURSOR, vec![b(c as i64)]));
         }
-        for (keys, holder) in &p.claim_releases {
-            for key in keys {
-                out.push((
-                    sql::RELEASE,
-                    vec![b("inflight".to_string()), b(key.clone()), b(holder.clone())],
-                ));
-            }
+        for holder in &p.claim_releases {
+            out.push((
+                sql::RELEASE_HOLDER,
+                vec![b("inflight".to_string()), b(holder.clone())],
+            ));
         }
         if let Some(last) = p.restored_events.iter().map(|e| e.sequence).max() {
             let e = &p.restored_events;
