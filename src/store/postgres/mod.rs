@@ -60,6 +60,7 @@
 //! enrollment load 10-19 backends waiting on `Lock/transactionid`).
 
 mod browse;
+mod claims;
 mod conn;
 mod engine;
 mod events;
@@ -71,7 +72,8 @@ pub mod sql;
 mod tx;
 pub mod verify;
 
-pub use engine::{PgClaim, PgStore};
+pub use claims::PgClaim;
+pub use engine::PgStore;
 pub use tx::PgTx;
 
 use crate::domain::error::DomainResult;
